@@ -1,0 +1,131 @@
+//! Field errors: what intake answers for bad input (I2: all of them at once, each with field
+//! path, code, message and rule). Components put them in the RFC 9457 `errors` list.
+
+use serde::Serialize;
+
+/// One problem with one field (I2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// JSON pointer (RFC 6901) to the field, e.g. `/sites/0/personnel/full_time`; `""` is the
+    /// whole document.
+    pub field: String,
+    /// Stable machine-readable code.
+    pub code: ErrorCode,
+    /// Human-readable explanation (English).
+    pub message: String,
+    /// The rule that was applied, e.g. `"I1"`.
+    pub rule: &'static str,
+}
+
+impl FieldError {
+    /// A field error (I2).
+    pub fn new(field: impl Into<String>, code: ErrorCode, message: impl Into<String>, rule: &'static str) -> Self {
+        Self { field: field.into(), code, message: message.into(), rule }
+    }
+
+    /// Whether this error is about `pointer` or a field inside it (I2).
+    pub fn is_within(&self, pointer: &str) -> bool {
+        self.field
+            .strip_prefix(pointer)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+}
+
+/// The documented error codes (I2). Serialised in snake_case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// I1: a required field is missing, null or empty.
+    Required,
+    /// I1: wrong JSON type (e.g. a string where a number is expected).
+    InvalidType,
+    /// I1: malformed text (date, email, phone, country code, URL, control characters).
+    InvalidFormat,
+    /// I1: not one of the allowed values of an enumeration.
+    InvalidValue,
+    /// I1: a unified social credit code whose check character is wrong.
+    InvalidChecksum,
+    /// I1: refers to something that does not exist (a site index).
+    InvalidReference,
+    /// I1, I4: a number or date outside its allowed range.
+    OutOfRange,
+    /// I1: text or list longer than allowed.
+    TooLong,
+    /// I1: a field the contract does not define (usually a typo).
+    UnknownField,
+    /// I1: the same thing given twice (a standard, a central site).
+    Duplicate,
+    /// I3: the edition is not accepted for new applications on this date.
+    EditionNotAccepted,
+    /// I3: the standard is not one the CB certifies.
+    StandardNotAccepted,
+    /// I3: the standard needs another standard in the same application.
+    RequiresStandard,
+    /// I4: the management system is not ready (no internal audit or management review).
+    NotReady,
+    /// I5: the application must be refused.
+    Refused,
+}
+
+impl ErrorCode {
+    /// Every code (I2).
+    pub const ALL: [ErrorCode; 15] = [
+        Self::Required,
+        Self::InvalidType,
+        Self::InvalidFormat,
+        Self::InvalidValue,
+        Self::InvalidChecksum,
+        Self::InvalidReference,
+        Self::OutOfRange,
+        Self::TooLong,
+        Self::UnknownField,
+        Self::Duplicate,
+        Self::EditionNotAccepted,
+        Self::StandardNotAccepted,
+        Self::RequiresStandard,
+        Self::NotReady,
+        Self::Refused,
+    ];
+
+    /// The serialised name, e.g. `"invalid_format"` (I2).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::InvalidType => "invalid_type",
+            Self::InvalidFormat => "invalid_format",
+            Self::InvalidValue => "invalid_value",
+            Self::InvalidChecksum => "invalid_checksum",
+            Self::InvalidReference => "invalid_reference",
+            Self::OutOfRange => "out_of_range",
+            Self::TooLong => "too_long",
+            Self::UnknownField => "unknown_field",
+            Self::Duplicate => "duplicate",
+            Self::EditionNotAccepted => "edition_not_accepted",
+            Self::StandardNotAccepted => "standard_not_accepted",
+            Self::RequiresStandard => "requires_standard",
+            Self::NotReady => "not_ready",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn i2_codes_serialise_as_documented() -> Result<(), serde_json::Error> {
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code)?, serde_json::Value::from(code.as_str()));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn i2_is_within_matches_whole_segments() {
+        let e = FieldError::new("/sites/10/name", ErrorCode::Required, "x", "I1");
+        assert!(e.is_within("/sites/10"));
+        assert!(e.is_within(""));
+        assert!(!e.is_within("/sites/1"));
+    }
+}

@@ -1,0 +1,32 @@
+//! certflow's domain rules for intake (RULES.md I1–I8), pure Rust: no I/O, no clock, no
+//! spin-sdk. The intake component decodes a body ([`form::parse_json`] or [`form::decode`]),
+//! calls [`validate`] with today's date and its [`IntakeConfig`], and stores the [`Accepted`]
+//! application or answers the [`FieldError`]s.
+//!
+//! Where each rule lives:
+//! - I1 (what an application names): the types in [`application`], the field table in
+//!   `schema`, the text formats in [`formats`] and the cross-field checks in [`validation`].
+//! - I2 (every error at once): [`validate`] and [`FieldError`].
+//! - I3 (editions): [`editions`]. I4 (readiness): [`readiness`]. I5 (refusal): [`refusal`].
+//! - I6 (record who consulted): [`application::Consultancy`]; the 2-year bar is D4's.
+//! - I7 (duplicates): [`Application::canonical_json`] gives the key material; the one-time
+//!   claim is the component's. I8 (no personal data in public): [`application::Contact`] is
+//!   the personal data; the public endpoints are the components'.
+
+pub mod application;
+pub mod config;
+pub mod editions;
+pub mod error;
+pub mod form;
+pub mod formats;
+pub mod readiness;
+pub mod refusal;
+mod schema;
+pub mod validation;
+
+pub use application::Application;
+pub use config::IntakeConfig;
+pub use error::{ErrorCode, FieldError};
+pub use form::{FormError, JsonError};
+pub use readiness::ReadinessFlag;
+pub use validation::{Accepted, validate};

@@ -1,0 +1,402 @@
+//! The shape of the application contract as data (rule I1): every field's type, presence,
+//! length cap and format, in one table. Validation walks it to check a JSON document
+//! structurally; the form decoder walks it to know which form fields are numbers or booleans.
+
+use serde_json::{Map, Value};
+
+use crate::application::{CertificateStatus, Language, LegalIdType};
+use crate::config::IntakeConfig;
+use crate::error::{ErrorCode, FieldError};
+use crate::formats::{self, DateError};
+
+/// I1: what a field holds.
+#[derive(Debug)]
+pub(crate) enum Kind {
+    /// A JSON object with exactly these fields.
+    Object(&'static [Prop]),
+    /// A JSON array of at most `max` items.
+    Array { item: &'static Kind, max: usize },
+    /// Trimmed text.
+    Text { cap: Cap, format: Format },
+    /// A whole number in `min..=max`.
+    Integer { min: i64, max: i64 },
+    /// A number in `(above, max]`.
+    Number { above: f64, max: f64 },
+    /// `true` or `false`.
+    Bool,
+    /// One of these strings.
+    Enum(&'static [&'static str]),
+}
+
+/// I1: a field of an object.
+#[derive(Debug)]
+pub(crate) struct Prop {
+    pub(crate) name: &'static str,
+    pub(crate) kind: Kind,
+    /// Missing, null, empty text or an empty list is an error.
+    pub(crate) required: bool,
+}
+
+/// I1: a text length cap in characters.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cap {
+    Chars(usize),
+    /// [`IntakeConfig::max_scope_len`].
+    Scope,
+}
+
+/// I1: text formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// One line of text: no control characters.
+    Line,
+    /// Free text: line breaks and tabs allowed, no other control characters.
+    Multiline,
+    Date,
+    Email,
+    Phone,
+    Country,
+    Url,
+}
+
+const fn req(name: &'static str, kind: Kind) -> Prop {
+    Prop { name, kind, required: true }
+}
+const fn opt(name: &'static str, kind: Kind) -> Prop {
+    Prop { name, kind, required: false }
+}
+const fn line(max: usize) -> Kind {
+    Kind::Text { cap: Cap::Chars(max), format: Format::Line }
+}
+const fn multiline(max: usize) -> Kind {
+    Kind::Text { cap: Cap::Chars(max), format: Format::Multiline }
+}
+const fn text(format: Format, max: usize) -> Kind {
+    Kind::Text { cap: Cap::Chars(max), format }
+}
+const DATE: Kind = text(Format::Date, 10);
+/// Headcounts: non-negative, capped at a million per figure.
+const HEADCOUNT: Kind = Kind::Integer { min: 0, max: 1_000_000 };
+/// Most sites an application may list (also the form decoder's index cap).
+pub(crate) const MAX_SITES: usize = 1000;
+
+const ADDRESS: &[Prop] = &[
+    req("street", line(200)),
+    req("city", line(100)),
+    opt("postcode", line(20)),
+    req("country", text(Format::Country, 2)),
+];
+const ORGANIZATION: &[Prop] = &[
+    req("legal_name", line(200)),
+    req("legal_id", Kind::Object(&[req("type", Kind::Enum(LegalIdType::NAMES)), req("number", line(50))])),
+    req("address", Kind::Object(ADDRESS)),
+    opt("website", text(Format::Url, 200)),
+];
+const CONTACT: &[Prop] = &[
+    req("name", line(100)),
+    req("email", text(Format::Email, 254)),
+    req("phone", text(Format::Phone, 30)),
+];
+const STANDARD: Kind = Kind::Object(&[req("code", line(40)), req("edition", line(20))]);
+const PART_TIME: Kind = Kind::Object(&[
+    req("count", Kind::Integer { min: 1, max: 1_000_000 }),
+    req("weekly_hours", Kind::Number { above: 0.0, max: 168.0 }),
+]);
+const PERSONNEL: &[Prop] = &[
+    req("full_time", HEADCOUNT),
+    opt("part_time", Kind::Array { item: &PART_TIME, max: 50 }),
+    req("temporary", HEADCOUNT),
+    req("contractors", HEADCOUNT),
+];
+const SITE: Kind = Kind::Object(&[
+    req("name", line(200)),
+    req("central", Kind::Bool),
+    opt("virtual", Kind::Bool),
+    req("address", Kind::Object(ADDRESS)),
+    req("activities", multiline(2000)),
+    req("personnel", Kind::Object(PERSONNEL)),
+    req("shifts", Kind::Integer { min: 1, max: 24 }),
+]);
+const REPETITIVE_GROUP: Kind = Kind::Object(&[
+    req("description", line(500)),
+    req("site", Kind::Integer { min: 0, max: MAX_SITES as i64 }),
+    req("count", Kind::Integer { min: 1, max: 1_000_000 }),
+]);
+const PROCESS: Kind = line(200);
+const CONSULTANCY: Kind = Kind::Object(&[req("provider", line(200)), req("person", line(100)), req("ended_on", DATE)]);
+const STATUS: Kind = Kind::Enum(CertificateStatus::NAMES);
+const PREVIOUS_CERTIFICATION: Kind = Kind::Object(&[
+    req("certification_body", line(200)),
+    req("certificate_number", line(100)),
+    req("status", STATUS),
+    // Required for suspended or withdrawn certificates: that is I5's check.
+    opt("status_changed_on", DATE),
+    opt("own_fault", Kind::Bool),
+]);
+
+/// I1: the whole application.
+pub(crate) static APPLICATION: Kind = Kind::Object(&[
+    req("organization", Kind::Object(ORGANIZATION)),
+    req("contact", Kind::Object(CONTACT)),
+    req("standards", Kind::Array { item: &STANDARD, max: 10 }),
+    req("scope", Kind::Text { cap: Cap::Scope, format: Format::Multiline }),
+    req("sites", Kind::Array { item: &SITE, max: MAX_SITES }),
+    opt("repetitive_groups", Kind::Array { item: &REPETITIVE_GROUP, max: 100 }),
+    req(
+        "management_system",
+        Kind::Object(&[
+            req("operating_since", DATE),
+            // Missing audit or review dates are I4's `not_ready`, not I1's `required`.
+            opt("last_internal_audit", DATE),
+            opt("last_management_review", DATE),
+        ]),
+    ),
+    opt("outsourced_processes", Kind::Array { item: &PROCESS, max: 100 }),
+    opt("consultancy", Kind::Array { item: &CONSULTANCY, max: 20 }),
+    req("restricted_records", Kind::Object(&[req("present", Kind::Bool), opt("description", multiline(2000))])),
+    opt(
+        "transfer",
+        Kind::Object(&[
+            req("previous_cb", line(200)),
+            req("certificate_number", line(100)),
+            req("status", STATUS),
+            req("expires_on", DATE),
+            req("issuing_cb_ceased", Kind::Bool),
+        ]),
+    ),
+    opt("previous_certifications", Kind::Array { item: &PREVIOUS_CERTIFICATION, max: 20 }),
+    req(
+        "declarations",
+        Kind::Object(&[
+            req("not_on_serious_illegal_list", Kind::Bool),
+            req("no_business_suspension_order", Kind::Bool),
+            req("no_withdrawal_for_own_fault_in_last_12_months", Kind::Bool),
+        ]),
+    ),
+    req("language", Kind::Enum(Language::NAMES)),
+]);
+
+impl Kind {
+    /// The field `name` of an object kind (used by the form decoder).
+    pub(crate) fn prop(&self, name: &str) -> Option<&Prop> {
+        match self {
+            Kind::Object(props) => props.iter().find(|p| p.name == name),
+            _ => None,
+        }
+    }
+
+    /// The item kind of an array kind (used by the form decoder).
+    pub(crate) fn item(&self) -> Option<&'static Kind> {
+        match self {
+            Kind::Array { item, .. } => Some(item),
+            _ => None,
+        }
+    }
+}
+
+/// I1: checks `input` against [`APPLICATION`], pushing every structural error (I2) and
+/// returning the *cleaned* document: strings trimmed, whole numbers normalised, missing
+/// optional fields left out, and every invalid value left out (array items become `null`,
+/// keeping indexes), so later checks only ever see well-typed values.
+pub(crate) fn check(input: &Value, config: &IntakeConfig, errors: &mut Vec<FieldError>) -> Value {
+    let mut walker = Walker { config, errors, path: String::new() };
+    walker.value(&APPLICATION, Some(input), true).unwrap_or(Value::Null)
+}
+
+struct Walker<'a> {
+    config: &'a IntakeConfig,
+    errors: &'a mut Vec<FieldError>,
+    /// JSON pointer of the value being checked.
+    path: String,
+}
+
+impl Walker<'_> {
+    fn error(&mut self, code: ErrorCode, message: impl Into<String>) {
+        self.errors.push(FieldError::new(self.path.clone(), code, message, "I1"));
+    }
+
+    /// Runs `f` with `segment` appended to the path.
+    fn at<T>(&mut self, segment: &str, f: impl FnOnce(&mut Self) -> T) -> T {
+        let len = self.path.len();
+        self.path.push('/');
+        for c in segment.chars() {
+            match c {
+                '~' => self.path.push_str("~0"),
+                '/' => self.path.push_str("~1"),
+                c => self.path.push(c),
+            }
+        }
+        let out = f(self);
+        self.path.truncate(len);
+        out
+    }
+
+    fn missing(&mut self, required: bool, what: &str) -> Option<Value> {
+        if required {
+            self.error(ErrorCode::Required, format!("{what} is required"));
+        }
+        None
+    }
+
+    fn value(&mut self, kind: &Kind, value: Option<&Value>, required: bool) -> Option<Value> {
+        let value = match value {
+            None | Some(Value::Null) => return self.missing(required, "this field"),
+            Some(v) => v,
+        };
+        match kind {
+            Kind::Object(props) => self.object(props, value),
+            Kind::Array { item, max } => self.array(item, *max, value, required),
+            Kind::Text { cap, format } => self.text(*cap, *format, value, required),
+            Kind::Integer { min, max } => self.integer(*min, *max, value),
+            Kind::Number { above, max } => self.number(*above, *max, value),
+            Kind::Bool => match value {
+                Value::Bool(_) => Some(value.clone()),
+                _ => self.invalid_type("true or false"),
+            },
+            Kind::Enum(names) => match value.as_str().map(str::trim) {
+                None => self.invalid_type("text"),
+                Some("") => self.missing(required, "this field"),
+                Some(s) if names.contains(&s) => Some(Value::from(s)),
+                Some(_) => {
+                    self.error(ErrorCode::InvalidValue, format!("must be one of: {}", names.join(", ")));
+                    None
+                }
+            },
+        }
+    }
+
+    fn invalid_type(&mut self, expected: &str) -> Option<Value> {
+        self.error(ErrorCode::InvalidType, format!("expected {expected}"));
+        None
+    }
+
+    fn object(&mut self, props: &[Prop], value: &Value) -> Option<Value> {
+        let Value::Object(map) = value else { return self.invalid_type("an object") };
+        let mut out = Map::new();
+        for prop in props {
+            if let Some(v) = self.at(prop.name, |w| w.value(&prop.kind, map.get(prop.name), prop.required)) {
+                out.insert(prop.name.to_owned(), v);
+            }
+        }
+        for key in map.keys().filter(|k| !props.iter().any(|p| p.name == k.as_str())) {
+            let hint = props
+                .iter()
+                .map(|p| p.name)
+                .filter(|name| edit_distance(name, key) <= 2)
+                .min_by_key(|name| edit_distance(name, key))
+                .map(|name| format!("; did you mean `{name}`?"))
+                .unwrap_or_default();
+            self.at(key, |w| w.error(ErrorCode::UnknownField, format!("unknown field{hint}")));
+        }
+        Some(Value::Object(out))
+    }
+
+    fn array(&mut self, item: &Kind, max: usize, value: &Value, required: bool) -> Option<Value> {
+        let Value::Array(items) = value else { return self.invalid_type("a list") };
+        if items.is_empty() {
+            return self.missing(required, "at least one entry");
+        }
+        if items.len() > max {
+            self.error(ErrorCode::TooLong, format!("at most {max} entries"));
+        }
+        let out = items
+            .iter()
+            .take(max)
+            .enumerate()
+            .map(|(i, v)| self.at(&i.to_string(), |w| w.value(item, Some(v), true)).unwrap_or(Value::Null))
+            .collect();
+        Some(Value::Array(out))
+    }
+
+    fn text(&mut self, cap: Cap, format: Format, value: &Value, required: bool) -> Option<Value> {
+        let Some(s) = value.as_str() else { return self.invalid_type("text") };
+        let s = s.trim();
+        if s.is_empty() {
+            return self.missing(required, "this field");
+        }
+        let max = match cap {
+            Cap::Chars(n) => n,
+            Cap::Scope => self.config.max_scope_len,
+        };
+        let allowed = |c: char| !c.is_control() || (format == Format::Multiline && matches!(c, '\n' | '\r' | '\t'));
+        if !s.chars().all(allowed) {
+            self.error(ErrorCode::InvalidFormat, "contains a control character");
+            return None;
+        }
+        let len = s.chars().count();
+        if len > max {
+            self.error(ErrorCode::TooLong, format!("at most {max} characters (got {len})"));
+            return None;
+        }
+        let problem = match format {
+            Format::Line | Format::Multiline => None,
+            Format::Date => match formats::parse_date(s) {
+                Ok(_) => None,
+                Err(DateError::Format) => Some((ErrorCode::InvalidFormat, "expected a date YYYY-MM-DD")),
+                Err(DateError::Range) => Some((ErrorCode::OutOfRange, "dates before 1900 are not accepted")),
+            },
+            Format::Email => (!formats::is_email(s)).then_some((ErrorCode::InvalidFormat, "expected an email address")),
+            Format::Phone => (!formats::is_phone(s)).then_some((
+                ErrorCode::InvalidFormat,
+                "expected a phone number in international form, e.g. +86 21 5555 0100",
+            )),
+            Format::Country => (!formats::is_country(s)).then_some((
+                ErrorCode::InvalidFormat,
+                "expected an ISO 3166-1 alpha-2 country code in capitals, e.g. CN",
+            )),
+            Format::Url => {
+                (!formats::is_url(s)).then_some((ErrorCode::InvalidFormat, "expected an http:// or https:// address"))
+            }
+        };
+        match problem {
+            Some((code, message)) => {
+                self.error(code, message);
+                None
+            }
+            None => Some(Value::from(s)),
+        }
+    }
+
+    fn integer(&mut self, min: i64, max: i64, value: &Value) -> Option<Value> {
+        let Value::Number(n) = value else { return self.invalid_type("a whole number") };
+        let whole = match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Some(i),
+            (None, Some(f)) if f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64 => Some(f as i64),
+            (None, Some(f)) if f.fract() != 0.0 => return self.invalid_type("a whole number"),
+            _ => None, // beyond i64
+        };
+        match whole {
+            Some(i) if (min..=max).contains(&i) => Some(Value::from(i)),
+            _ => {
+                self.error(ErrorCode::OutOfRange, format!("must be between {min} and {max}"));
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, above: f64, max: f64, value: &Value) -> Option<Value> {
+        let Some(f) = value.as_f64().filter(|_| value.is_number()) else { return self.invalid_type("a number") };
+        if f > above && f <= max {
+            Some(value.clone())
+        } else {
+            self.error(ErrorCode::OutOfRange, format!("must be more than {above} and at most {max}"));
+            None
+        }
+    }
+}
+
+/// Levenshtein distance, for "did you mean" hints on unknown fields (I1).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(diagonal + usize::from(ca != cb));
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}

@@ -1,0 +1,200 @@
+//! Intake validation: rule I1 (what an application names, and how) and I2 (every error at
+//! once), bringing in I3 ([`crate::editions`]), I4 ([`crate::readiness`]) and I5
+//! ([`crate::refusal`]).
+//!
+//! The input is a `serde_json::Value` (from [`crate::form::parse_json`] or
+//! [`crate::form::decode`]), never a typed struct: serde would stop at the first problem with
+//! a message about Rust types. The schema walk (`schema::check`) reports structural errors
+//! and yields a cleaned document; the checks below add the cross-field ones; only a
+//! document with no error at all becomes a typed [`Application`].
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::application::{Application, LegalId, LegalIdType, Personnel, RepetitiveGroup};
+use crate::config::IntakeConfig;
+pub use crate::error::{ErrorCode, FieldError};
+use crate::formats::{self, UsccError};
+use crate::readiness::ReadinessFlag;
+use crate::{editions, readiness, refusal, schema};
+
+/// What intake records for an application that passed I1–I5.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Accepted {
+    /// The validated application (I1), strings trimmed.
+    pub application: Application,
+    /// Readiness flags (I4), e.g. `not_ready_for_audit` with the earliest audit date.
+    pub flags: Vec<ReadinessFlag>,
+    /// The day the rules were applied (I3 windows, I4 and I5 periods are relative to it).
+    pub validated_on: NaiveDate,
+}
+
+/// I1–I5: validates an application on `today` (never read from the clock here). Returns every
+/// error at once (I2), or the typed application with its readiness flags.
+pub fn validate(input: &Value, today: NaiveDate, config: &IntakeConfig) -> Result<Accepted, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let doc = schema::check(input, config, &mut errors);
+    check_legal_id(&doc, &mut errors);
+    check_standards(&doc, &mut errors);
+    editions::check_document(&doc, today, &mut errors);
+    check_sites(&doc, &mut errors);
+    check_repetitive_groups(&doc, &mut errors);
+    check_not_in_future(&doc, today, &mut errors);
+    check_restricted_records(&doc, &mut errors);
+    let flag = readiness::check_document(&doc, today, config, &mut errors);
+    refusal::check_document(&doc, today, config, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    match serde_json::from_value::<Application>(doc) {
+        Ok(application) => Ok(Accepted { application, flags: flag.into_iter().collect(), validated_on: today }),
+        // Unreachable when the schema and the types agree (a test holds them together).
+        Err(e) => Err(vec![FieldError::new("", ErrorCode::InvalidType, e.to_string(), "I1")]),
+    }
+}
+
+/// The value at `pointer` of a cleaned document, as a `T`, when it is complete and valid.
+fn typed<T: serde::de::DeserializeOwned>(doc: &Value, pointer: &str) -> Option<T> {
+    serde_json::from_value(doc.pointer(pointer)?.clone()).ok()
+}
+
+/// The items of the list at `pointer` (invalid items are `null`).
+fn items<'a>(doc: &'a Value, pointer: &str) -> &'a [Value] {
+    doc.pointer(pointer).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+/// I1: a unified social credit code must be well formed and carry its check character.
+fn check_legal_id(doc: &Value, errors: &mut Vec<FieldError>) {
+    let Some(id) = typed::<LegalId>(doc, "/organization/legal_id") else { return };
+    if id.kind != LegalIdType::Uscc {
+        return;
+    }
+    let problem = match formats::check_uscc(&id.number) {
+        Ok(()) => return,
+        Err(UsccError::Length) => (ErrorCode::InvalidFormat, "a unified social credit code has 18 characters".to_owned()),
+        Err(UsccError::Character(at)) => (
+            ErrorCode::InvalidFormat,
+            format!("character {at} is not allowed in a unified social credit code (digits and capitals except I, O, Z, S, V; digits in places 3 to 8)"),
+        ),
+        Err(UsccError::Checksum { expected }) => (
+            ErrorCode::InvalidChecksum,
+            format!("the check character (the 18th) does not match: the first 17 characters give {expected}; please check the code"),
+        ),
+    };
+    errors.push(FieldError::new("/organization/legal_id/number", problem.0, problem.1, "I1"));
+}
+
+/// I1: a standard is requested once.
+fn check_standards(doc: &Value, errors: &mut Vec<FieldError>) {
+    let codes: Vec<Option<&str>> = items(doc, "/standards").iter().map(|s| s.get("code").and_then(Value::as_str)).collect();
+    for (i, code) in codes.iter().enumerate() {
+        if let Some(code) = code.filter(|c| codes[..i].contains(&Some(c))) {
+            errors.push(FieldError::new(
+                format!("/standards/{i}/code"),
+                ErrorCode::Duplicate,
+                format!("{code} is requested more than once"),
+                "I1",
+            ));
+        }
+    }
+}
+
+/// I1: exactly one site is the central function, and the sites have at least one person.
+fn check_sites(doc: &Value, errors: &mut Vec<FieldError>) {
+    let sites = items(doc, "/sites");
+    if sites.is_empty() {
+        return; // reported by the schema
+    }
+    let central: Vec<Option<bool>> = sites.iter().map(|s| s.get("central").and_then(Value::as_bool)).collect();
+    let marked: Vec<usize> = (0..sites.len()).filter(|&i| central[i] == Some(true)).collect();
+    if marked.is_empty() && central.iter().all(Option::is_some) {
+        errors.push(FieldError::new(
+            "/sites",
+            ErrorCode::Required,
+            "one site must be marked as the central function (central: true)",
+            "I1",
+        ));
+    }
+    for &i in marked.iter().skip(1) {
+        errors.push(FieldError::new(
+            format!("/sites/{i}/central"),
+            ErrorCode::Duplicate,
+            format!("only one site can be the central function; site {} already is", marked[0]),
+            "I1",
+        ));
+    }
+    let headcounts: Option<Vec<u64>> = (0..sites.len()).map(|i| site_headcount(doc, i)).collect();
+    if headcounts.is_some_and(|h| h.iter().sum::<u64>() == 0) {
+        errors.push(FieldError::new("/sites", ErrorCode::OutOfRange, "the sites have no personnel at all", "I1"));
+    }
+}
+
+fn site_headcount(doc: &Value, site: usize) -> Option<u64> {
+    typed::<Personnel>(doc, &format!("/sites/{site}/personnel")).map(|p| p.headcount())
+}
+
+/// I1: a repetitive group names an existing site, and a site's groups hold no more people
+/// than the site has.
+fn check_repetitive_groups(doc: &Value, errors: &mut Vec<FieldError>) {
+    let site_count = items(doc, "/sites").len();
+    let mut totals = std::collections::BTreeMap::<usize, u64>::new();
+    for i in 0..items(doc, "/repetitive_groups").len() {
+        let Some(group) = typed::<RepetitiveGroup>(doc, &format!("/repetitive_groups/{i}")) else { continue };
+        if group.site >= site_count {
+            if site_count > 0 {
+                errors.push(FieldError::new(
+                    format!("/repetitive_groups/{i}/site"),
+                    ErrorCode::InvalidReference,
+                    format!("there is no site {} (sites are numbered from 0 to {})", group.site, site_count - 1),
+                    "I1",
+                ));
+            }
+            continue;
+        }
+        let Some(people) = site_headcount(doc, group.site) else { continue };
+        let total = totals.entry(group.site).or_default();
+        *total += u64::from(group.count);
+        if *total > people {
+            errors.push(FieldError::new(
+                format!("/repetitive_groups/{i}/count"),
+                ErrorCode::OutOfRange,
+                format!("the groups at site {} add up to {total} people, more than its {people}", group.site),
+                "I1",
+            ));
+        }
+    }
+}
+
+/// I1: dates of things that happened are not after `today`.
+fn check_not_in_future(doc: &Value, today: NaiveDate, errors: &mut Vec<FieldError>) {
+    let mut fields: Vec<String> = ["operating_since", "last_internal_audit", "last_management_review"]
+        .iter()
+        .map(|name| format!("/management_system/{name}"))
+        .collect();
+    fields.extend(
+        (0..items(doc, "/previous_certifications").len()).map(|i| format!("/previous_certifications/{i}/status_changed_on")),
+    );
+    for field in fields {
+        let date = doc.pointer(&field).and_then(Value::as_str).and_then(|s| formats::parse_date(s).ok());
+        if date.is_some_and(|d| d > today) {
+            errors.push(FieldError::new(field, ErrorCode::OutOfRange, format!("cannot be after today ({today})"), "I1"));
+        }
+    }
+}
+
+/// I1: restricted records (seed ZBT item f) are described when present.
+fn check_restricted_records(doc: &Value, errors: &mut Vec<FieldError>) {
+    let field = "/restricted_records/description";
+    if doc.pointer("/restricted_records/present") == Some(&Value::Bool(true))
+        && doc.pointer(field).is_none()
+        && !errors.iter().any(|e| e.is_within(field))
+    {
+        errors.push(FieldError::new(
+            field,
+            ErrorCode::Required,
+            "describe the records that cannot be shown to auditors and why (confidentiality, national security)",
+            "I1",
+        ));
+    }
+}

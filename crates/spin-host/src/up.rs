@@ -1,0 +1,222 @@
+//! `up`: read `spin.toml`, build, check everything the app needs, load the components, serve.
+//! Every start-up error names the manifest file, the component and the key at fault.
+
+use crate::allowed_hosts::AllowedHosts;
+use crate::kv::KvDatabase;
+use crate::manifest::{FileMount, Manifest, Route, RuntimeConfig};
+use crate::routes::Router;
+use crate::runtime::{App, ComponentInfo, LoadedComponent};
+use crate::variables::Resolver;
+use anyhow::{Context, Result, bail};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub manifest: PathBuf,
+    pub listen: SocketAddr,
+    pub state_dir: Option<PathBuf>,
+    pub runtime_config: Option<PathBuf>,
+    pub build: bool,
+    pub request_timeout: Duration,
+}
+
+/// Finds `spin.toml`: `--from` may name the file or its folder.
+pub fn manifest_path(from: Option<&Path>) -> PathBuf {
+    match from {
+        Some(p) if p.is_dir() => p.join("spin.toml"),
+        Some(p) => p.to_path_buf(),
+        None => PathBuf::from("spin.toml"),
+    }
+}
+
+/// Loads the application: everything short of listening.
+pub fn load(opts: &UpOptions) -> Result<Arc<App>> {
+    let manifest = Manifest::load(&opts.manifest)?;
+    if opts.build {
+        crate::builder::build_all(&manifest)?;
+    }
+    let at = manifest.path.display().to_string();
+    let state_dir = opts
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| manifest.dir.join(".spin"));
+
+    let runtime_config = match &opts.runtime_config {
+        Some(path) => RuntimeConfig::load(path)?,
+        None => RuntimeConfig::default(),
+    };
+    let config_dir = opts
+        .runtime_config
+        .as_deref()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let kv_paths = runtime_config.key_value_paths(&config_dir, &state_dir)?;
+
+    let app_vars = manifest
+        .variables
+        .iter()
+        .map(|(name, decl)| {
+            (
+                name.clone(),
+                crate::variables::AppVariable {
+                    default: decl.default.clone(),
+                    required: decl.required,
+                    secret: decl.secret,
+                },
+            )
+        })
+        .collect();
+    let resolver = Resolver::new(app_vars, |name| std::env::var(name).ok())
+        .with_context(|| format!("{at}: [variables]"))?;
+
+    // Spin loads the components that triggers name; a component no trigger names is not run.
+    let mut used: Vec<&str> = Vec::new();
+    for trigger in &manifest.http_triggers {
+        if !used.contains(&trigger.component.as_str()) {
+            used.push(&trigger.component);
+        }
+    }
+
+    let engine = crate::runtime::new_engine()?;
+    crate::runtime::start_epoch_ticker(&engine)?;
+    let linker = crate::runtime::new_linker(&engine)?;
+    let cache_dir = state_dir.join("component-cache");
+
+    let mut databases: BTreeMap<PathBuf, Arc<KvDatabase>> = BTreeMap::new();
+    let mut key_value: BTreeMap<String, Arc<KvDatabase>> = BTreeMap::new();
+    let mut components = BTreeMap::new();
+    for id in used {
+        let Some(component) = manifest.components.get(id) else {
+            bail!("{at}: a trigger names component `{id}`, which is not declared");
+        };
+        let ctx = |key: &str| format!("{at}: [component.{id}] `{key}`");
+
+        for label in &component.key_value_stores {
+            let Some(path) = kv_paths.get(label) else {
+                bail!(
+                    "{}: no key-value store is configured for label `{label}` (add [key_value_store.{label}] to the runtime config)",
+                    ctx("key_value_stores")
+                );
+            };
+            if !key_value.contains_key(label) {
+                let db = match databases.get(path) {
+                    Some(db) => db.clone(),
+                    None => {
+                        let db = KvDatabase::open(path).with_context(|| ctx("key_value_stores"))?;
+                        databases.insert(path.clone(), db.clone());
+                        db
+                    }
+                };
+                key_value.insert(label.clone(), db);
+            }
+        }
+
+        let variables = resolver
+            .resolve_component(id, &component.variables)
+            .with_context(|| ctx("variables"))?;
+        let allowed_hosts = AllowedHosts::parse(&component.allowed_outbound_hosts, |t| {
+            resolver.resolve_template(t)
+        })
+        .with_context(|| ctx("allowed_outbound_hosts"))?;
+
+        let mut mounts = Vec::new();
+        for mount in &component.files {
+            let (source, destination) = match mount {
+                FileMount::Pattern(p) => (p.clone(), format!("/{}", p.trim_start_matches("./"))),
+                FileMount::Mapping {
+                    source,
+                    destination,
+                } => (source.clone(), destination.clone()),
+            };
+            let host_dir = manifest.dir.join(&source);
+            if !host_dir.is_dir() {
+                bail!(
+                    "{}: `{source}` is not a directory (this host mounts directories)",
+                    ctx("files")
+                );
+            }
+            mounts.push((host_dir, destination));
+        }
+
+        let wasm = component.wasm_path(&manifest.dir).with_context(|| ctx("source"))?;
+        if !wasm.is_file() {
+            bail!(
+                "{}: {} does not exist{}",
+                ctx("source"),
+                wasm.display(),
+                if component.build.is_some() && !opts.build {
+                    " (run without --no-build to build it)"
+                } else {
+                    ""
+                }
+            );
+        }
+        let compiled =
+            crate::runtime::load_component(&engine, &wasm, &cache_dir).with_context(|| ctx("source"))?;
+        let info = ComponentInfo {
+            id: id.to_string(),
+            key_value_stores: component.key_value_stores.clone(),
+            variables,
+            allowed_hosts,
+            environment: component
+                .environment
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            mounts,
+        };
+        let loaded = LoadedComponent::new(&linker, &compiled, info).with_context(|| ctx("source"))?;
+        components.insert(id.to_string(), loaded);
+    }
+
+    let public_routes: Vec<(&str, &str)> = manifest
+        .http_triggers
+        .iter()
+        .filter_map(|t| match &t.route {
+            Route::Public(r) => Some((t.component.as_str(), r.as_str())),
+            Route::Private => None,
+        })
+        .collect();
+    let (router, duplicates) = Router::build(public_routes).with_context(|| format!("{at}: [[trigger.http]] `route`"))?;
+    for d in duplicates {
+        tracing::warn!(
+            "route `{}` is declared more than once: `{}` replaces `{}` (the last declaration wins)",
+            d.route,
+            d.effective_component,
+            d.replaced_component
+        );
+    }
+    Ok(Arc::new(App::new(
+        engine,
+        router,
+        components,
+        key_value,
+        opts.request_timeout,
+    )))
+}
+
+/// Prints what is served, as `spin up` does.
+pub fn print_routes(app: &App, addr: SocketAddr) {
+    println!("Serving http://{addr}");
+    println!("Available Routes:");
+    for (component, route) in app.router.routes() {
+        let shown = route.trim_end_matches("...");
+        let wildcard = if route.ends_with("/...") { " (wildcard)" } else { "" };
+        println!("  {component}: http://{addr}{shown}{wildcard}");
+    }
+}
+
+pub async fn up(opts: UpOptions) -> Result<()> {
+    let app = load(&opts)?;
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    print_routes(&app, addr);
+    crate::server::serve(app, listener, crate::server::shutdown_signal()).await
+}

@@ -102,7 +102,8 @@ pub enum LegalIdType {
 
 impl LegalIdType {
     /// The contract's names, in declaration order (I1).
-    pub const NAMES: &'static [&'static str] = &["uscc", "business_registration", "tax_id", "other"];
+    pub const NAMES: &'static [&'static str] =
+        &["uscc", "business_registration", "tax_id", "other"];
 }
 
 /// A postal address; `country` is an ISO 3166-1 alpha-2 code (I1).
@@ -161,7 +162,12 @@ pub enum StandardCode {
 
 impl StandardCode {
     /// Every code, in declaration order (I1, I3).
-    pub const ALL: [StandardCode; 4] = [Self::Iso27001, Self::Iso27701, Self::Iso22301, Self::GbT30146];
+    pub const ALL: [StandardCode; 4] = [
+        Self::Iso27001,
+        Self::Iso27701,
+        Self::Iso22301,
+        Self::GbT30146,
+    ];
 
     /// The contract's spelling, e.g. `"ISO/IEC 27001"` (I1).
     pub const fn as_str(self) -> &'static str {
@@ -219,7 +225,11 @@ impl Personnel {
     /// Headcount: people, not full-time equivalents (I1; the FTE conversion is A1).
     pub fn headcount(&self) -> u64 {
         u64::from(self.full_time)
-            + self.part_time.iter().map(|p| u64::from(p.count)).sum::<u64>()
+            + self
+                .part_time
+                .iter()
+                .map(|p| u64::from(p.count))
+                .sum::<u64>()
             + u64::from(self.temporary)
             + u64::from(self.contractors)
     }

@@ -18,6 +18,10 @@ pub struct IntakeConfig {
 
 impl Default for IntakeConfig {
     fn default() -> Self {
-        Self { readiness_months: 3, refusal_window_months: 12, max_scope_len: 2000 }
+        Self {
+            readiness_months: 3,
+            refusal_window_months: 12,
+            max_scope_len: 2000,
+        }
     }
 }

@@ -27,7 +27,8 @@ pub struct EditionRule {
 impl EditionRule {
     /// I3: whether a new application for this edition is accepted on `today`.
     pub fn accepts_on(&self, today: NaiveDate) -> bool {
-        self.accepted_from.is_none_or(|from| today >= from) && self.accepted_until.is_none_or(|until| today < until)
+        self.accepted_from.is_none_or(|from| today >= from)
+            && self.accepted_until.is_none_or(|until| today < until)
     }
 }
 
@@ -101,12 +102,18 @@ pub static EDITIONS: &[EditionRule] = &[
 
 /// I3: the table row for a standard and edition, if any.
 pub fn lookup(standard: StandardCode, edition: &str) -> Option<&'static EditionRule> {
-    EDITIONS.iter().find(|r| r.standard == standard && r.edition == edition)
+    EDITIONS
+        .iter()
+        .find(|r| r.standard == standard && r.edition == edition)
 }
 
 /// I3: the editions of `standard` accepted for new applications on `today`.
 pub fn accepted_editions(standard: StandardCode, today: NaiveDate) -> Vec<&'static str> {
-    EDITIONS.iter().filter(|r| r.standard == standard && r.accepts_on(today)).map(|r| r.edition).collect()
+    EDITIONS
+        .iter()
+        .filter(|r| r.standard == standard && r.accepts_on(today))
+        .map(|r| r.edition)
+        .collect()
 }
 
 /// I3: checks the requested `(code, edition)` pairs, in application order, on `today`;
@@ -115,7 +122,10 @@ pub fn accepted_editions(standard: StandardCode, today: NaiveDate) -> Vec<&'stat
 /// the table or outside its window), `requires_standard` (e.g. 27701:2019 without 27001).
 pub fn check(requested: &[(Option<&str>, Option<&str>)], today: NaiveDate) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let present: Vec<StandardCode> = requested.iter().filter_map(|(code, _)| code.and_then(StandardCode::parse)).collect();
+    let present: Vec<StandardCode> = requested
+        .iter()
+        .filter_map(|(code, _)| code.and_then(StandardCode::parse))
+        .collect();
     for (i, (code, edition)) in requested.iter().enumerate() {
         let Some(code) = code else { continue };
         let Some(standard) = StandardCode::parse(code) else {
@@ -123,7 +133,10 @@ pub fn check(requested: &[(Option<&str>, Option<&str>)], today: NaiveDate) -> Ve
             errors.push(FieldError::new(
                 format!("/standards/{i}/code"),
                 ErrorCode::StandardNotAccepted,
-                format!("`{code}` is not certified here; the standards are: {}", known.join(", ")),
+                format!(
+                    "`{code}` is not certified here; the standards are: {}",
+                    known.join(", ")
+                ),
                 "I3",
             ));
             continue;
@@ -147,7 +160,10 @@ pub fn check(requested: &[(Option<&str>, Option<&str>)], today: NaiveDate) -> Ve
                 ));
             }
         }
-        if let Some(needed) = rule.and_then(|r| r.requires).filter(|needed| !present.contains(needed)) {
+        if let Some(needed) = rule
+            .and_then(|r| r.requires)
+            .filter(|needed| !present.contains(needed))
+        {
             errors.push(FieldError::new(
                 format!("/standards/{i}"),
                 ErrorCode::RequiresStandard,
@@ -172,7 +188,12 @@ pub(crate) fn check_document(doc: &Value, today: NaiveDate, errors: &mut Vec<Fie
         .map(|items| {
             items
                 .iter()
-                .map(|s| (s.get("code").and_then(Value::as_str), s.get("edition").and_then(Value::as_str)))
+                .map(|s| {
+                    (
+                        s.get("code").and_then(Value::as_str),
+                        s.get("edition").and_then(Value::as_str),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -196,9 +217,16 @@ mod tests {
         let req = [(Some("ISO/IEC 27001"), Some("2013"))];
         assert!(check(&req, day(2024, 4, 30)).is_empty());
         let errors = check(&req, day(2024, 5, 1));
-        assert_eq!(codes(&errors), [("/standards/0/edition", ErrorCode::EditionNotAccepted)]);
+        assert_eq!(
+            codes(&errors),
+            [("/standards/0/edition", ErrorCode::EditionNotAccepted)]
+        );
         assert_eq!(errors[0].rule, "I3");
-        assert!(errors[0].message.contains("accepted: 2022"), "{}", errors[0].message);
+        assert!(
+            errors[0].message.contains("accepted: 2022"),
+            "{}",
+            errors[0].message
+        );
     }
 
     #[test]
@@ -209,8 +237,17 @@ mod tests {
     #[test]
     fn i3_22301_2012_refused_2019_accepted() {
         let today = day(2026, 11, 23);
-        let errors = check(&[(Some("ISO 22301"), Some("2012")), (Some("ISO 22301"), Some("2019"))], today);
-        assert_eq!(codes(&errors), [("/standards/0/edition", ErrorCode::EditionNotAccepted)]);
+        let errors = check(
+            &[
+                (Some("ISO 22301"), Some("2012")),
+                (Some("ISO 22301"), Some("2019")),
+            ],
+            today,
+        );
+        assert_eq!(
+            codes(&errors),
+            [("/standards/0/edition", ErrorCode::EditionNotAccepted)]
+        );
     }
 
     #[test]
@@ -218,17 +255,41 @@ mod tests {
         let today = day(2026, 11, 23);
         assert!(check(&[(Some("GB/T 30146"), Some("2023"))], today).is_empty());
         let errors = check(&[(Some("GB/T 30146"), Some("2013"))], today);
-        assert_eq!(codes(&errors), [("/standards/0/edition", ErrorCode::EditionNotAccepted)]);
+        assert_eq!(
+            codes(&errors),
+            [("/standards/0/edition", ErrorCode::EditionNotAccepted)]
+        );
     }
 
     #[test]
     fn i3_27701_2019_requires_27001() {
         let today = day(2026, 11, 23);
         let alone = check(&[(Some("ISO/IEC 27701"), Some("2019"))], today);
-        assert_eq!(codes(&alone), [("/standards/0", ErrorCode::RequiresStandard)]);
-        assert!(check(&[(Some("ISO/IEC 27001"), Some("2022")), (Some("ISO/IEC 27701"), Some("2019"))], today).is_empty());
+        assert_eq!(
+            codes(&alone),
+            [("/standards/0", ErrorCode::RequiresStandard)]
+        );
+        assert!(
+            check(
+                &[
+                    (Some("ISO/IEC 27001"), Some("2022")),
+                    (Some("ISO/IEC 27701"), Some("2019"))
+                ],
+                today
+            )
+            .is_empty()
+        );
         // A 27001 entry whose edition is invalid still counts as present.
-        assert!(check(&[(Some("ISO/IEC 27001"), None), (Some("ISO/IEC 27701"), Some("2019"))], today).is_empty());
+        assert!(
+            check(
+                &[
+                    (Some("ISO/IEC 27001"), None),
+                    (Some("ISO/IEC 27701"), Some("2019"))
+                ],
+                today
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -239,32 +300,52 @@ mod tests {
     #[test]
     fn i3_unknown_standard_and_edition() {
         let today = day(2026, 11, 23);
-        let errors = check(&[(Some("ISO 9001"), Some("2015")), (Some("ISO/IEC 27001"), Some("2099"))], today);
+        let errors = check(
+            &[
+                (Some("ISO 9001"), Some("2015")),
+                (Some("ISO/IEC 27001"), Some("2099")),
+            ],
+            today,
+        );
         assert_eq!(
             codes(&errors),
-            [("/standards/0/code", ErrorCode::StandardNotAccepted), ("/standards/1/edition", ErrorCode::EditionNotAccepted)]
+            [
+                ("/standards/0/code", ErrorCode::StandardNotAccepted),
+                ("/standards/1/edition", ErrorCode::EditionNotAccepted)
+            ]
         );
     }
 
     #[test]
     fn i3_window_bounds_are_from_inclusive_until_exclusive() {
-        let Some(rule) = lookup(StandardCode::Iso27001, "2022") else { panic!("27001:2022 is in the table") };
+        let Some(rule) = lookup(StandardCode::Iso27001, "2022") else {
+            panic!("27001:2022 is in the table")
+        };
         assert!(!rule.accepts_on(day(2022, 10, 24)));
         assert!(rule.accepts_on(day(2022, 10, 25)));
-        let Some(old) = lookup(StandardCode::Iso27001, "2013") else { panic!("27001:2013 is in the table") };
+        let Some(old) = lookup(StandardCode::Iso27001, "2013") else {
+            panic!("27001:2013 is in the table")
+        };
         assert!(old.accepts_on(day(2024, 4, 30)) && !old.accepts_on(day(2024, 5, 1)));
     }
 
     #[test]
     fn i3_table_rows_are_unique_and_windows_ordered() {
         for (i, a) in EDITIONS.iter().enumerate() {
-            assert!(EDITIONS[i + 1..].iter().all(|b| (a.standard, a.edition) != (b.standard, b.edition)));
+            assert!(
+                EDITIONS[i + 1..]
+                    .iter()
+                    .all(|b| (a.standard, a.edition) != (b.standard, b.edition))
+            );
             if let (Some(from), Some(until)) = (a.accepted_from, a.accepted_until) {
                 assert!(from < until);
             }
         }
         for code in StandardCode::ALL {
-            assert!(!accepted_editions(code, day(2026, 11, 23)).is_empty(), "{code:?} has an accepted edition");
+            assert!(
+                !accepted_editions(code, day(2026, 11, 23)).is_empty(),
+                "{code:?} has an accepted edition"
+            );
         }
     }
 }

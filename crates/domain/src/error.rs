@@ -19,8 +19,18 @@ pub struct FieldError {
 
 impl FieldError {
     /// A field error (I2).
-    pub fn new(field: impl Into<String>, code: ErrorCode, message: impl Into<String>, rule: &'static str) -> Self {
-        Self { field: field.into(), code, message: message.into(), rule }
+    pub fn new(
+        field: impl Into<String>,
+        code: ErrorCode,
+        message: impl Into<String>,
+        rule: &'static str,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            code,
+            message: message.into(),
+            rule,
+        }
     }
 
     /// Whether this error is about `pointer` or a field inside it (I2).
@@ -116,7 +126,10 @@ mod tests {
     #[test]
     fn i2_codes_serialise_as_documented() -> Result<(), serde_json::Error> {
         for code in ErrorCode::ALL {
-            assert_eq!(serde_json::to_value(code)?, serde_json::Value::from(code.as_str()));
+            assert_eq!(
+                serde_json::to_value(code)?,
+                serde_json::Value::from(code.as_str())
+            );
         }
         Ok(())
     }

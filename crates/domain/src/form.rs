@@ -55,7 +55,11 @@ pub const MAX_LIST_SLOTS: usize = 20_000;
 
 /// I1: parses a JSON request body; any JSON value (validation reports a non-object).
 pub fn parse_json(body: &[u8]) -> Result<Value, JsonError> {
-    serde_json::from_slice(body).map_err(|e| JsonError { line: e.line(), column: e.column(), message: e.to_string() })
+    serde_json::from_slice(body).map_err(|e| JsonError {
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })
 }
 
 /// I1: decodes an `application/x-www-form-urlencoded` body into the contract's JSON shape, to
@@ -64,13 +68,26 @@ pub fn decode(body: &[u8]) -> Result<Value, FormError> {
     let mut root = Node::Object(BTreeMap::new());
     for (count, (name, value)) in form_urlencoded::parse(body).enumerate() {
         if count >= MAX_FIELDS {
-            return Err(FormError { at: String::new(), message: format!("more than {MAX_FIELDS} fields") });
+            return Err(FormError {
+                at: String::new(),
+                message: format!("more than {MAX_FIELDS} fields"),
+            });
         }
-        let segments = parse_name(&name).map_err(|message| FormError { at: name.to_string(), message })?;
+        let segments = parse_name(&name).map_err(|message| FormError {
+            at: name.to_string(),
+            message,
+        })?;
         insert(&mut root, &segments, &name, value.into_owned())?;
     }
     let mut slots = 0;
-    Ok(convert(root, Some(&schema::APPLICATION), &mut slots)?.unwrap_or_else(|| Value::Object(Map::new())))
+    let mut out = match convert(root, Some(&schema::APPLICATION), &mut slots)? {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(), // an empty form
+    };
+    if let Kind::Object(props) = &schema::APPLICATION {
+        add_unticked(&mut out, props);
+    }
+    Ok(Value::Object(out))
 }
 
 /// I2: the form field name for a JSON pointer in a [`crate::FieldError`], so a form page can
@@ -120,7 +137,10 @@ fn parse_name(name: &str) -> Result<Vec<Segment>, String> {
         segments.push(Segment::Key(name[start..i].to_owned()));
         while bytes.get(i) == Some(&b'[') {
             let digits_start = i + 1;
-            let close = name[digits_start..].find(']').map(|n| digits_start + n).ok_or("'[' without ']'")?;
+            let close = name[digits_start..]
+                .find(']')
+                .map(|n| digits_start + n)
+                .ok_or("'[' without ']'")?;
             let digits = &name[digits_start..close];
             if digits.is_empty() {
                 return Err("empty index '[]': give the position, e.g. [0]".to_owned());
@@ -129,7 +149,8 @@ fn parse_name(name: &str) -> Result<Vec<Segment>, String> {
                 return Err(format!("index '{digits}' is not a number"));
             }
             let index = digits.parse::<usize>().ok().filter(|&n| n <= MAX_INDEX);
-            let index = index.ok_or_else(|| format!("index {digits} is larger than {MAX_INDEX}"))?;
+            let index =
+                index.ok_or_else(|| format!("index {digits} is larger than {MAX_INDEX}"))?;
             segments.push(Segment::Index(index));
             i = close + 1;
         }
@@ -147,7 +168,9 @@ fn parse_name(name: &str) -> Result<Vec<Segment>, String> {
 
 fn unexpected(name: &str, at: usize) -> String {
     let c = name.get(at..).and_then(|s| s.chars().next()).unwrap_or('?');
-    format!("unexpected character {c:?}: names are letters, digits and '_', joined by '.' and [index]")
+    format!(
+        "unexpected character {c:?}: names are letters, digits and '_', joined by '.' and [index]"
+    )
 }
 
 /// A form tree before conversion: leaves keep every value sent under their name.
@@ -158,10 +181,17 @@ enum Node {
     List(BTreeMap<usize, Node>),
 }
 
-fn insert(node: &mut Node, segments: &[Segment], name: &str, value: String) -> Result<(), FormError> {
+fn insert(
+    node: &mut Node,
+    segments: &[Segment],
+    name: &str,
+    value: String,
+) -> Result<(), FormError> {
     let conflict = || FormError {
         at: name.to_owned(),
-        message: "conflicts with another field: one name cannot be both a value and a group of fields".to_owned(),
+        message:
+            "conflicts with another field: one name cannot be both a value and a group of fields"
+                .to_owned(),
     };
     let Some((first, rest)) = segments.split_first() else {
         return match node {
@@ -173,7 +203,10 @@ fn insert(node: &mut Node, segments: &[Segment], name: &str, value: String) -> R
         };
     };
     let fresh = || match rest.first() {
-        None => Node::Leaf { name: name.to_owned(), values: Vec::new() },
+        None => Node::Leaf {
+            name: name.to_owned(),
+            values: Vec::new(),
+        },
         Some(Segment::Key(_)) => Node::Object(BTreeMap::new()),
         Some(Segment::Index(_)) => Node::List(BTreeMap::new()),
     };
@@ -198,8 +231,7 @@ fn convert(node: Node, kind: Option<&Kind>, slots: &mut usize) -> Result<Option<
                     out.insert(key, v);
                 }
             }
-            let is_root = kind.is_some_and(|k| std::ptr::eq(k, &schema::APPLICATION));
-            if out.is_empty() && !is_root {
+            if out.is_empty() {
                 return Ok(None);
             }
             if let Some(Kind::Object(props)) = kind {
@@ -215,10 +247,15 @@ fn convert(node: Node, kind: Option<&Kind>, slots: &mut usize) -> Result<Option<
                     present.insert(index, v);
                 }
             }
-            let Some(&last) = present.keys().next_back() else { return Ok(None) };
+            let Some(&last) = present.keys().next_back() else {
+                return Ok(None);
+            };
             *slots += last + 1;
             if *slots > MAX_LIST_SLOTS {
-                return Err(FormError { at: String::new(), message: format!("lists span more than {MAX_LIST_SLOTS} items") });
+                return Err(FormError {
+                    at: String::new(),
+                    message: format!("lists span more than {MAX_LIST_SLOTS} items"),
+                });
             }
             let mut items = vec![Value::Null; last + 1];
             for (index, v) in present {
@@ -238,21 +275,33 @@ fn add_unticked(out: &mut Map<String, Value>, props: &[schema::Prop]) {
             Kind::Bool if !out.contains_key(prop.name) => {
                 out.insert(prop.name.to_owned(), Value::Bool(false));
             }
-            Kind::Object(inner) if prop.required && !out.contains_key(prop.name) => {
-                if inner.iter().any(|p| matches!(p.kind, Kind::Bool)) {
-                    let mut object = Map::new();
-                    add_unticked(&mut object, inner);
-                    out.insert(prop.name.to_owned(), Value::Object(object));
-                }
+            Kind::Object(inner)
+                if prop.required
+                    && !out.contains_key(prop.name)
+                    && inner.iter().any(|p| matches!(p.kind, Kind::Bool)) =>
+            {
+                let mut object = Map::new();
+                add_unticked(&mut object, inner);
+                out.insert(prop.name.to_owned(), Value::Object(object));
             }
             _ => {}
         }
     }
 }
 
-fn leaf(name: String, values: Vec<String>, kind: Option<&Kind>) -> Result<Option<Value>, FormError> {
-    let values: Vec<&str> = values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()).collect();
-    let Some(&first) = values.first() else { return Ok(None) };
+fn leaf(
+    name: String,
+    values: Vec<String>,
+    kind: Option<&Kind>,
+) -> Result<Option<Value>, FormError> {
+    let values: Vec<&str> = values
+        .iter()
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .collect();
+    let Some(&first) = values.first() else {
+        return Ok(None);
+    };
     if let Some(Kind::Bool) = kind {
         let mut any_true = false;
         for v in &values {
@@ -265,7 +314,10 @@ fn leaf(name: String, values: Vec<String>, kind: Option<&Kind>) -> Result<Option
         return Ok(Some(Value::Bool(any_true)));
     }
     if values.len() > 1 {
-        return Err(FormError { at: name, message: "sent more than once".to_owned() });
+        return Err(FormError {
+            at: name,
+            message: "sent more than once".to_owned(),
+        });
     }
     let number = match kind {
         Some(Kind::Integer { .. } | Kind::Number { .. }) => first
@@ -275,7 +327,9 @@ fn leaf(name: String, values: Vec<String>, kind: Option<&Kind>) -> Result<Option
             .or_else(|| first.parse::<f64>().ok().and_then(Number::from_f64)),
         _ => None,
     };
-    Ok(Some(number.map_or_else(|| Value::from(first), Value::Number)))
+    Ok(Some(
+        number.map_or_else(|| Value::from(first), Value::Number),
+    ))
 }
 
 #[cfg(test)]
@@ -337,17 +391,34 @@ mod tests {
     #[test]
     fn i1_form_text_in_numeric_field_stays_text() {
         let v = decoded("sites[0].personnel.full_time=abc&repetitive_groups[0].site=1");
-        assert_eq!(v.pointer("/sites/0/personnel/full_time"), Some(&json!("abc")));
+        assert_eq!(
+            v.pointer("/sites/0/personnel/full_time"),
+            Some(&json!("abc"))
+        );
         assert_eq!(v.pointer("/repetitive_groups/0/site"), Some(&json!(1)));
         // Text fields stay text even when they look like numbers.
-        assert_eq!(decoded("standards[0].edition=2022").pointer("/standards/0/edition"), Some(&json!("2022")));
+        assert_eq!(
+            decoded("standards[0].edition=2022").pointer("/standards/0/edition"),
+            Some(&json!("2022"))
+        );
     }
 
     #[test]
     fn i1_form_checkboxes() {
-        for (sent, expected) in [("on", true), ("TRUE", true), ("1", true), ("off", false), ("0", false), ("false", false)] {
+        for (sent, expected) in [
+            ("on", true),
+            ("TRUE", true),
+            ("1", true),
+            ("off", false),
+            ("0", false),
+            ("false", false),
+        ] {
             let v = decoded(&format!("declarations.not_on_serious_illegal_list={sent}"));
-            assert_eq!(v.pointer("/declarations/not_on_serious_illegal_list"), Some(&json!(expected)), "{sent}");
+            assert_eq!(
+                v.pointer("/declarations/not_on_serious_illegal_list"),
+                Some(&json!(expected)),
+                "{sent}"
+            );
         }
         // Hidden false then the ticked box: true; either order.
         let v = decoded("transfer.issuing_cb_ceased=false&transfer.issuing_cb_ceased=on");
@@ -355,7 +426,10 @@ mod tests {
         let v = decoded("transfer.issuing_cb_ceased=1&transfer.issuing_cb_ceased=0");
         assert_eq!(v.pointer("/transfer/issuing_cb_ceased"), Some(&json!(true)));
         // Not a boolean: left for validation to report.
-        assert_eq!(decoded("sites[0].central=maybe").pointer("/sites/0/central"), Some(&json!("maybe")));
+        assert_eq!(
+            decoded("sites[0].central=maybe").pointer("/sites/0/central"),
+            Some(&json!("maybe"))
+        );
         // An empty form still carries the unticked declarations.
         assert_eq!(decoded(""), unticked());
     }
@@ -366,10 +440,20 @@ mod tests {
             "transfer.previous_cb=&transfer.certificate_number=&organization.website=\
              &sites[0].name=HQ&sites[1].name=&sites[1].personnel.full_time=",
         );
-        assert_eq!(v, with_unticked(json!({ "sites": [ { "name": "HQ", "central": false, "virtual": false } ] })));
+        assert_eq!(
+            v,
+            with_unticked(
+                json!({ "sites": [ { "name": "HQ", "central": false, "virtual": false } ] })
+            )
+        );
         // A blank row in the middle keeps the indexes of the rows after it.
-        let v = decoded("outsourced_processes[0]=Hosting&outsourced_processes[1]=&outsourced_processes[2]=Payroll");
-        assert_eq!(v.pointer("/outsourced_processes"), Some(&json!(["Hosting", null, "Payroll"])));
+        let v = decoded(
+            "outsourced_processes[0]=Hosting&outsourced_processes[1]=&outsourced_processes[2]=Payroll",
+        );
+        assert_eq!(
+            v.pointer("/outsourced_processes"),
+            Some(&json!(["Hosting", null, "Payroll"]))
+        );
     }
 
     #[test]
@@ -379,7 +463,10 @@ mod tests {
             ("sites[0.name=a", "sites[0.name"),
             ("sites0].name=a", "sites0].name"),
             ("sites[1001].name=a", "sites[1001].name"),
-            ("sites[99999999999999999999999].name=a", "sites[99999999999999999999999].name"),
+            (
+                "sites[99999999999999999999999].name=a",
+                "sites[99999999999999999999999].name",
+            ),
             ("sites[].name=a", "sites[].name"),
             ("[0].name=a", "[0].name"),
             ("organization..legal_name=a", "organization..legal_name"),
@@ -389,7 +476,10 @@ mod tests {
         ] {
             assert_eq!(form_error(body).at, at, "{body}");
         }
-        assert_eq!(decoded("sites[1000].name=a").pointer("/sites/1000/name"), Some(&json!("a")));
+        assert_eq!(
+            decoded("sites[1000].name=a").pointer("/sites/1000/name"),
+            Some(&json!("a"))
+        );
         let deep = vec!["a"; MAX_DEPTH + 1].join(".");
         assert_eq!(form_error(&format!("{deep}=1")).at, deep);
     }
@@ -398,10 +488,16 @@ mod tests {
     fn i1_form_conflicts_and_duplicates() {
         assert_eq!(form_error("sites=a&sites[0].name=b").at, "sites[0].name");
         assert_eq!(form_error("sites[0].name=b&sites=a").at, "sites");
-        assert_eq!(form_error("organization=a&organization.legal_name=b").at, "organization.legal_name");
+        assert_eq!(
+            form_error("organization=a&organization.legal_name=b").at,
+            "organization.legal_name"
+        );
         assert_eq!(form_error("scope=a&scope=b").at, "scope");
         // A repeated empty value is not a second value.
-        assert_eq!(decoded("scope=a&scope=").pointer("/scope"), Some(&json!("a")));
+        assert_eq!(
+            decoded("scope=a&scope=").pointer("/scope"),
+            Some(&json!("a"))
+        );
     }
 
     #[test]
@@ -414,13 +510,22 @@ mod tests {
 
     #[test]
     fn i1_unknown_form_names_pass_through_for_validation() {
-        assert_eq!(decoded("submit=Send").pointer("/submit"), Some(&json!("Send")));
+        assert_eq!(
+            decoded("submit=Send").pointer("/submit"),
+            Some(&json!("Send"))
+        );
     }
 
     #[test]
     fn i2_field_name_maps_pointers_to_form_names() {
-        assert_eq!(field_name("/sites/0/personnel/part_time/2/weekly_hours"), "sites[0].personnel.part_time[2].weekly_hours");
-        assert_eq!(field_name("/organization/legal_id/number"), "organization.legal_id.number");
+        assert_eq!(
+            field_name("/sites/0/personnel/part_time/2/weekly_hours"),
+            "sites[0].personnel.part_time[2].weekly_hours"
+        );
+        assert_eq!(
+            field_name("/organization/legal_id/number"),
+            "organization.legal_id.number"
+        );
         assert_eq!(field_name(""), "");
     }
 

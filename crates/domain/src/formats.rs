@@ -15,8 +15,15 @@ pub enum DateError {
 /// I1: parses a strict ISO 8601 calendar date `YYYY-MM-DD` from 1900 on.
 pub fn parse_date(s: &str) -> Result<NaiveDate, DateError> {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(0..4) || !digits(5..7) || !digits(8..10) {
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !digits(0..4)
+        || !digits(5..7)
+        || !digits(8..10)
+    {
         return Err(DateError::Format);
     }
     let num = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<u32>().ok());
@@ -25,17 +32,25 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, DateError> {
     };
     let year = i32::try_from(y).map_err(|_| DateError::Format)?;
     let date = NaiveDate::from_ymd_opt(year, m, d).ok_or(DateError::Format)?;
-    if year < 1900 { Err(DateError::Range) } else { Ok(date) }
+    if year < 1900 {
+        Err(DateError::Range)
+    } else {
+        Ok(date)
+    }
 }
 
 /// I1: email syntax (`local@domain.tld`): no quoting or IP literals; letters may be non-ASCII.
 pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else { return false };
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
     let local_ok = (1..=64).contains(&local.len())
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+        && local
+            .chars()
+            .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = labels.len() >= 2
         && labels.iter().all(|l| {
@@ -44,7 +59,9 @@ pub fn is_email(s: &str) -> bool {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_alphanumeric() || c == '-')
         })
-        && labels.last().is_some_and(|tld| !tld.chars().all(|c| c.is_ascii_digit()));
+        && labels
+            .last()
+            .is_some_and(|tld| !tld.chars().all(|c| c.is_ascii_digit()));
     local_ok && domain_ok
 }
 
@@ -53,7 +70,8 @@ pub fn is_email(s: &str) -> bool {
 pub fn is_phone(s: &str) -> bool {
     let body = s.strip_prefix('+').unwrap_or(s);
     let digits = body.chars().filter(char::is_ascii_digit).count();
-    body.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')'))
+    body.chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')'))
         && body.starts_with(|c: char| c.is_ascii_digit() || c == '(')
         && (7..=15).contains(&digits)
 }
@@ -71,12 +89,16 @@ ZW";
 
 /// I1: an officially assigned ISO 3166-1 alpha-2 code, uppercase (`CN`, not `cn`).
 pub fn is_country(s: &str) -> bool {
-    s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase()) && COUNTRIES.split(' ').any(|c| c == s)
+    s.len() == 2
+        && s.bytes().all(|b| b.is_ascii_uppercase())
+        && COUNTRIES.split(' ').any(|c| c == s)
 }
 
 /// I1: an absolute `http://` or `https://` URL with a host and no whitespace.
 pub fn is_url(s: &str) -> bool {
-    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
     rest.is_some_and(|r| {
         let host = r.split(['/', '?', '#']).next().unwrap_or("");
         !host.is_empty() && !r.chars().any(char::is_whitespace)
@@ -134,8 +156,15 @@ pub fn check_uscc(code: &str) -> Result<(), UsccError> {
             return Err(UsccError::Character(i + 1));
         }
     }
-    let expected = code.get(..17).and_then(uscc_check_character).ok_or(UsccError::Length)?;
-    if code.ends_with(expected) { Ok(()) } else { Err(UsccError::Checksum { expected }) }
+    let expected = code
+        .get(..17)
+        .and_then(uscc_check_character)
+        .ok_or(UsccError::Length)?;
+    if code.ends_with(expected) {
+        Ok(())
+    } else {
+        Err(UsccError::Checksum { expected })
+    }
 }
 
 #[cfg(test)]
@@ -148,11 +177,23 @@ mod tests {
         assert_eq!(check_uscc("91350100M000100Y43"), Ok(()));
         assert_eq!(check_uscc("91310000MA1FL8XQ37"), Ok(()));
         // The DESIGN page's example number has a wrong check character (C; 7 is right).
-        assert_eq!(check_uscc("91310000MA1FL8XQ3C"), Err(UsccError::Checksum { expected: '7' }));
+        assert_eq!(
+            check_uscc("91310000MA1FL8XQ3C"),
+            Err(UsccError::Checksum { expected: '7' })
+        );
         assert_eq!(check_uscc("91350100M000100Y4"), Err(UsccError::Length));
-        assert_eq!(check_uscc("91350100M000100YI3"), Err(UsccError::Character(17)));
-        assert_eq!(check_uscc("9135010AM000100Y43"), Err(UsccError::Character(8)));
-        assert_eq!(check_uscc("91350100m000100Y43"), Err(UsccError::Character(9)));
+        assert_eq!(
+            check_uscc("91350100M000100YI3"),
+            Err(UsccError::Character(17))
+        );
+        assert_eq!(
+            check_uscc("9135010AM000100Y43"),
+            Err(UsccError::Character(8))
+        );
+        assert_eq!(
+            check_uscc("91350100m000100Y43"),
+            Err(UsccError::Character(9))
+        );
         assert_eq!(uscc_check_character("91350100M000100Y4"), Some('3'));
         assert_eq!(uscc_check_character("short"), None);
     }
@@ -173,8 +214,18 @@ mod tests {
 
     #[test]
     fn i1_dates_are_strict_iso() {
-        assert_eq!(parse_date("2026-01-15"), NaiveDate::from_ymd_opt(2026, 1, 15).ok_or(DateError::Format));
-        for bad in ["2026-1-15", "2026-02-30", "15/01/2026", "2026-01-15T00:00", "+2026-01-1", "２０２６-01-15"] {
+        assert_eq!(
+            parse_date("2026-01-15"),
+            NaiveDate::from_ymd_opt(2026, 1, 15).ok_or(DateError::Format)
+        );
+        for bad in [
+            "2026-1-15",
+            "2026-02-30",
+            "15/01/2026",
+            "2026-01-15T00:00",
+            "+2026-01-1",
+            "２０２６-01-15",
+        ] {
             assert_eq!(parse_date(bad), Err(DateError::Format), "{bad}");
         }
         assert_eq!(parse_date("1899-12-31"), Err(DateError::Range));
@@ -184,12 +235,26 @@ mod tests {
     fn i1_email_phone_country_url() {
         assert!(is_email("li.wei@acme.example"));
         assert!(is_email("李伟@例子.中国"));
-        for bad in ["li.wei", "@acme.example", "li@acme", "li..wei@acme.example", "li@-acme.example", "li@acme.123", "li wei@acme.example"] {
+        for bad in [
+            "li.wei",
+            "@acme.example",
+            "li@acme",
+            "li..wei@acme.example",
+            "li@-acme.example",
+            "li@acme.123",
+            "li wei@acme.example",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
         assert!(is_phone("+86 21 5555 0100"));
         assert!(is_phone("(021) 5555-0100"));
-        for bad in ["+86 21 5555 0100 ext 3", "++86 215555", "12345", "+", "86+215555010"] {
+        for bad in [
+            "+86 21 5555 0100 ext 3",
+            "++86 215555",
+            "12345",
+            "+",
+            "86+215555010",
+        ] {
             assert!(!is_phone(bad), "{bad}");
         }
         assert!(is_country("CN") && is_country("GB") && is_country("ZW"));

@@ -13,6 +13,8 @@
 //!   claim is the component's. I8 (no personal data in public): [`application::Contact`] is
 //!   the personal data; the public endpoints are the components'.
 
+#![warn(missing_docs)]
+
 pub mod application;
 pub mod config;
 pub mod editions;

@@ -35,12 +35,18 @@ pub struct ReadinessFlag {
 /// period: the same day of the month `readiness_months` later, or that month's last day when
 /// it is shorter (2026-11-30 + 3 months = 2027-02-28; chrono's `checked_add_months`).
 pub fn earliest_audit_date(operating_since: NaiveDate, config: &IntakeConfig) -> NaiveDate {
-    operating_since.checked_add_months(Months::new(config.readiness_months)).unwrap_or(NaiveDate::MAX)
+    operating_since
+        .checked_add_months(Months::new(config.readiness_months))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 /// I4: the flag for a system operating since `operating_since`, judged on `today`. Running
 /// exactly the readiness period on `today` is ready (no flag).
-pub fn flag(operating_since: NaiveDate, today: NaiveDate, config: &IntakeConfig) -> Option<ReadinessFlag> {
+pub fn flag(
+    operating_since: NaiveDate,
+    today: NaiveDate,
+    config: &IntakeConfig,
+) -> Option<ReadinessFlag> {
     let earliest = earliest_audit_date(operating_since, config);
     (earliest > today).then(|| ReadinessFlag {
         code: FlagCode::NotReadyForAudit,
@@ -59,7 +65,11 @@ pub(crate) fn check_document(
     errors: &mut Vec<FieldError>,
 ) -> Option<ReadinessFlag> {
     let ms = doc.get("management_system")?;
-    let date = |name: &str| ms.get(name).and_then(Value::as_str).and_then(|s| parse_date(s).ok());
+    let date = |name: &str| {
+        ms.get(name)
+            .and_then(Value::as_str)
+            .and_then(|s| parse_date(s).ok())
+    };
     let operating_since = date("operating_since");
     let evidence = [
         ("last_internal_audit", "an internal audit"),
@@ -71,15 +81,19 @@ pub(crate) fn check_document(
             None if !errors.iter().any(|e| e.is_within(&field)) => errors.push(FieldError::new(
                 field,
                 ErrorCode::NotReady,
-                format!("{what} of the management system must be done before applying; give its date"),
+                format!(
+                    "{what} of the management system must be done before applying; give its date"
+                ),
                 "I4",
             )),
-            Some(d) if operating_since.is_some_and(|since| d < since) => errors.push(FieldError::new(
-                field,
-                ErrorCode::OutOfRange,
-                format!("{what} must be of the operating system: on or after operating_since"),
-                "I4",
-            )),
+            Some(d) if operating_since.is_some_and(|since| d < since) => {
+                errors.push(FieldError::new(
+                    field,
+                    ErrorCode::OutOfRange,
+                    format!("{what} must be of the operating system: on or after operating_since"),
+                    "I4",
+                ))
+            }
             _ => {}
         }
     }
@@ -112,21 +126,37 @@ mod tests {
     #[test]
     fn i4_month_end_clamps() {
         let config = IntakeConfig::default();
-        assert_eq!(earliest_audit_date(day(2026, 11, 30), &config), day(2027, 2, 28));
-        assert_eq!(earliest_audit_date(day(2027, 11, 30), &config), day(2028, 2, 29));
+        assert_eq!(
+            earliest_audit_date(day(2026, 11, 30), &config),
+            day(2027, 2, 28)
+        );
+        assert_eq!(
+            earliest_audit_date(day(2027, 11, 30), &config),
+            day(2028, 2, 29)
+        );
         // Clamped: a system started on 30 November is ready on 28 February.
         assert_eq!(flag(day(2026, 11, 30), day(2027, 2, 28), &config), None);
     }
 
     #[test]
     fn i4_readiness_months_is_configurable() {
-        let config = IntakeConfig { readiness_months: 6, ..IntakeConfig::default() };
-        assert_eq!(earliest_audit_date(day(2026, 1, 15), &config), day(2026, 7, 15));
+        let config = IntakeConfig {
+            readiness_months: 6,
+            ..IntakeConfig::default()
+        };
+        assert_eq!(
+            earliest_audit_date(day(2026, 1, 15), &config),
+            day(2026, 7, 15)
+        );
     }
 
     #[test]
     fn i4_flag_serialises_as_documented() -> Result<(), serde_json::Error> {
-        let f = flag(day(2026, 10, 1), day(2026, 11, 23), &IntakeConfig::default());
+        let f = flag(
+            day(2026, 10, 1),
+            day(2026, 11, 23),
+            &IntakeConfig::default(),
+        );
         assert_eq!(
             serde_json::to_value(f)?,
             serde_json::json!({ "code": "not_ready_for_audit", "earliest_audit_date": "2027-01-01", "rule": "I4" })

@@ -18,7 +18,10 @@ pub const DECLARATIONS: [(&str, &str); 3] = [
         "not_on_serious_illegal_list",
         "an applicant on the list of seriously illegal or dishonest enterprises cannot be certified",
     ),
-    ("no_business_suspension_order", "an applicant under an order to suspend business cannot be certified"),
+    (
+        "no_business_suspension_order",
+        "an applicant under an order to suspend business cannot be certified",
+    ),
     (
         "no_withdrawal_for_own_fault_in_last_12_months",
         "an applicant whose certificate was suspended or withdrawn for its own fault in the last 12 months cannot be certified",
@@ -30,25 +33,44 @@ pub const DECLARATIONS: [(&str, &str); 3] = [
 /// 12 months before `today` is outside the window (the applicant may apply), like I4's
 /// "exactly 3 months is ready".
 pub fn may_apply_from(changed_on: NaiveDate, config: &IntakeConfig) -> NaiveDate {
-    changed_on.checked_add_months(Months::new(config.refusal_window_months)).unwrap_or(NaiveDate::MAX)
+    changed_on
+        .checked_add_months(Months::new(config.refusal_window_months))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 /// I5: whether this previous certificate refuses an application made on `today`.
 pub fn refuses(previous: &PreviousCertification, today: NaiveDate, config: &IntakeConfig) -> bool {
-    matches!(previous.status, CertificateStatus::Suspended | CertificateStatus::Withdrawn)
-        && previous.own_fault == Some(true)
-        && previous.status_changed_on.is_some_and(|on| today < may_apply_from(on, config))
+    matches!(
+        previous.status,
+        CertificateStatus::Suspended | CertificateStatus::Withdrawn
+    ) && previous.own_fault == Some(true)
+        && previous
+            .status_changed_on
+            .is_some_and(|on| today < may_apply_from(on, config))
 }
 
 /// I5 over a cleaned document (see `schema::check`): reads `/declarations`,
 /// `/previous_certifications` and `/transfer`.
-pub(crate) fn check_document(doc: &Value, today: NaiveDate, config: &IntakeConfig, errors: &mut Vec<FieldError>) {
+pub(crate) fn check_document(
+    doc: &Value,
+    today: NaiveDate,
+    config: &IntakeConfig,
+    errors: &mut Vec<FieldError>,
+) {
     for (name, reason) in DECLARATIONS {
         if doc.pointer(&format!("/declarations/{name}")) == Some(&Value::Bool(false)) {
-            errors.push(FieldError::new(format!("/declarations/{name}"), ErrorCode::Refused, reason, "I5"));
+            errors.push(FieldError::new(
+                format!("/declarations/{name}"),
+                ErrorCode::Refused,
+                reason,
+                "I5",
+            ));
         }
     }
-    let previous = doc.get("previous_certifications").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    let previous = doc
+        .get("previous_certifications")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
     for (i, entry) in previous.iter().enumerate() {
         let status = entry.get("status").and_then(Value::as_str);
         if !matches!(status, Some("suspended" | "withdrawn")) {
@@ -65,8 +87,13 @@ pub(crate) fn check_document(doc: &Value, today: NaiveDate, config: &IntakeConfi
                 ));
             }
         }
-        let Ok(previous) = serde_json::from_value::<PreviousCertification>(entry.clone()) else { continue };
-        if let (true, Some(on)) = (refuses(&previous, today, config), previous.status_changed_on) {
+        let Ok(previous) = serde_json::from_value::<PreviousCertification>(entry.clone()) else {
+            continue;
+        };
+        if let (true, Some(on)) = (
+            refuses(&previous, today, config),
+            previous.status_changed_on,
+        ) {
             errors.push(FieldError::new(
                 format!("/previous_certifications/{i}"),
                 ErrorCode::Refused,
@@ -82,12 +109,19 @@ pub(crate) fn check_document(doc: &Value, today: NaiveDate, config: &IntakeConfi
     }
     // A transferred certificate that is suspended or withdrawn must be listed, so that the
     // date and the fault are known.
-    let transfer = doc.get("transfer").and_then(|t| serde_json::from_value::<Transfer>(t.clone()).ok());
-    if let Some(t) = transfer.filter(|t| matches!(t.status, CertificateStatus::Suspended | CertificateStatus::Withdrawn))
-    {
-        let listed = previous
-            .iter()
-            .any(|p| p.get("certificate_number").and_then(Value::as_str) == Some(t.certificate_number.as_str()));
+    let transfer = doc
+        .get("transfer")
+        .and_then(|t| serde_json::from_value::<Transfer>(t.clone()).ok());
+    if let Some(t) = transfer.filter(|t| {
+        matches!(
+            t.status,
+            CertificateStatus::Suspended | CertificateStatus::Withdrawn
+        )
+    }) {
+        let listed = previous.iter().any(|p| {
+            p.get("certificate_number").and_then(Value::as_str)
+                == Some(t.certificate_number.as_str())
+        });
         if !listed {
             errors.push(FieldError::new(
                 "/previous_certifications",
@@ -125,10 +159,17 @@ mod tests {
         let config = IntakeConfig::default();
         let today = day(2026, 11, 23);
         // Exactly 12 months ago: the window has passed.
-        assert!(!refuses(&withdrawn(day(2025, 11, 23), true), today, &config));
+        assert!(!refuses(
+            &withdrawn(day(2025, 11, 23), true),
+            today,
+            &config
+        ));
         // One day less than 12 months ago: refused.
         assert!(refuses(&withdrawn(day(2025, 11, 24), true), today, &config));
-        assert_eq!(may_apply_from(day(2025, 11, 24), &config), day(2026, 11, 24));
+        assert_eq!(
+            may_apply_from(day(2025, 11, 24), &config),
+            day(2026, 11, 24)
+        );
     }
 
     #[test]
@@ -145,7 +186,14 @@ mod tests {
 
     #[test]
     fn i5_refusal_window_is_configurable() {
-        let config = IntakeConfig { refusal_window_months: 24, ..IntakeConfig::default() };
-        assert!(refuses(&withdrawn(day(2025, 1, 1), true), day(2026, 11, 23), &config));
+        let config = IntakeConfig {
+            refusal_window_months: 24,
+            ..IntakeConfig::default()
+        };
+        assert!(refuses(
+            &withdrawn(day(2025, 1, 1), true),
+            day(2026, 11, 23),
+            &config
+        ));
     }
 }

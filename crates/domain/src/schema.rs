@@ -60,23 +60,46 @@ pub(crate) enum Format {
 }
 
 const fn req(name: &'static str, kind: Kind) -> Prop {
-    Prop { name, kind, required: true }
+    Prop {
+        name,
+        kind,
+        required: true,
+    }
 }
 const fn opt(name: &'static str, kind: Kind) -> Prop {
-    Prop { name, kind, required: false }
+    Prop {
+        name,
+        kind,
+        required: false,
+    }
 }
 const fn line(max: usize) -> Kind {
-    Kind::Text { cap: Cap::Chars(max), format: Format::Line }
+    Kind::Text {
+        cap: Cap::Chars(max),
+        format: Format::Line,
+    }
 }
 const fn multiline(max: usize) -> Kind {
-    Kind::Text { cap: Cap::Chars(max), format: Format::Multiline }
+    Kind::Text {
+        cap: Cap::Chars(max),
+        format: Format::Multiline,
+    }
 }
 const fn text(format: Format, max: usize) -> Kind {
-    Kind::Text { cap: Cap::Chars(max), format }
+    Kind::Text {
+        cap: Cap::Chars(max),
+        format,
+    }
 }
-const DATE: Kind = text(Format::Date, 10);
+const DATE: Kind = text(Format::Date, 40);
 /// Headcounts: non-negative, capped at a million per figure.
-const HEADCOUNT: Kind = Kind::Integer { min: 0, max: 1_000_000 };
+const HEADCOUNT: Kind = Kind::Integer {
+    min: 0,
+    max: 1_000_000,
+};
+/// Unknown fields reported one by one per object; the rest are counted in one error (a
+/// hostile body cannot make the answer as large as itself).
+const MAX_UNKNOWN_REPORTED: usize = 20;
 /// Most sites an application may list (also the form decoder's index cap).
 pub(crate) const MAX_SITES: usize = 1000;
 
@@ -84,11 +107,17 @@ const ADDRESS: &[Prop] = &[
     req("street", line(200)),
     req("city", line(100)),
     opt("postcode", line(20)),
-    req("country", text(Format::Country, 2)),
+    req("country", text(Format::Country, 60)),
 ];
 const ORGANIZATION: &[Prop] = &[
     req("legal_name", line(200)),
-    req("legal_id", Kind::Object(&[req("type", Kind::Enum(LegalIdType::NAMES)), req("number", line(50))])),
+    req(
+        "legal_id",
+        Kind::Object(&[
+            req("type", Kind::Enum(LegalIdType::NAMES)),
+            req("number", line(50)),
+        ]),
+    ),
     req("address", Kind::Object(ADDRESS)),
     opt("website", text(Format::Url, 200)),
 ];
@@ -99,12 +128,30 @@ const CONTACT: &[Prop] = &[
 ];
 const STANDARD: Kind = Kind::Object(&[req("code", line(40)), req("edition", line(20))]);
 const PART_TIME: Kind = Kind::Object(&[
-    req("count", Kind::Integer { min: 1, max: 1_000_000 }),
-    req("weekly_hours", Kind::Number { above: 0.0, max: 168.0 }),
+    req(
+        "count",
+        Kind::Integer {
+            min: 1,
+            max: 1_000_000,
+        },
+    ),
+    req(
+        "weekly_hours",
+        Kind::Number {
+            above: 0.0,
+            max: 168.0,
+        },
+    ),
 ]);
 const PERSONNEL: &[Prop] = &[
     req("full_time", HEADCOUNT),
-    opt("part_time", Kind::Array { item: &PART_TIME, max: 50 }),
+    opt(
+        "part_time",
+        Kind::Array {
+            item: &PART_TIME,
+            max: 50,
+        },
+    ),
     req("temporary", HEADCOUNT),
     req("contractors", HEADCOUNT),
 ];
@@ -119,11 +166,27 @@ const SITE: Kind = Kind::Object(&[
 ]);
 const REPETITIVE_GROUP: Kind = Kind::Object(&[
     req("description", line(500)),
-    req("site", Kind::Integer { min: 0, max: MAX_SITES as i64 }),
-    req("count", Kind::Integer { min: 1, max: 1_000_000 }),
+    req(
+        "site",
+        Kind::Integer {
+            min: 0,
+            max: MAX_SITES as i64,
+        },
+    ),
+    req(
+        "count",
+        Kind::Integer {
+            min: 1,
+            max: 1_000_000,
+        },
+    ),
 ]);
 const PROCESS: Kind = line(200);
-const CONSULTANCY: Kind = Kind::Object(&[req("provider", line(200)), req("person", line(100)), req("ended_on", DATE)]);
+const CONSULTANCY: Kind = Kind::Object(&[
+    req("provider", line(200)),
+    req("person", line(100)),
+    req("ended_on", DATE),
+]);
 const STATUS: Kind = Kind::Enum(CertificateStatus::NAMES);
 const PREVIOUS_CERTIFICATION: Kind = Kind::Object(&[
     req("certification_body", line(200)),
@@ -138,10 +201,34 @@ const PREVIOUS_CERTIFICATION: Kind = Kind::Object(&[
 pub(crate) static APPLICATION: Kind = Kind::Object(&[
     req("organization", Kind::Object(ORGANIZATION)),
     req("contact", Kind::Object(CONTACT)),
-    req("standards", Kind::Array { item: &STANDARD, max: 10 }),
-    req("scope", Kind::Text { cap: Cap::Scope, format: Format::Multiline }),
-    req("sites", Kind::Array { item: &SITE, max: MAX_SITES }),
-    opt("repetitive_groups", Kind::Array { item: &REPETITIVE_GROUP, max: 100 }),
+    req(
+        "standards",
+        Kind::Array {
+            item: &STANDARD,
+            max: 10,
+        },
+    ),
+    req(
+        "scope",
+        Kind::Text {
+            cap: Cap::Scope,
+            format: Format::Multiline,
+        },
+    ),
+    req(
+        "sites",
+        Kind::Array {
+            item: &SITE,
+            max: MAX_SITES,
+        },
+    ),
+    opt(
+        "repetitive_groups",
+        Kind::Array {
+            item: &REPETITIVE_GROUP,
+            max: 100,
+        },
+    ),
     req(
         "management_system",
         Kind::Object(&[
@@ -151,9 +238,27 @@ pub(crate) static APPLICATION: Kind = Kind::Object(&[
             opt("last_management_review", DATE),
         ]),
     ),
-    opt("outsourced_processes", Kind::Array { item: &PROCESS, max: 100 }),
-    opt("consultancy", Kind::Array { item: &CONSULTANCY, max: 20 }),
-    req("restricted_records", Kind::Object(&[req("present", Kind::Bool), opt("description", multiline(2000))])),
+    opt(
+        "outsourced_processes",
+        Kind::Array {
+            item: &PROCESS,
+            max: 100,
+        },
+    ),
+    opt(
+        "consultancy",
+        Kind::Array {
+            item: &CONSULTANCY,
+            max: 20,
+        },
+    ),
+    req(
+        "restricted_records",
+        Kind::Object(&[
+            req("present", Kind::Bool),
+            opt("description", multiline(2000)),
+        ]),
+    ),
     opt(
         "transfer",
         Kind::Object(&[
@@ -164,7 +269,13 @@ pub(crate) static APPLICATION: Kind = Kind::Object(&[
             req("issuing_cb_ceased", Kind::Bool),
         ]),
     ),
-    opt("previous_certifications", Kind::Array { item: &PREVIOUS_CERTIFICATION, max: 20 }),
+    opt(
+        "previous_certifications",
+        Kind::Array {
+            item: &PREVIOUS_CERTIFICATION,
+            max: 20,
+        },
+    ),
     req(
         "declarations",
         Kind::Object(&[
@@ -199,8 +310,14 @@ impl Kind {
 /// optional fields left out, and every invalid value left out (array items become `null`,
 /// keeping indexes), so later checks only ever see well-typed values.
 pub(crate) fn check(input: &Value, config: &IntakeConfig, errors: &mut Vec<FieldError>) -> Value {
-    let mut walker = Walker { config, errors, path: String::new() };
-    walker.value(&APPLICATION, Some(input), true).unwrap_or(Value::Null)
+    let mut walker = Walker {
+        config,
+        errors,
+        path: String::new(),
+    };
+    walker
+        .value(&APPLICATION, Some(input), true)
+        .unwrap_or(Value::Null)
 }
 
 struct Walker<'a> {
@@ -212,7 +329,8 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     fn error(&mut self, code: ErrorCode, message: impl Into<String>) {
-        self.errors.push(FieldError::new(self.path.clone(), code, message, "I1"));
+        self.errors
+            .push(FieldError::new(self.path.clone(), code, message, "I1"));
     }
 
     /// Runs `f` with `segment` appended to the path.
@@ -258,7 +376,10 @@ impl Walker<'_> {
                 Some("") => self.missing(required, "this field"),
                 Some(s) if names.contains(&s) => Some(Value::from(s)),
                 Some(_) => {
-                    self.error(ErrorCode::InvalidValue, format!("must be one of: {}", names.join(", ")));
+                    self.error(
+                        ErrorCode::InvalidValue,
+                        format!("must be one of: {}", names.join(", ")),
+                    );
                     None
                 }
             },
@@ -271,28 +392,52 @@ impl Walker<'_> {
     }
 
     fn object(&mut self, props: &[Prop], value: &Value) -> Option<Value> {
-        let Value::Object(map) = value else { return self.invalid_type("an object") };
+        let Value::Object(map) = value else {
+            return self.invalid_type("an object");
+        };
         let mut out = Map::new();
         for prop in props {
-            if let Some(v) = self.at(prop.name, |w| w.value(&prop.kind, map.get(prop.name), prop.required)) {
+            if let Some(v) = self.at(prop.name, |w| {
+                w.value(&prop.kind, map.get(prop.name), prop.required)
+            }) {
                 out.insert(prop.name.to_owned(), v);
             }
         }
-        for key in map.keys().filter(|k| !props.iter().any(|p| p.name == k.as_str())) {
+        let unknown: Vec<&String> = map
+            .keys()
+            .filter(|k| !props.iter().any(|p| p.name == k.as_str()))
+            .collect();
+        for key in unknown.iter().take(MAX_UNKNOWN_REPORTED) {
             let hint = props
                 .iter()
                 .map(|p| p.name)
-                .filter(|name| edit_distance(name, key) <= 2)
-                .min_by_key(|name| edit_distance(name, key))
-                .map(|name| format!("; did you mean `{name}`?"))
+                .filter(|_| key.chars().count() <= 64)
+                .map(|name| (edit_distance(name, key), name))
+                .filter(|(distance, _)| *distance <= 2)
+                .min()
+                .map(|(_, name)| format!("; did you mean `{name}`?"))
                 .unwrap_or_default();
-            self.at(key, |w| w.error(ErrorCode::UnknownField, format!("unknown field{hint}")));
+            self.at(key, |w| {
+                w.error(ErrorCode::UnknownField, format!("unknown field{hint}"))
+            });
+        }
+        if let Some(more) = unknown
+            .len()
+            .checked_sub(MAX_UNKNOWN_REPORTED)
+            .filter(|&n| n > 0)
+        {
+            self.error(
+                ErrorCode::UnknownField,
+                format!("and {more} more unknown fields"),
+            );
         }
         Some(Value::Object(out))
     }
 
     fn array(&mut self, item: &Kind, max: usize, value: &Value, required: bool) -> Option<Value> {
-        let Value::Array(items) = value else { return self.invalid_type("a list") };
+        let Value::Array(items) = value else {
+            return self.invalid_type("a list");
+        };
         if items.is_empty() {
             return self.missing(required, "at least one entry");
         }
@@ -303,13 +448,18 @@ impl Walker<'_> {
             .iter()
             .take(max)
             .enumerate()
-            .map(|(i, v)| self.at(&i.to_string(), |w| w.value(item, Some(v), true)).unwrap_or(Value::Null))
+            .map(|(i, v)| {
+                self.at(&i.to_string(), |w| w.value(item, Some(v), true))
+                    .unwrap_or(Value::Null)
+            })
             .collect();
         Some(Value::Array(out))
     }
 
     fn text(&mut self, cap: Cap, format: Format, value: &Value, required: bool) -> Option<Value> {
-        let Some(s) = value.as_str() else { return self.invalid_type("text") };
+        let Some(s) = value.as_str() else {
+            return self.invalid_type("text");
+        };
         let s = s.trim();
         if s.is_empty() {
             return self.missing(required, "this field");
@@ -318,24 +468,34 @@ impl Walker<'_> {
             Cap::Chars(n) => n,
             Cap::Scope => self.config.max_scope_len,
         };
-        let allowed = |c: char| !c.is_control() || (format == Format::Multiline && matches!(c, '\n' | '\r' | '\t'));
+        let allowed = |c: char| {
+            !c.is_control() || (format == Format::Multiline && matches!(c, '\n' | '\r' | '\t'))
+        };
         if !s.chars().all(allowed) {
             self.error(ErrorCode::InvalidFormat, "contains a control character");
             return None;
         }
         let len = s.chars().count();
         if len > max {
-            self.error(ErrorCode::TooLong, format!("at most {max} characters (got {len})"));
+            self.error(
+                ErrorCode::TooLong,
+                format!("at most {max} characters (got {len})"),
+            );
             return None;
         }
         let problem = match format {
             Format::Line | Format::Multiline => None,
             Format::Date => match formats::parse_date(s) {
                 Ok(_) => None,
-                Err(DateError::Format) => Some((ErrorCode::InvalidFormat, "expected a date YYYY-MM-DD")),
-                Err(DateError::Range) => Some((ErrorCode::OutOfRange, "dates before 1900 are not accepted")),
+                Err(DateError::Format) => {
+                    Some((ErrorCode::InvalidFormat, "expected a date YYYY-MM-DD"))
+                }
+                Err(DateError::Range) => {
+                    Some((ErrorCode::OutOfRange, "dates before 1900 are not accepted"))
+                }
             },
-            Format::Email => (!formats::is_email(s)).then_some((ErrorCode::InvalidFormat, "expected an email address")),
+            Format::Email => (!formats::is_email(s))
+                .then_some((ErrorCode::InvalidFormat, "expected an email address")),
             Format::Phone => (!formats::is_phone(s)).then_some((
                 ErrorCode::InvalidFormat,
                 "expected a phone number in international form, e.g. +86 21 5555 0100",
@@ -344,9 +504,10 @@ impl Walker<'_> {
                 ErrorCode::InvalidFormat,
                 "expected an ISO 3166-1 alpha-2 country code in capitals, e.g. CN",
             )),
-            Format::Url => {
-                (!formats::is_url(s)).then_some((ErrorCode::InvalidFormat, "expected an http:// or https:// address"))
-            }
+            Format::Url => (!formats::is_url(s)).then_some((
+                ErrorCode::InvalidFormat,
+                "expected an http:// or https:// address",
+            )),
         };
         match problem {
             Some((code, message)) => {
@@ -358,28 +519,40 @@ impl Walker<'_> {
     }
 
     fn integer(&mut self, min: i64, max: i64, value: &Value) -> Option<Value> {
-        let Value::Number(n) = value else { return self.invalid_type("a whole number") };
+        let Value::Number(n) = value else {
+            return self.invalid_type("a whole number");
+        };
         let whole = match (n.as_i64(), n.as_f64()) {
             (Some(i), _) => Some(i),
-            (None, Some(f)) if f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64 => Some(f as i64),
+            (None, Some(f)) if f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64 => {
+                Some(f as i64)
+            }
             (None, Some(f)) if f.fract() != 0.0 => return self.invalid_type("a whole number"),
             _ => None, // beyond i64
         };
         match whole {
             Some(i) if (min..=max).contains(&i) => Some(Value::from(i)),
             _ => {
-                self.error(ErrorCode::OutOfRange, format!("must be between {min} and {max}"));
+                self.error(
+                    ErrorCode::OutOfRange,
+                    format!("must be between {min} and {max}"),
+                );
                 None
             }
         }
     }
 
     fn number(&mut self, above: f64, max: f64, value: &Value) -> Option<Value> {
-        let Some(f) = value.as_f64().filter(|_| value.is_number()) else { return self.invalid_type("a number") };
+        let Some(f) = value.as_f64() else {
+            return self.invalid_type("a number");
+        };
         if f > above && f <= max {
             Some(value.clone())
         } else {
-            self.error(ErrorCode::OutOfRange, format!("must be more than {above} and at most {max}"));
+            self.error(
+                ErrorCode::OutOfRange,
+                format!("must be more than {above} and at most {max}"),
+            );
             None
         }
     }
@@ -393,7 +566,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         let mut diagonal = row[0];
         row[0] = i + 1;
         for (j, &cb) in b.iter().enumerate() {
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(diagonal + usize::from(ca != cb));
+            let next = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
             diagonal = row[j + 1];
             row[j + 1] = next;
         }

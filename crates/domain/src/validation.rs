@@ -32,7 +32,11 @@ pub struct Accepted {
 
 /// I1–I5: validates an application on `today` (never read from the clock here). Returns every
 /// error at once (I2), or the typed application with its readiness flags.
-pub fn validate(input: &Value, today: NaiveDate, config: &IntakeConfig) -> Result<Accepted, Vec<FieldError>> {
+pub fn validate(
+    input: &Value,
+    today: NaiveDate,
+    config: &IntakeConfig,
+) -> Result<Accepted, Vec<FieldError>> {
     let mut errors = Vec::new();
     let doc = schema::check(input, config, &mut errors);
     check_legal_id(&doc, &mut errors);
@@ -48,9 +52,18 @@ pub fn validate(input: &Value, today: NaiveDate, config: &IntakeConfig) -> Resul
         return Err(errors);
     }
     match serde_json::from_value::<Application>(doc) {
-        Ok(application) => Ok(Accepted { application, flags: flag.into_iter().collect(), validated_on: today }),
+        Ok(application) => Ok(Accepted {
+            application,
+            flags: flag.into_iter().collect(),
+            validated_on: today,
+        }),
         // Unreachable when the schema and the types agree (a test holds them together).
-        Err(e) => Err(vec![FieldError::new("", ErrorCode::InvalidType, e.to_string(), "I1")]),
+        Err(e) => Err(vec![FieldError::new(
+            "",
+            ErrorCode::InvalidType,
+            e.to_string(),
+            "I1",
+        )]),
     }
 }
 
@@ -61,33 +74,52 @@ fn typed<T: serde::de::DeserializeOwned>(doc: &Value, pointer: &str) -> Option<T
 
 /// The items of the list at `pointer` (invalid items are `null`).
 fn items<'a>(doc: &'a Value, pointer: &str) -> &'a [Value] {
-    doc.pointer(pointer).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    doc.pointer(pointer)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 /// I1: a unified social credit code must be well formed and carry its check character.
 fn check_legal_id(doc: &Value, errors: &mut Vec<FieldError>) {
-    let Some(id) = typed::<LegalId>(doc, "/organization/legal_id") else { return };
+    let Some(id) = typed::<LegalId>(doc, "/organization/legal_id") else {
+        return;
+    };
     if id.kind != LegalIdType::Uscc {
         return;
     }
     let problem = match formats::check_uscc(&id.number) {
         Ok(()) => return,
-        Err(UsccError::Length) => (ErrorCode::InvalidFormat, "a unified social credit code has 18 characters".to_owned()),
+        Err(UsccError::Length) => (
+            ErrorCode::InvalidFormat,
+            "a unified social credit code has 18 characters".to_owned(),
+        ),
         Err(UsccError::Character(at)) => (
             ErrorCode::InvalidFormat,
-            format!("character {at} is not allowed in a unified social credit code (digits and capitals except I, O, Z, S, V; digits in places 3 to 8)"),
+            format!(
+                "character {at} is not allowed in a unified social credit code (digits and capitals except I, O, Z, S, V; digits in places 3 to 8)"
+            ),
         ),
         Err(UsccError::Checksum { expected }) => (
             ErrorCode::InvalidChecksum,
-            format!("the check character (the 18th) does not match: the first 17 characters give {expected}; please check the code"),
+            format!(
+                "the check character (the 18th) does not match: the first 17 characters give {expected}; please check the code"
+            ),
         ),
     };
-    errors.push(FieldError::new("/organization/legal_id/number", problem.0, problem.1, "I1"));
+    errors.push(FieldError::new(
+        "/organization/legal_id/number",
+        problem.0,
+        problem.1,
+        "I1",
+    ));
 }
 
 /// I1: a standard is requested once.
 fn check_standards(doc: &Value, errors: &mut Vec<FieldError>) {
-    let codes: Vec<Option<&str>> = items(doc, "/standards").iter().map(|s| s.get("code").and_then(Value::as_str)).collect();
+    let codes: Vec<Option<&str>> = items(doc, "/standards")
+        .iter()
+        .map(|s| s.get("code").and_then(Value::as_str))
+        .collect();
     for (i, code) in codes.iter().enumerate() {
         if let Some(code) = code.filter(|c| codes[..i].contains(&Some(c))) {
             errors.push(FieldError::new(
@@ -106,8 +138,13 @@ fn check_sites(doc: &Value, errors: &mut Vec<FieldError>) {
     if sites.is_empty() {
         return; // reported by the schema
     }
-    let central: Vec<Option<bool>> = sites.iter().map(|s| s.get("central").and_then(Value::as_bool)).collect();
-    let marked: Vec<usize> = (0..sites.len()).filter(|&i| central[i] == Some(true)).collect();
+    let central: Vec<Option<bool>> = sites
+        .iter()
+        .map(|s| s.get("central").and_then(Value::as_bool))
+        .collect();
+    let marked: Vec<usize> = (0..sites.len())
+        .filter(|&i| central[i] == Some(true))
+        .collect();
     if marked.is_empty() && central.iter().all(Option::is_some) {
         errors.push(FieldError::new(
             "/sites",
@@ -120,13 +157,21 @@ fn check_sites(doc: &Value, errors: &mut Vec<FieldError>) {
         errors.push(FieldError::new(
             format!("/sites/{i}/central"),
             ErrorCode::Duplicate,
-            format!("only one site can be the central function; site {} already is", marked[0]),
+            format!(
+                "only one site can be the central function; site {} already is",
+                marked[0]
+            ),
             "I1",
         ));
     }
     let headcounts: Option<Vec<u64>> = (0..sites.len()).map(|i| site_headcount(doc, i)).collect();
     if headcounts.is_some_and(|h| h.iter().sum::<u64>() == 0) {
-        errors.push(FieldError::new("/sites", ErrorCode::OutOfRange, "the sites have no personnel at all", "I1"));
+        errors.push(FieldError::new(
+            "/sites",
+            ErrorCode::OutOfRange,
+            "the sites have no personnel at all",
+            "I1",
+        ));
     }
 }
 
@@ -140,26 +185,37 @@ fn check_repetitive_groups(doc: &Value, errors: &mut Vec<FieldError>) {
     let site_count = items(doc, "/sites").len();
     let mut totals = std::collections::BTreeMap::<usize, u64>::new();
     for i in 0..items(doc, "/repetitive_groups").len() {
-        let Some(group) = typed::<RepetitiveGroup>(doc, &format!("/repetitive_groups/{i}")) else { continue };
+        let Some(group) = typed::<RepetitiveGroup>(doc, &format!("/repetitive_groups/{i}")) else {
+            continue;
+        };
         if group.site >= site_count {
             if site_count > 0 {
                 errors.push(FieldError::new(
                     format!("/repetitive_groups/{i}/site"),
                     ErrorCode::InvalidReference,
-                    format!("there is no site {} (sites are numbered from 0 to {})", group.site, site_count - 1),
+                    format!(
+                        "there is no site {} (sites are numbered from 0 to {})",
+                        group.site,
+                        site_count - 1
+                    ),
                     "I1",
                 ));
             }
             continue;
         }
-        let Some(people) = site_headcount(doc, group.site) else { continue };
+        let Some(people) = site_headcount(doc, group.site) else {
+            continue;
+        };
         let total = totals.entry(group.site).or_default();
         *total += u64::from(group.count);
         if *total > people {
             errors.push(FieldError::new(
                 format!("/repetitive_groups/{i}/count"),
                 ErrorCode::OutOfRange,
-                format!("the groups at site {} add up to {total} people, more than its {people}", group.site),
+                format!(
+                    "the groups at site {} add up to {total} people, more than its {people}",
+                    group.site
+                ),
                 "I1",
             ));
         }
@@ -168,17 +224,30 @@ fn check_repetitive_groups(doc: &Value, errors: &mut Vec<FieldError>) {
 
 /// I1: dates of things that happened are not after `today`.
 fn check_not_in_future(doc: &Value, today: NaiveDate, errors: &mut Vec<FieldError>) {
-    let mut fields: Vec<String> = ["operating_since", "last_internal_audit", "last_management_review"]
-        .iter()
-        .map(|name| format!("/management_system/{name}"))
-        .collect();
+    let mut fields: Vec<String> = [
+        "operating_since",
+        "last_internal_audit",
+        "last_management_review",
+    ]
+    .iter()
+    .map(|name| format!("/management_system/{name}"))
+    .collect();
     fields.extend(
-        (0..items(doc, "/previous_certifications").len()).map(|i| format!("/previous_certifications/{i}/status_changed_on")),
+        (0..items(doc, "/previous_certifications").len())
+            .map(|i| format!("/previous_certifications/{i}/status_changed_on")),
     );
     for field in fields {
-        let date = doc.pointer(&field).and_then(Value::as_str).and_then(|s| formats::parse_date(s).ok());
+        let date = doc
+            .pointer(&field)
+            .and_then(Value::as_str)
+            .and_then(|s| formats::parse_date(s).ok());
         if date.is_some_and(|d| d > today) {
-            errors.push(FieldError::new(field, ErrorCode::OutOfRange, format!("cannot be after today ({today})"), "I1"));
+            errors.push(FieldError::new(
+                field,
+                ErrorCode::OutOfRange,
+                format!("cannot be after today ({today})"),
+                "I1",
+            ));
         }
     }
 }

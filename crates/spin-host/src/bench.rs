@@ -53,6 +53,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
         runtime_config: None,
         build: opts.build,
         request_timeout: Duration::from_secs(30),
+        variables: Default::default(),
     };
     let app = crate::up::load(&up)?;
     let routed = app

@@ -45,7 +45,9 @@ pub struct Cas {
     read: Option<Option<Vec<u8>>>,
 }
 
-pub fn add_to_linker(linker: &mut wasmtime::component::Linker<InstanceState>) -> wasmtime::Result<()> {
+pub fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<InstanceState>,
+) -> wasmtime::Result<()> {
     SpinHost::add_to_linker::<InstanceState, wasmtime::component::HasSelf<InstanceState>>(
         linker,
         |state| state,
@@ -64,7 +66,10 @@ impl InstanceState {
         if !self.component.key_value_stores.iter().any(|l| l == label) {
             return Err(OpenError::AccessDenied);
         }
-        self.key_value.get(label).cloned().ok_or(OpenError::NoSuchStore)
+        self.key_value
+            .get(label)
+            .cloned()
+            .ok_or(OpenError::NoSuchStore)
     }
 }
 
@@ -220,8 +225,7 @@ impl wasi_kv::HostBucket for InstanceState {
         _cursor: Option<String>,
     ) -> wasmtime::Result<Result<wasi_kv::KeyResponse, wasi_kv::Error>> {
         let b = self.table.get(&bucket)?;
-        Ok(b
-            .db
+        Ok(b.db
             .keys(&b.label)
             .map(|keys| wasi_kv::KeyResponse { keys, cursor: None })
             .map_err(wasi_err))

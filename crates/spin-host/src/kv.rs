@@ -30,6 +30,8 @@ impl std::fmt::Display for KvError {
     }
 }
 
+impl std::error::Error for KvError {}
+
 impl From<rusqlite::Error> for KvError {
     fn from(e: rusqlite::Error) -> Self {
         KvError(format!("key-value store: {e}"))
@@ -94,8 +96,7 @@ impl KvDatabase {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create state directory {}", dir.display()))?;
         }
-        let conn =
-            open(path, false).with_context(|| format!("cannot open {}", path.display()))?;
+        let conn = open(path, false).with_context(|| format!("cannot open {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .and_then(|_| conn.pragma_update(None, "synchronous", "FULL"))
             .and_then(|_| {
@@ -181,12 +182,13 @@ impl KvDatabase {
         keys: &[String],
     ) -> Result<Vec<(String, Option<Vec<u8>>)>, KvError> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
-            )?;
+            let mut stmt =
+                c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?;
             keys.iter()
                 .map(|k| {
-                    let v = stmt.query_row(params![store, k], |row| row.get(0)).optional()?;
+                    let v = stmt
+                        .query_row(params![store, k], |row| row.get(0))
+                        .optional()?;
                     Ok((k.clone(), v))
                 })
                 .collect()
@@ -352,8 +354,11 @@ fn apply(c: &Connection, op: &WriteOp) -> Result<WriteOutcome, KvError> {
             let next = current.checked_add(*delta).ok_or_else(|| {
                 KvError(format!("incrementing `{key}` by {delta} would overflow"))
             })?;
-            c.prepare_cached(UPSERT)?
-                .execute(params![store, key, next.to_le_bytes().as_slice()])?;
+            c.prepare_cached(UPSERT)?.execute(params![
+                store,
+                key,
+                next.to_le_bytes().as_slice()
+            ])?;
             Ok(WriteOutcome::Counter(next))
         }
         WriteOp::Swap {
@@ -442,8 +447,14 @@ mod tests {
         let (_dir, db) = temp_db()?;
         assert!(db.swap("s", "k", None, b"1".to_vec()).await?);
         assert!(!db.swap("s", "k", None, b"2".to_vec()).await?);
-        assert!(!db.swap("s", "k", Some(b"0".to_vec()), b"2".to_vec()).await?);
-        assert!(db.swap("s", "k", Some(b"1".to_vec()), b"2".to_vec()).await?);
+        assert!(
+            !db.swap("s", "k", Some(b"0".to_vec()), b"2".to_vec())
+                .await?
+        );
+        assert!(
+            db.swap("s", "k", Some(b"1".to_vec()), b"2".to_vec())
+                .await?
+        );
         assert_eq!(db.get("s", "k")?, Some(b"2".to_vec()));
         Ok(())
     }

@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "certflow", version, about = "Run a Spin application (spin.toml) on a local wasmtime host")]
+#[command(
+    name = "certflow",
+    version,
+    about = "Run a Spin application (spin.toml) on a local wasmtime host"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,10 +43,17 @@ enum Command {
         /// Seconds a request may run before it is stopped with a 500.
         #[arg(long, default_value_t = 30)]
         request_timeout: u64,
+        /// Set an application variable (`name=value`); wins over `SPIN_VARIABLE_<NAME>`.
+        #[arg(long = "variable", value_parser = parse_variable)]
+        variables: Vec<(String, String)>,
     },
     /// Measure requests/s and latency of one route with concurrent keep-alive clients.
     Bench {
-        #[arg(short = 'f', long = "from", default_value = "tests/scenarios/bench/spin.toml")]
+        #[arg(
+            short = 'f',
+            long = "from",
+            default_value = "tests/scenarios/bench/spin.toml"
+        )]
         from: PathBuf,
         #[arg(long, default_value = "/bench")]
         path: String,
@@ -65,6 +76,12 @@ enum Command {
     },
 }
 
+fn parse_variable(arg: &str) -> Result<(String, String), String> {
+    arg.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected name=value, got `{arg}`"))
+}
+
 fn main() -> Result<()> {
     spin_host::logging::init();
     let cli = Cli::parse();
@@ -81,6 +98,7 @@ fn main() -> Result<()> {
                 runtime_config_file,
                 no_build,
                 request_timeout,
+                variables,
             } => {
                 up::up(UpOptions {
                     manifest: up::manifest_path(from.as_deref()),
@@ -89,6 +107,7 @@ fn main() -> Result<()> {
                     runtime_config: runtime_config_file,
                     build: !no_build,
                     request_timeout: Duration::from_secs(request_timeout),
+                    variables: variables.into_iter().collect(),
                 })
                 .await
             }

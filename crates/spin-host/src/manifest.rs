@@ -138,7 +138,10 @@ pub struct Component {
 pub enum FileMount {
     /// A path relative to the manifest folder, mounted at the same path in the guest.
     Pattern(String),
-    Mapping { source: String, destination: String },
+    Mapping {
+        source: String,
+        destination: String,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -175,7 +178,9 @@ impl Component {
         match &self.source {
             toml::Value::String(path) => Ok(manifest_dir.join(path)),
             toml::Value::Table(t) if t.contains_key("url") => {
-                bail!("`source = {{ url = ... }}` (a remote component) is not supported by this host: download it and name the file")
+                bail!(
+                    "`source = {{ url = ... }}` (a remote component) is not supported by this host: download it and name the file"
+                )
             }
             other => bail!("`source` must be a path to a .wasm file, found {other}"),
         }
@@ -324,8 +329,7 @@ impl RuntimeConfig {
     pub fn load(path: &Path) -> Result<RuntimeConfig> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read runtime config {}", path.display()))?;
-        toml::from_str(&text)
-            .with_context(|| format!("{}: invalid runtime config", path.display()))
+        toml::from_str(&text).with_context(|| format!("{}: invalid runtime config", path.display()))
     }
 
     /// The SQLite file behind each key-value label. `default` always exists (at
@@ -336,10 +340,7 @@ impl RuntimeConfig {
         state_dir: &Path,
     ) -> Result<BTreeMap<String, PathBuf>> {
         let mut paths = BTreeMap::new();
-        paths.insert(
-            "default".to_string(),
-            state_dir.join("sqlite_key_value.db"),
-        );
+        paths.insert("default".to_string(), state_dir.join("sqlite_key_value.db"));
         for (label, store) in &self.key_value_store {
             if store.kind != "spin" {
                 bail!(

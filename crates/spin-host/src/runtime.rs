@@ -202,11 +202,13 @@ impl LoadedComponent {
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)
             .with_context(|| {
-            format!("component `{id}` imports something this host does not provide")
-        })?;
+                format!("component `{id}` imports something this host does not provide")
+            })?;
         let pre = ProxyPre::new(instance_pre)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("component `{id}` does not export wasi:http/incoming-handler"))?;
+            .with_context(|| {
+                format!("component `{id}` does not export wasi:http/incoming-handler")
+            })?;
         Ok(LoadedComponent {
             info: Arc::new(info),
             pre,
@@ -264,7 +266,11 @@ impl App {
 
     /// Creates and instantiates `count` fresh instances of a component, one after another,
     /// and returns the mean time per instance (store creation plus instantiation).
-    pub async fn measure_instantiate(self: &Arc<Self>, component_id: &str, count: u32) -> Result<Duration> {
+    pub async fn measure_instantiate(
+        self: &Arc<Self>,
+        component_id: &str,
+        count: u32,
+    ) -> Result<Duration> {
         let component = self
             .components
             .get(component_id)
@@ -334,7 +340,10 @@ impl App {
 
         let mut store = self.new_store(component)?;
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let req = store.data_mut().http().new_incoming_request(scheme, request)?;
+        let req = store
+            .data_mut()
+            .http()
+            .new_incoming_request(scheme, request)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
         let pre = component.pre.clone();
         let id = component.info.id.clone();
@@ -353,7 +362,9 @@ impl App {
             Ok(Err(_)) => {
                 let cause = match task.await {
                     Ok(Ok(())) => anyhow!("component `{id}` never set a response"),
-                    Ok(Err(e)) => anyhow::Error::from(e).context(format!("component `{id}` failed")),
+                    Ok(Err(e)) => {
+                        anyhow::Error::from(e).context(format!("component `{id}` failed"))
+                    }
                     Err(e) => anyhow!("component `{id}` task failed: {e}"),
                 };
                 Err(cause)
@@ -411,7 +422,10 @@ impl WasiHttpHooks for OutboundHooks {
             let app = self.app.clone();
             let route = RouteMatch::synthetic(target, url.path());
             return Box::new(async move {
-                match app.handle(&route, request, Scheme::Http, CHAINED_CLIENT_ADDR).await {
+                match app
+                    .handle(&route, request, Scheme::Http, CHAINED_CLIENT_ADDR)
+                    .await
+                {
                     Ok(resp) => {
                         let resp = resp.map(|b| b.boxed_unsync());
                         let io: Box<dyn Future<Output = _> + Send> = Box::new(async { Ok(()) });

@@ -43,7 +43,10 @@ async fn handle(
         ("-".to_string(), plain(http::StatusCode::OK, "OK"))
     } else {
         match app.router.route(&path) {
-            None => ("-".to_string(), plain(http::StatusCode::NOT_FOUND, "Not Found")),
+            None => (
+                "-".to_string(),
+                plain(http::StatusCode::NOT_FOUND, "Not Found"),
+            ),
             Some(route) => {
                 let component = route.component_id().to_string();
                 match app.handle(&route, req, Scheme::Http, client_addr).await {

@@ -22,6 +22,8 @@ pub struct UpOptions {
     pub runtime_config: Option<PathBuf>,
     pub build: bool,
     pub request_timeout: Duration,
+    /// `--variable name=value`: values that win over `SPIN_VARIABLE_*` (as in `spin up`).
+    pub variables: BTreeMap<String, String>,
 }
 
 /// Finds `spin.toml`: `--from` may name the file or its folder.
@@ -71,8 +73,14 @@ pub fn load(opts: &UpOptions) -> Result<Arc<App>> {
             )
         })
         .collect();
-    let resolver = Resolver::new(app_vars, |name| std::env::var(name).ok())
-        .with_context(|| format!("{at}: [variables]"))?;
+    let resolver = Resolver::new(app_vars, |env_name| {
+        opts.variables
+            .iter()
+            .find(|(name, _)| crate::variables::env_var_name(name) == env_name)
+            .map(|(_, value)| value.clone())
+            .or_else(|| std::env::var(env_name).ok())
+    })
+    .with_context(|| format!("{at}: [variables]"))?;
 
     // Spin loads the components that triggers name; a component no trigger names is not run.
     let mut used: Vec<&str> = Vec::new();
@@ -143,7 +151,9 @@ pub fn load(opts: &UpOptions) -> Result<Arc<App>> {
             mounts.push((host_dir, destination));
         }
 
-        let wasm = component.wasm_path(&manifest.dir).with_context(|| ctx("source"))?;
+        let wasm = component
+            .wasm_path(&manifest.dir)
+            .with_context(|| ctx("source"))?;
         if !wasm.is_file() {
             bail!(
                 "{}: {} does not exist{}",
@@ -156,8 +166,8 @@ pub fn load(opts: &UpOptions) -> Result<Arc<App>> {
                 }
             );
         }
-        let compiled =
-            crate::runtime::load_component(&engine, &wasm, &cache_dir).with_context(|| ctx("source"))?;
+        let compiled = crate::runtime::load_component(&engine, &wasm, &cache_dir)
+            .with_context(|| ctx("source"))?;
         let info = ComponentInfo {
             id: id.to_string(),
             key_value_stores: component.key_value_stores.clone(),
@@ -170,7 +180,8 @@ pub fn load(opts: &UpOptions) -> Result<Arc<App>> {
                 .collect(),
             mounts,
         };
-        let loaded = LoadedComponent::new(&linker, &compiled, info).with_context(|| ctx("source"))?;
+        let loaded =
+            LoadedComponent::new(&linker, &compiled, info).with_context(|| ctx("source"))?;
         components.insert(id.to_string(), loaded);
     }
 
@@ -182,7 +193,8 @@ pub fn load(opts: &UpOptions) -> Result<Arc<App>> {
             Route::Private => None,
         })
         .collect();
-    let (router, duplicates) = Router::build(public_routes).with_context(|| format!("{at}: [[trigger.http]] `route`"))?;
+    let (router, duplicates) =
+        Router::build(public_routes).with_context(|| format!("{at}: [[trigger.http]] `route`"))?;
     for d in duplicates {
         tracing::warn!(
             "route `{}` is declared more than once: `{}` replaces `{}` (the last declaration wins)",
@@ -206,7 +218,11 @@ pub fn print_routes(app: &App, addr: SocketAddr) {
     println!("Available Routes:");
     for (component, route) in app.router.routes() {
         let shown = route.trim_end_matches("...");
-        let wildcard = if route.ends_with("/...") { " (wildcard)" } else { "" };
+        let wildcard = if route.ends_with("/...") {
+            " (wildcard)"
+        } else {
+            ""
+        };
         println!("  {component}: http://{addr}{shown}{wildcard}");
     }
 }
@@ -219,4 +235,42 @@ pub async fn up(opts: UpOptions) -> Result<()> {
     let addr = listener.local_addr()?;
     print_routes(&app, addr);
     crate::server::serve(app, listener, crate::server::shutdown_signal()).await
+}
+
+/// A host serving in this process, for tests and benchmarks.
+pub struct RunningHost {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<()>>>,
+}
+
+impl RunningHost {
+    pub async fn start(opts: &UpOptions) -> Result<RunningHost> {
+        let app = load(opts)?;
+        let listener = tokio::net::TcpListener::bind(opts.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", opts.listen))?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(crate::server::serve(app, listener, async {
+            let _ = stopped.await;
+        }));
+        Ok(RunningHost {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and releases the app (and with it the
+    /// key-value databases).
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await?,
+            None => Ok(()),
+        }
+    }
 }

@@ -55,7 +55,9 @@ pub fn valid_application() -> Value {
 /// Sets the value at a JSON pointer (creating objects on the way); `Value::Null` stays a
 /// value — use [`remove`] to delete.
 pub fn set(doc: &mut Value, pointer: &str, value: Value) {
-    let Some((parent, last)) = pointer.rsplit_once('/') else { return };
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
     if parent.is_empty() {
         if let Value::Object(map) = doc {
             map.insert(last.to_owned(), value);
@@ -84,16 +86,18 @@ pub fn set(doc: &mut Value, pointer: &str, value: Value) {
 
 /// Removes the value at a JSON pointer.
 pub fn remove(doc: &mut Value, pointer: &str) {
-    let Some((parent, last)) = pointer.rsplit_once('/') else { return };
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
     match doc.pointer_mut(parent) {
         Some(Value::Object(map)) => {
             map.remove(last);
         }
         Some(Value::Array(items)) => {
-            if let Ok(i) = last.parse::<usize>() {
-                if i < items.len() {
-                    items.remove(i);
-                }
+            if let Ok(i) = last.parse::<usize>()
+                && i < items.len()
+            {
+                items.remove(i);
             }
         }
         _ => {}
@@ -116,7 +120,11 @@ pub fn flatten(value: &Value) -> Vec<(String, String)> {
             }
             Value::Object(map) => {
                 for (k, v) in map {
-                    let child = if name.is_empty() { k.clone() } else { format!("{name}.{k}") };
+                    let child = if name.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{name}.{k}")
+                    };
                     walk(v, &child, out);
                 }
             }
@@ -129,5 +137,7 @@ pub fn flatten(value: &Value) -> Vec<(String, String)> {
 
 /// URL-encodes form fields into a body.
 pub fn form_body(fields: &[(String, String)]) -> String {
-    form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
 }

@@ -40,7 +40,7 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
             *s,
             "headers" | "kv" | "keys" | "incr" | "cas" | "cas-conflict" | "batch" | "bench"
                 | "vars" | "chain" | "fetch" | "trap" | "spin-forever" | "open" | "env"
-                | "echo-body"
+                | "echo-body" | "sleep"
         )
     });
     let Some(op_at) = op else {
@@ -210,6 +210,11 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
                 Ok(resp) => text(200, format!("status {}", resp.status())),
                 Err(e) => text(502, format!("{e}")),
             }
+        }
+        ("sleep", _) => {
+            let ms: u64 = key.parse().unwrap_or(100);
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            text(200, format!("slept {ms} ms"))
         }
         ("trap", _) => panic!("the probe was asked to trap"),
         ("spin-forever", _) => {

@@ -1,0 +1,123 @@
+//! End-to-end harness: builds the wasm components once per test process (as `spin build`
+//! would), starts the host in process on an ephemeral port with its own state directory, and
+//! hands out an HTTP client. Tests return errors rather than panicking.
+
+use anyhow::{Context, Result, bail};
+use spin_host::up::{RunningHost, UpOptions};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// Builds a guest workspace for `wasm32-wasip2` once per test process.
+fn build_guests(
+    workspace: &'static str,
+    done: &'static OnceLock<Result<(), String>>,
+) -> Result<()> {
+    let outcome = done.get_or_init(|| {
+        let dir = root().join(workspace);
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--target", "wasm32-wasip2", "--release"])
+            .current_dir(&dir)
+            .status()
+            .map_err(|e| format!("cannot run cargo in {}: {e}", dir.display()))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("building {} failed: {status}", dir.display()))
+        }
+    });
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(e) => bail!("{e}"),
+    }
+}
+
+/// The test components under `tests/components`.
+pub fn build_test_components() -> Result<()> {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    build_guests("tests/components", &DONE)
+}
+
+/// A scenario manifest: `tests/scenarios/<name>/spin.toml`.
+pub fn scenario(name: &str) -> PathBuf {
+    root().join("tests/scenarios").join(name).join("spin.toml")
+}
+
+/// What a test may change about how the host starts.
+#[derive(Clone, Debug, Default)]
+pub struct Start {
+    pub variables: BTreeMap<String, String>,
+    pub request_timeout: Option<Duration>,
+}
+
+/// A host serving one manifest, with a client pointed at it.
+pub struct Host {
+    pub base: String,
+    pub client: reqwest::Client,
+    running: RunningHost,
+}
+
+impl Host {
+    /// Starts `manifest` with its state in `state_dir` (components must already be built).
+    pub async fn start(manifest: &Path, state_dir: &Path, start: &Start) -> Result<Host> {
+        let opts = UpOptions {
+            manifest: manifest.to_path_buf(),
+            listen: "127.0.0.1:0".parse()?,
+            state_dir: Some(state_dir.to_path_buf()),
+            runtime_config: None,
+            build: false,
+            request_timeout: start.request_timeout.unwrap_or(Duration::from_secs(30)),
+            variables: start.variables.clone(),
+        };
+        let running = RunningHost::start(&opts)
+            .await
+            .with_context(|| format!("starting {}", manifest.display()))?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Host {
+            base: format!("http://{}", running.addr),
+            client,
+            running,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Result<(u16, String)> {
+        let resp = self.client.get(self.url(path)).send().await?;
+        Ok((resp.status().as_u16(), resp.text().await?))
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Result<(u16, String)> {
+        let resp = self
+            .client
+            .request(method, self.url(path))
+            .body(body)
+            .send()
+            .await?;
+        Ok((resp.status().as_u16(), resp.text().await?))
+    }
+
+    /// Graceful stop: in-flight requests finish, the databases close.
+    pub async fn stop(self) -> Result<()> {
+        self.running.stop().await
+    }
+}

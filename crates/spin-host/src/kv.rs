@@ -20,6 +20,9 @@ const MAX_BATCH: usize = 512;
 /// Idle read connections kept for reuse.
 const MAX_IDLE_READERS: usize = 16;
 
+/// What a batch read returns: each key with its value, if any.
+pub type KeyValues = Vec<(String, Option<Vec<u8>>)>;
+
 /// Errors a guest sees as `other(..)`; the message names what failed, never a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KvError(pub String);
@@ -180,7 +183,7 @@ impl KvDatabase {
         &self,
         store: &str,
         keys: &[String],
-    ) -> Result<Vec<(String, Option<Vec<u8>>)>, KvError> {
+    ) -> Result<KeyValues, KvError> {
         self.read(|c| {
             let mut stmt =
                 c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?;

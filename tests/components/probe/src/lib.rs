@@ -34,13 +34,32 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
     // The path this component sees (spin-path-info is relative to its route).
     let path = req.path().to_string();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let tail = |from: usize| segments.get(from..).map(|s| s.join("/")).unwrap_or_default();
+    let tail = |from: usize| {
+        segments
+            .get(from..)
+            .map(|s| s.join("/"))
+            .unwrap_or_default()
+    };
     let op = segments.iter().position(|s| {
         matches!(
             *s,
-            "headers" | "kv" | "keys" | "incr" | "cas" | "cas-conflict" | "batch" | "bench"
-                | "vars" | "chain" | "fetch" | "trap" | "spin-forever" | "open" | "env"
-                | "echo-body" | "sleep"
+            "headers"
+                | "kv"
+                | "keys"
+                | "incr"
+                | "cas"
+                | "cas-conflict"
+                | "batch"
+                | "bench"
+                | "vars"
+                | "chain"
+                | "fetch"
+                | "trap"
+                | "spin-forever"
+                | "open"
+                | "env"
+                | "echo-body"
+                | "sleep"
         )
     });
     let Some(op_at) = op else {
@@ -124,7 +143,10 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
                     let seen = retry.current().map_err(|e| anyhow::anyhow!("{e:?}"))?;
                     let seen = String::from_utf8_lossy(&seen.unwrap_or_default()).to_string();
                     match atomics::swap(retry, b"mine") {
-                        Ok(()) => text(409, format!("conflict detected; retry saw '{seen}' and swapped")),
+                        Ok(()) => text(
+                            409,
+                            format!("conflict detected; retry saw '{seen}' and swapped"),
+                        ),
                         Err(e) => text(500, format!("retry failed: {e:?}")),
                     }
                 }
@@ -153,7 +175,8 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
             let got: serde_json::Map<String, serde_json::Value> = got
                 .into_iter()
                 .map(|(k, v)| {
-                    let v = v.map(|b| serde_json::Value::String(String::from_utf8_lossy(&b).into()));
+                    let v =
+                        v.map(|b| serde_json::Value::String(String::from_utf8_lossy(&b).into()));
                     (k, v.unwrap_or(serde_json::Value::Null))
                 })
                 .collect();

@@ -179,11 +179,7 @@ impl KvDatabase {
         })
     }
 
-    pub fn get_many(
-        &self,
-        store: &str,
-        keys: &[String],
-    ) -> Result<KeyValues, KvError> {
+    pub fn get_many(&self, store: &str, keys: &[String]) -> Result<KeyValues, KvError> {
         self.read(|c| {
             let mut stmt =
                 c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?;

@@ -52,7 +52,7 @@ enum Command {
         #[arg(
             short = 'f',
             long = "from",
-            default_value = "tests/scenarios/bench/spin.toml"
+            default_value = "tests/scenarios/kv/spin.toml"
         )]
         from: PathBuf,
         #[arg(long, default_value = "/bench")]

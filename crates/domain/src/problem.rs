@@ -1,0 +1,89 @@
+//! RFC 9457 problem details: the one shape every certflow error response takes
+//! (`application/problem+json`), with the field errors of I2 in `errors`.
+
+use crate::FieldError;
+use serde::Serialize;
+
+/// The media type of a problem response.
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+/// A problem response body. `type` is a stable URI per kind of problem, so clients branch on
+/// it rather than on `title`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Stable identifier of the kind of problem, e.g. `https://certflow.dev/problems/validation`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Field errors (I2), all at once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    /// A problem of kind `slug` (the last segment of its `type` URI).
+    pub fn new(status: u16, slug: &str, title: &str) -> Problem {
+        Problem {
+            kind: format!("https://certflow.dev/problems/{slug}"),
+            title: title.to_string(),
+            status,
+            detail: None,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Adds the explanation for this request.
+    pub fn detail(mut self, detail: impl Into<String>) -> Problem {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// Adds field errors (I2).
+    pub fn errors(mut self, errors: Vec<FieldError>) -> Problem {
+        self.errors = errors;
+        self
+    }
+
+    /// The 422 for an application that failed validation: every error at once (I2).
+    pub fn validation(errors: Vec<FieldError>) -> Problem {
+        let count = errors.len();
+        Problem::new(422, "validation", "The application is not valid")
+            .detail(format!(
+                "{count} field error(s); each names the field, a code and the rule"
+            ))
+            .errors(errors)
+    }
+
+    /// The JSON body.
+    pub fn to_json(&self) -> String {
+        // Serialising plain strings, numbers and lists cannot fail; fall back to the title.
+        serde_json::to_string(self).unwrap_or_else(|_| format!("{{\"title\":{:?}}}", self.title))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    #[test]
+    fn i2_validation_problem_lists_every_error() -> Result<(), serde_json::Error> {
+        let errors = vec![
+            FieldError::new("/scope", ErrorCode::Required, "scope is required", "I1"),
+            FieldError::new("/language", ErrorCode::InvalidValue, "zh or en", "I1"),
+        ];
+        let json: serde_json::Value = serde_json::from_str(&Problem::validation(errors).to_json())?;
+        assert_eq!(json["status"], 422);
+        assert_eq!(json["type"], "https://certflow.dev/problems/validation");
+        assert_eq!(json["errors"][1]["field"], "/language");
+        assert_eq!(json["errors"][1]["code"], "invalid_value");
+        assert_eq!(json["errors"][1]["rule"], "I1");
+        Ok(())
+    }
+}

@@ -75,11 +75,13 @@ pub enum ErrorCode {
     NotReady,
     /// I5: the application must be refused.
     Refused,
+    /// I7: an Idempotency-Key already used for a different application.
+    IdempotencyKeyReused,
 }
 
 impl ErrorCode {
     /// Every code (I2).
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         Self::Required,
         Self::InvalidType,
         Self::InvalidFormat,
@@ -95,6 +97,7 @@ impl ErrorCode {
         Self::RequiresStandard,
         Self::NotReady,
         Self::Refused,
+        Self::IdempotencyKeyReused,
     ];
 
     /// The serialised name, e.g. `"invalid_format"` (I2).
@@ -115,6 +118,7 @@ impl ErrorCode {
             Self::RequiresStandard => "requires_standard",
             Self::NotReady => "not_ready",
             Self::Refused => "refused",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
         }
     }
 }

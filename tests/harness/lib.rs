@@ -48,6 +48,25 @@ pub fn build_test_components() -> Result<()> {
     build_guests("tests/components", &DONE)
 }
 
+/// certflow's own components under `components/`.
+pub fn build_app_components() -> Result<()> {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    build_guests("components", &DONE)
+}
+
+/// The application's manifest.
+pub fn app_manifest() -> PathBuf {
+    root().join("spin.toml")
+}
+
+/// The DESIGN example application (with a valid USCC check character).
+pub fn example_application() -> Result<serde_json::Value> {
+    let path = root().join("tests/fixtures/application.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
 /// A scenario manifest: `tests/scenarios/<name>/spin.toml`.
 pub fn scenario(name: &str) -> PathBuf {
     root().join("tests/scenarios").join(name).join("spin.toml")

@@ -1,0 +1,405 @@
+//! Intake end to end (rules I1–I8): the real `spin.toml`, the real intake component, over HTTP.
+
+use anyhow::{Context, Result, ensure};
+use certflow_tests::{Host, Start, app_manifest, build_app_components, example_application};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const OPERATOR_TOKEN: &str = "operator-token-for-tests";
+
+async fn start(state: &Path) -> Result<Host> {
+    build_app_components()?;
+    let mut variables = BTreeMap::new();
+    variables.insert(
+        "operator_tokens".to_string(),
+        format!("someone-else,{OPERATOR_TOKEN}"),
+    );
+    Host::start(
+        &app_manifest(),
+        state,
+        &Start {
+            variables,
+            ..Start::default()
+        },
+    )
+    .await
+}
+
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+async fn post_json(host: &Host, body: &Value, key: Option<&str>) -> Result<Reply> {
+    let mut req = host
+        .client
+        .post(host.url("/api/applications"))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(key) = key {
+        req = req.header("idempotency-key", key);
+    }
+    reply(req).await
+}
+
+async fn reply(req: reqwest::RequestBuilder) -> Result<Reply> {
+    let resp = req.send().await?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await?;
+    let body = serde_json::from_str(&text).with_context(|| format!("{status}: {text}"))?;
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+async fn read(host: &Host, id: &str, token: Option<&str>) -> Result<Reply> {
+    let mut req = host
+        .client
+        .get(host.url(&format!("/api/applications/{id}")));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    reply(req).await
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// Flattens JSON into the form's dotted and indexed names (`sites[0].personnel.full_time`).
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&name, v, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{i}]"), v, out);
+            }
+        }
+        Value::Null => {}
+        Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
+}
+
+fn stored_applications(state: &Path) -> Result<i64> {
+    let db = rusqlite::Connection::open(state.join("sqlite_key_value.db"))?;
+    Ok(db.query_row(
+        "SELECT count(*) FROM spin_key_value WHERE store = 'default' AND key LIKE 'application:%'",
+        [],
+        |row| row.get(0),
+    )?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i1_valid_json_is_created_with_location_and_a_token() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    let created = post_json(&host, &example_application()?, None).await?;
+    ensure!(created.status == 201, "{}", created.body);
+    let id = text(&created.body["id"]);
+    ensure!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "id {id}"
+    );
+    ensure!(created.body["status"] == "submitted");
+    let location = created
+        .headers
+        .get("location")
+        .and_then(|v| v.to_str().ok());
+    ensure!(
+        location == Some(&*format!("/api/applications/{id}")),
+        "{location:?}"
+    );
+    let token = text(&created.body["access_token"]);
+    ensure!(
+        token.starts_with("cfa_") && token.len() > 40,
+        "token {token}"
+    );
+
+    let shown = read(&host, &id, Some(&token)).await?;
+    ensure!(shown.status == 200, "{}", shown.body);
+    ensure!(shown.body["application"]["organization"]["legal_name"] == "Acme Data Co., Ltd.");
+    ensure!(
+        shown.body["history"][0]["status"] == "submitted",
+        "{}",
+        shown.body
+    );
+    ensure!(
+        shown.body["history"][0]["rules"][0] == "I1",
+        "{}",
+        shown.body
+    );
+    // The token itself is never stored, nor shown back.
+    ensure!(!shown.body.to_string().contains(&token));
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i1_valid_form_is_created() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    let mut pairs = Vec::new();
+    flatten("", &example_application()?, &mut pairs);
+    pairs.push(("idempotency_key".into(), "form-key-1".into()));
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let created = reply(
+        host.client
+            .post(host.url("/api/applications"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.clone()),
+    )
+    .await?;
+    ensure!(created.status == 201, "{}", created.body);
+    // The form sent twice (the hidden key travels with it) creates one application (I7).
+    let again = reply(
+        host.client
+            .post(host.url("/api/applications"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body),
+    )
+    .await?;
+    ensure!(
+        again.status == 201 && again.body["id"] == created.body["id"],
+        "{}",
+        again.body
+    );
+    ensure!(stored_applications(state.path())? == 1);
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i2_five_errors_come_back_in_one_422() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    let mut app = example_application()?;
+    app["contact"]["email"] = json!("not an email");
+    app["standards"][0]["edition"] = json!("2013");
+    app["sites"][0]["personnel"]["full_time"] = json!("many");
+    app["management_system"]["last_internal_audit"] = json!(null);
+    app["declarations"]["no_business_suspension_order"] = json!(false);
+    let refused = post_json(&host, &app, None).await?;
+    ensure!(refused.status == 422, "{}", refused.body);
+    let content_type = refused
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
+    ensure!(
+        content_type == Some("application/problem+json"),
+        "{content_type:?}"
+    );
+    let mut found: Vec<(String, String, String)> = refused.body["errors"]
+        .as_array()
+        .context("errors list")?
+        .iter()
+        .map(|e| (text(&e["field"]), text(&e["code"]), text(&e["rule"])))
+        .collect();
+    found.sort();
+    let expected = [
+        ("/contact/email", "invalid_format", "I1"),
+        (
+            "/declarations/no_business_suspension_order",
+            "refused",
+            "I5",
+        ),
+        ("/management_system/last_internal_audit", "not_ready", "I4"),
+        ("/sites/0/personnel/full_time", "invalid_type", "I1"),
+        ("/standards/0/edition", "edition_not_accepted", "I3"),
+    ]
+    .map(|(f, c, r)| (f.to_string(), c.to_string(), r.to_string()));
+    ensure!(found == expected, "errors: {found:?}");
+    ensure!(
+        stored_applications(state.path())? == 0,
+        "a refused application was stored"
+    );
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i7_a_retry_with_the_same_key_returns_the_first_response() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    let app = example_application()?;
+    let first = post_json(&host, &app, Some("retry-key")).await?;
+    ensure!(first.status == 201, "{}", first.body);
+    ensure!(first.headers.get("idempotent-replayed").is_none());
+    let retry = post_json(&host, &app, Some("retry-key")).await?;
+    ensure!(retry.status == 201, "{}", retry.body);
+    ensure!(retry.body["id"] == first.body["id"]);
+    ensure!(retry.body["access_token"] == first.body["access_token"]);
+    let replayed = retry
+        .headers
+        .get("idempotent-replayed")
+        .and_then(|v| v.to_str().ok());
+    ensure!(replayed == Some("true"), "{replayed:?}");
+
+    let mut other = app.clone();
+    other["scope"] = json!("Something else entirely");
+    let reused = post_json(&host, &other, Some("retry-key")).await?;
+    ensure!(reused.status == 422, "{}", reused.body);
+    ensure!(
+        reused.body["errors"][0]["code"] == "idempotency_key_reused",
+        "{}",
+        reused.body
+    );
+    ensure!(stored_applications(state.path())? == 1);
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i7_twenty_concurrent_submissions_with_one_key_make_one_application() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = std::sync::Arc::new(start(state.path()).await?);
+    let app = example_application()?;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (host, app) = (host.clone(), app.clone());
+        tasks.push(tokio::spawn(async move {
+            post_json(&host, &app, Some("one-key-twenty-clicks")).await
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        let reply = task.await??;
+        ensure!(reply.status == 201, "{} {}", reply.status, reply.body);
+        ids.push(text(&reply.body["id"]));
+    }
+    ids.dedup();
+    ensure!(ids.len() == 1, "different ids: {ids:?}");
+    ensure!(stored_applications(state.path())? == 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_survives_a_host_restart() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    let created = post_json(&host, &example_application()?, None).await?;
+    ensure!(created.status == 201, "{}", created.body);
+    host.stop().await?;
+
+    let host = start(state.path()).await?;
+    let id = text(&created.body["id"]);
+    let shown = read(&host, &id, Some(&text(&created.body["access_token"]))).await?;
+    ensure!(shown.status == 200, "{}", shown.body);
+    ensure!(shown.body["id"] == id.as_str());
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r3_only_the_applicant_and_operators_can_read_an_application() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    let mine = post_json(&host, &example_application()?, None).await?;
+    let mut other_app = example_application()?;
+    other_app["scope"] = json!("Operation of another service");
+    let theirs = post_json(&host, &other_app, None).await?;
+    ensure!(mine.status == 201 && theirs.status == 201);
+    let id = text(&mine.body["id"]);
+
+    // Another applicant's token: 404, as for an application that does not exist.
+    let other_token = text(&theirs.body["access_token"]);
+    let denied = read(&host, &id, Some(&other_token)).await?;
+    ensure!(denied.status == 404, "{}", denied.body);
+    let missing = read(
+        &host,
+        "0123456789abcdef0123456789abcdef",
+        Some(&other_token),
+    )
+    .await?;
+    ensure!(missing.status == 404 && missing.body == denied.body);
+    // No credentials at all: 401.
+    let anonymous = read(&host, &id, None).await?;
+    ensure!(anonymous.status == 401, "{}", anonymous.body);
+    ensure!(anonymous.headers.contains_key("www-authenticate"));
+    // An operator sees any application.
+    let operator = read(&host, &id, Some(OPERATOR_TOKEN)).await?;
+    ensure!(
+        operator.status == 200 && operator.body["id"] == id.as_str(),
+        "{}",
+        operator.body
+    );
+    let not_quite = read(&host, &id, Some("operator-token-for-test")).await?;
+    ensure!(not_quite.status == 404);
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_clear_4xx_problems() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    let url = host.url("/api/applications");
+
+    let wrong_type = reply(
+        host.client
+            .post(&url)
+            .header("content-type", "text/plain")
+            .body("hi"),
+    )
+    .await?;
+    ensure!(wrong_type.status == 415, "{}", wrong_type.body);
+    ensure!(wrong_type.headers.contains_key("accept-post"));
+
+    let broken = reply(
+        host.client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("{\n  \"scope\": \"x\",\n  oops\n}"),
+    )
+    .await?;
+    ensure!(broken.status == 400, "{}", broken.body);
+    ensure!(
+        text(&broken.body["detail"]).starts_with("line 3, column 3"),
+        "{}",
+        broken.body
+    );
+
+    let bad_form = reply(
+        host.client
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("sites[x].name=a"),
+    )
+    .await?;
+    ensure!(bad_form.status == 400, "{}", bad_form.body);
+    ensure!(
+        text(&bad_form.body["detail"]).contains("sites[x].name"),
+        "{}",
+        bad_form.body
+    );
+
+    let huge = reply(
+        host.client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(format!("{{\"scope\": \"{}\"}}", "x".repeat(300 * 1024))),
+    )
+    .await?;
+    ensure!(huge.status == 413, "{}", huge.body);
+
+    let not_json_object = post_json(&host, &json!([1, 2, 3]), None).await?;
+    ensure!(not_json_object.status == 422, "{}", not_json_object.body);
+
+    let bad_key = post_json(&host, &example_application()?, Some("has space")).await?;
+    ensure!(bad_key.status == 400, "{}", bad_key.body);
+
+    let wrong_method = reply(host.client.delete(&url)).await?;
+    ensure!(wrong_method.status == 405, "{}", wrong_method.body);
+    ensure!(stored_applications(state.path())? == 0);
+    host.stop().await
+}

@@ -92,7 +92,9 @@ fn get_json<T: serde::de::DeserializeOwned>(
     key: &str,
 ) -> Result<Option<T>, Problem> {
     match bucket.get(key).map_err(store_error)? {
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(store_error),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(store_error),
         None => Ok(None),
     }
 }
@@ -153,8 +155,10 @@ fn decode_body(req: &Request) -> Result<(Value, Option<String>), Problem> {
             })?;
             Ok((value, key))
         }
-        "" => Err(Problem::new(415, "unsupported-media-type", "Unsupported media type")
-            .detail(format!("send Content-Type {JSON} or {FORM}"))),
+        "" => Err(
+            Problem::new(415, "unsupported-media-type", "Unsupported media type")
+                .detail(format!("send Content-Type {JSON} or {FORM}")),
+        ),
         other => Err(
             Problem::new(415, "unsupported-media-type", "Unsupported media type")
                 .detail(format!("`{other}` is not accepted; send {JSON} or {FORM}")),
@@ -165,8 +169,10 @@ fn decode_body(req: &Request) -> Result<(Value, Option<String>), Problem> {
 fn check_idempotency_key(key: &str) -> Result<(), Problem> {
     let printable = key.bytes().all(|b| (0x21..=0x7e).contains(&b));
     if key.is_empty() || key.len() > 255 || !printable {
-        return Err(Problem::new(400, "invalid-idempotency-key", "Invalid Idempotency-Key")
-            .detail("use 1 to 255 printable ASCII characters, e.g. a random UUID"));
+        return Err(
+            Problem::new(400, "invalid-idempotency-key", "Invalid Idempotency-Key")
+                .detail("use 1 to 255 printable ASCII characters, e.g. a random UUID"),
+        );
     }
     Ok(())
 }
@@ -230,7 +236,9 @@ fn submit(req: &Request) -> Outcome {
             .detail(format!("an application may be at most {MAX_BODY} bytes")));
     }
     let (value, form_key) = decode_body(req)?;
-    let key = header(req, "idempotency-key").map(str::to_string).or(form_key);
+    let key = header(req, "idempotency-key")
+        .map(str::to_string)
+        .or(form_key);
     if let Some(key) = &key {
         check_idempotency_key(key)?;
     }
@@ -254,7 +262,13 @@ fn submit(req: &Request) -> Outcome {
         None => None,
     };
 
-    let outcome = accept(&bucket, &value, key.as_deref(), &body_sha256, claim.as_deref());
+    let outcome = accept(
+        &bucket,
+        &value,
+        key.as_deref(),
+        &body_sha256,
+        claim.as_deref(),
+    );
     if let (Err(_), Some(key_hash)) = (&outcome, &claim) {
         // Nothing was stored: free the key so a corrected retry may use it.
         let _ = bucket.delete(&format!("idempotency:{key_hash}:claim"));
@@ -304,8 +318,11 @@ fn replay(bucket: &wasi_kv::Bucket, key: &str, key_hash: &str, body_sha256: &str
             break first;
         }
         if waited >= REPLAY_WAIT_MS {
-            return Err(Problem::new(409, "idempotency-in-progress", "Request in progress")
-                .detail("a request with this Idempotency-Key is still being processed; retry shortly"));
+            return Err(
+                Problem::new(409, "idempotency-in-progress", "Request in progress").detail(
+                    "a request with this Idempotency-Key is still being processed; retry shortly",
+                ),
+            );
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
         waited += 10;
@@ -318,8 +335,9 @@ fn replay(bucket: &wasi_kv::Bucket, key: &str, key_hash: &str, body_sha256: &str
             "I7",
         )]));
     }
-    let record: ApplicationRecord = get_json(bucket, &format!("application:{}", first.application_id))?
-        .ok_or_else(|| unavailable("the first application with this key is missing"))?;
+    let record: ApplicationRecord =
+        get_json(bucket, &format!("application:{}", first.application_id))?
+            .ok_or_else(|| unavailable("the first application with this key is missing"))?;
     let token = access_token(Some(key), &record.id)?;
     Ok(created(&record.id, created_body(&record, &token), true))
 }
@@ -330,7 +348,11 @@ fn is_operator(presented: &str) -> bool {
     let configured = spin_sdk::variables::get("operator_tokens").unwrap_or_default();
     let presented = Sha256::digest(presented.as_bytes());
     let mut matched = subtle::Choice::from(0);
-    for token in configured.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+    for token in configured
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         matched |= Sha256::digest(token.as_bytes()).ct_eq(&presented);
     }
     matched.into()

@@ -29,11 +29,18 @@ async fn headers_of(host: &Host, path: &str) -> Result<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_answers_and_unrouted_paths_are_404() -> Result<()> {
-    let (_state, host) = start("chaining").await?;
+    // `headers` has a catch-all `/...`: Spin's reserved paths are answered before routing.
+    let (_state, host) = start("headers").await?;
     let (status, body) = host.get("/.well-known/spin/health").await?;
     ensure!(status == 200 && body == "OK", "{status} {body}");
-    let (status, _) = host.get("/nowhere").await?;
+    let (_state2, chaining) = start("chaining").await?;
+    let (status, _) = chaining.get("/nowhere").await?;
     ensure!(status == 404, "unrouted path gave {status}");
+    chaining.stop().await?;
+    let (status, body) = host.get("/.well-known/spin/info").await?;
+    ensure!(status == 200 && body.contains("build_info"), "{status} {body}");
+    let (status, _) = host.get("/.well-known/spin/other").await?;
+    ensure!(status == 404, "reserved path gave {status}");
     host.stop().await
 }
 

@@ -16,6 +16,21 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 pub const HEALTH_PATH: &str = "/.well-known/spin/health";
+pub const INFO_PATH: &str = "/.well-known/spin/info";
+const INFO_BODY: &str = concat!(
+    "{\"build_info\":{\"version\":\"",
+    env!("CARGO_PKG_VERSION"),
+    "\",\"branch\":null,\"commit\":null,\"commit_date\":null},\"oci_image_digest\":null}"
+);
+
+fn json(text: &'static str) -> http::Response<HyperOutgoingBody> {
+    let mut resp = plain(http::StatusCode::OK, text);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
 
 fn plain(status: http::StatusCode, text: &'static str) -> http::Response<HyperOutgoingBody> {
     let mut resp = http::Response::new(
@@ -39,8 +54,14 @@ async fn handle(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let (component, resp) = if path == HEALTH_PATH {
-        ("-".to_string(), plain(http::StatusCode::OK, "OK"))
+    let (component, resp) = if path.starts_with(crate::routes::WELL_KNOWN_PREFIX) {
+        // Spin answers these itself, before routing.
+        let resp = match path.as_str() {
+            HEALTH_PATH => plain(http::StatusCode::OK, "OK"),
+            INFO_PATH => json(INFO_BODY),
+            _ => plain(http::StatusCode::NOT_FOUND, "Not Found"),
+        };
+        ("-".to_string(), resp)
     } else {
         match app.router.route(&path) {
             None => (

@@ -195,6 +195,12 @@ pub fn load(opts: &UpOptions) -> Result<Arc<App>> {
         .collect();
     let (router, duplicates) =
         Router::build(public_routes).with_context(|| format!("{at}: [[trigger.http]] `route`"))?;
+    if router.contains_reserved_route() {
+        tracing::error!(
+            "Routes under {} are handled by the Spin runtime and will never be reached",
+            crate::routes::WELL_KNOWN_PREFIX
+        );
+    }
     for d in duplicates {
         tracing::warn!(
             "route `{}` is declared more than once: `{}` replaces `{}` (the last declaration wins)",
@@ -216,14 +222,8 @@ pub fn load(opts: &UpOptions) -> Result<Arc<App>> {
 pub fn print_routes(app: &App, addr: SocketAddr) {
     println!("Serving http://{addr}");
     println!("Available Routes:");
-    for (component, route) in app.router.routes() {
-        let shown = route.trim_end_matches("...");
-        let wildcard = if route.ends_with("/...") {
-            " (wildcard)"
-        } else {
-            ""
-        };
-        println!("  {component}: http://{addr}{shown}{wildcard}");
+    for (component, route) in app.router.available_routes() {
+        println!("  {component}: http://{addr}{route}");
     }
 }
 

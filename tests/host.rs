@@ -38,7 +38,10 @@ async fn health_answers_and_unrouted_paths_are_404() -> Result<()> {
     ensure!(status == 404, "unrouted path gave {status}");
     chaining.stop().await?;
     let (status, body) = host.get("/.well-known/spin/info").await?;
-    ensure!(status == 200 && body.contains("build_info"), "{status} {body}");
+    ensure!(
+        status == 200 && body.contains("build_info"),
+        "{status} {body}"
+    );
     let (status, _) = host.get("/.well-known/spin/other").await?;
     ensure!(status == 404, "reserved path gave {status}");
     host.stop().await

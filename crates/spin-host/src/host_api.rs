@@ -151,13 +151,11 @@ impl spin_kv::HostStore for InstanceState {
 
 impl spin_vars::Host for InstanceState {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, spin_vars::Error>> {
-        Ok(
-            crate::variables::lookup(&self.component.variables, &name).map_err(|e| match e {
-                crate::variables::GetError::InvalidName(m) => spin_vars::Error::InvalidName(m),
-                crate::variables::GetError::Undefined(m) => spin_vars::Error::Undefined(m),
-                crate::variables::GetError::Provider(m) => spin_vars::Error::Provider(m),
-            }),
-        )
+        Ok(self.component.variables.get(&name).map_err(|e| match e {
+            crate::variables::GetError::InvalidName(m) => spin_vars::Error::InvalidName(m),
+            crate::variables::GetError::Undefined(m) => spin_vars::Error::Undefined(m),
+            crate::variables::GetError::Provider(m) => spin_vars::Error::Provider(m),
+        }))
     }
 }
 

@@ -270,19 +270,6 @@ impl Resolver {
         Ok(Value { value, secret })
     }
 
-    /// Validates a component's `variables` table (name → template) at start-up.
-    pub fn check_component(
-        &self,
-        component_id: &str,
-        vars: &BTreeMap<String, String>,
-    ) -> anyhow::Result<()> {
-        for (key, template) in vars {
-            self.check_component_var(key, template)
-                .with_context(|| format!("component `{component_id}`: variable `{key}`"))?;
-        }
-        Ok(())
-    }
-
     fn check_component_var(&self, key: &str, template: &str) -> anyhow::Result<Template> {
         if let Err(msg) = validate_name(key) {
             bail!("invalid variable name: {msg}");
@@ -309,26 +296,6 @@ impl Resolver {
         }
         Ok(ComponentVariables {
             component_id: Some(component_id.to_string()),
-            values,
-        })
-    }
-
-    /// [`Resolver::resolve_component`] without a component id: errors name only the key
-    /// (callers add the component as context) and `undefined` messages omit the component.
-    pub fn component_variables(
-        &self,
-        vars: &BTreeMap<String, String>,
-    ) -> anyhow::Result<ComponentVariables> {
-        let mut values = BTreeMap::new();
-        for (key, template) in vars {
-            let value = self
-                .check_component_var(key, template)
-                .and_then(|t| self.resolve(&t))
-                .with_context(|| format!("variable `{key}`"))?;
-            values.insert(key.clone(), value);
-        }
-        Ok(ComponentVariables {
-            component_id: None,
             values,
         })
     }
@@ -406,38 +373,6 @@ impl fmt::Display for GetError {
 }
 
 impl std::error::Error for GetError {}
-
-/// Request-time lookup in a component's pre-resolved variables (same as
-/// [`ComponentVariables::get`]).
-pub fn lookup(component_vars: &ComponentVariables, name: &str) -> Result<String, GetError> {
-    component_vars.get(name)
-}
-
-/// Looks up a component variable by evaluating its template now. Prefer resolving once at
-/// start-up ([`Resolver::resolve_component`]) and [`lookup`]. An unparsable template (which
-/// [`Resolver::check_component`] rejects at start-up; Spin reports it as `error::other`) is
-/// returned as `Provider`.
-pub fn get(
-    resolver: &Resolver,
-    component_vars: &BTreeMap<String, String>,
-    name: &str,
-) -> Result<String, GetError> {
-    validate_name(name).map_err(GetError::InvalidName)?;
-    let template = component_vars
-        .get(name)
-        .ok_or_else(|| GetError::Undefined(format!("no variable for {name:?}")))?;
-    let template = Template::parse(template).map_err(|e| GetError::Provider(e.to_string()))?;
-    for var in template.variables() {
-        if !resolver.contains(var) {
-            // Spin: "This should have been caught by validate_template".
-            return Err(GetError::InvalidName(var.to_string()));
-        }
-    }
-    resolver
-        .resolve(&template)
-        .map(|v| v.value)
-        .map_err(|e| GetError::Provider(e.to_string()))
-}
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
@@ -606,17 +541,17 @@ mod tests {
     }
 
     #[test]
-    fn check_component_accepts_literals_and_known_variables() {
+    fn resolve_component_accepts_literals_and_known_variables() {
         let r = sample_resolver();
-        r.check_component("c1", &map(&[("a", "lit"), ("b", "x{{ host }}y")]))
+        r.resolve_component("c1", &map(&[("a", "lit"), ("b", "x{{ host }}y")]))
             .unwrap();
     }
 
     #[test]
-    fn check_component_unknown_app_variable_names_component_and_key() {
+    fn resolve_component_unknown_app_variable_names_component_and_key() {
         let r = sample_resolver();
         let err = r
-            .check_component("my-comp", &map(&[("url", "{{ missing }}")]))
+            .resolve_component("my-comp", &map(&[("url", "{{ missing }}")]))
             .unwrap_err();
         let text = format!("{err:#}");
         assert!(text.contains("component `my-comp`"), "{text}");
@@ -625,10 +560,10 @@ mod tests {
     }
 
     #[test]
-    fn check_component_invalid_key_is_error() {
+    fn resolve_component_invalid_key_is_error() {
         let r = sample_resolver();
         let err = r
-            .check_component("c", &map(&[("Bad-Key", "x")]))
+            .resolve_component("c", &map(&[("Bad-Key", "x")]))
             .unwrap_err();
         assert!(
             format!("{err:#}").contains("invalid variable name"),
@@ -637,9 +572,9 @@ mod tests {
     }
 
     #[test]
-    fn check_component_unmatched_braces_is_error() {
+    fn resolve_component_unmatched_braces_is_error() {
         let r = sample_resolver();
-        assert!(r.check_component("c", &map(&[("a", "{{ host")])).is_err());
+        assert!(r.resolve_component("c", &map(&[("a", "{{ host")])).is_err());
     }
 
     #[test]
@@ -678,44 +613,11 @@ mod tests {
     }
 
     #[test]
-    fn component_variables_without_id_and_lookup() {
-        let r = sample_resolver();
-        let cv = r.component_variables(&map(&[("a", "{{ port }}")])).unwrap();
-        assert_eq!(lookup(&cv, "a").unwrap(), "8080");
-        assert_eq!(cv.component_id(), None);
-        assert_eq!(
-            lookup(&cv, "b"),
-            Err(GetError::Undefined("no variable for \"b\"".into()))
-        );
-        let err = r
-            .component_variables(&map(&[("k", "{{ nope }}")]))
-            .unwrap_err();
-        let text = format!("{err:#}");
-        assert!(text.starts_with("variable `k`: "), "{text}");
-        assert!(text.contains("unknown variable \"nope\""), "{text}");
-    }
-
-    #[test]
     fn app_variables_not_visible_unless_mapped_by_component() {
         let r = sample_resolver();
         let cv = r.resolve_component("comp", &BTreeMap::new()).unwrap();
         assert!(cv.is_empty());
         assert!(matches!(cv.get("host"), Err(GetError::Undefined(_))));
-    }
-
-    #[test]
-    fn free_get_matches_component_get() {
-        let r = sample_resolver();
-        let vars = map(&[("a", "{{ host }}!"), ("b", "{{ nope }}")]);
-        assert_eq!(get(&r, &vars, "a").unwrap(), "example.com!");
-        assert!(matches!(get(&r, &vars, "A"), Err(GetError::InvalidName(_))));
-        assert!(matches!(get(&r, &vars, "zzz"), Err(GetError::Undefined(_))));
-        let bad = map(&[("c", "{{ open")]);
-        assert!(matches!(get(&r, &bad, "c"), Err(GetError::Provider(_))));
-        assert_eq!(
-            get(&r, &vars, "b"),
-            Err(GetError::InvalidName("nope".into()))
-        );
     }
 
     #[test]

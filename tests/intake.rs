@@ -95,6 +95,36 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// POSTs `size` bytes of JSON-ish text with chunked transfer encoding over a raw connection.
+async fn post_chunked(host: &Host, size: usize) -> Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = host.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await?;
+    let head = format!(
+        "POST /api/applications HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await?;
+    let chunk = vec![b' '; 16 * 1024];
+    let mut sent = 0;
+    while sent < size {
+        // The server may answer and close before the whole body is sent.
+        let frame = [
+            format!("{:x}\r\n", chunk.len()).into_bytes(),
+            chunk.clone(),
+            b"\r\n".to_vec(),
+        ]
+        .concat();
+        if stream.write_all(&frame).await.is_err() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    Ok(String::from_utf8_lossy(&response).into_owned())
+}
+
 fn stored_applications(state: &Path) -> Result<i64> {
     let db = rusqlite::Connection::open(state.join("sqlite_key_value.db"))?;
     Ok(db.query_row(
@@ -391,6 +421,10 @@ async fn bad_requests_get_clear_4xx_problems() -> Result<()> {
     )
     .await?;
     ensure!(huge.status == 413, "{}", huge.body);
+
+    // Without a Content-Length the limit holds too, counted while the body streams in.
+    let chunked = post_chunked(&host, 300 * 1024).await?;
+    ensure!(chunked.starts_with("HTTP/1.1 413"), "{chunked}");
 
     let not_json_object = post_json(&host, &json!([1, 2, 3]), None).await?;
     ensure!(not_json_object.status == 422, "{}", not_json_object.body);

@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 use spin_sdk::wit::wasi::keyvalue::{atomics, store as wasi_kv};
 use subtle::ConstantTimeEq;
@@ -37,11 +37,86 @@ struct IdempotencyRecord {
 
 type Outcome = Result<Response, Problem>;
 
+/// What intake needs of a request, read with the body capped at [`MAX_BODY`].
+struct Request {
+    /// Lowercase names.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Reads the request, refusing a body over [`MAX_BODY`] without buffering it (413).
+    async fn read(incoming: IncomingRequest, with_body: bool) -> Result<Request, Problem> {
+        let headers: Vec<(String, String)> = incoming
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(name, value)| {
+                (
+                    name.to_ascii_lowercase(),
+                    String::from_utf8_lossy(&value).into_owned(),
+                )
+            })
+            .collect();
+        let too_large = || {
+            Problem::new(413, "body-too-large", "Body too large")
+                .detail(format!("an application may be at most {MAX_BODY} bytes"))
+        };
+        let declared = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|len| len > MAX_BODY as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        if with_body {
+            use futures::StreamExt;
+            let mut stream = incoming.into_body_stream();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| {
+                    Problem::new(400, "malformed-body", "The body could not be read")
+                        .detail(format!("{e:?}"))
+                })?;
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
+        Ok(Request { headers, body })
+    }
+}
+
 #[http_component]
-fn handle(req: Request) -> Response {
-    let outcome = match (req.method(), application_id(req.path())) {
-        (Method::Post, None) => submit(&req),
-        (Method::Get, Some(id)) => read(&req, id),
+async fn handle(incoming: IncomingRequest) -> Response {
+    let path_and_query = incoming.path_with_query().unwrap_or_default();
+    let path = path_and_query
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let method = incoming.method();
+    let outcome = match (method, application_id(&path)) {
+        (Method::Post, None) => match Request::read(incoming, true).await {
+            Ok(req) => submit(&req),
+            Err(problem) => Err(problem),
+        },
+        (Method::Get, Some(id)) => match Request::read(incoming, false).await {
+            Ok(req) => read(&req, id),
+            Err(problem) => Err(problem),
+        },
         (_, None) => Err(method_not_allowed("POST")),
         (_, Some(_)) => Err(method_not_allowed("GET")),
     };
@@ -118,7 +193,7 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], Problem> {
 }
 
 fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.header(name).and_then(|v| v.as_str())
+    req.header(name)
 }
 
 /// The application body as JSON, whichever encoding it came in, and the idempotency key if
@@ -231,10 +306,6 @@ fn created_body(record: &ApplicationRecord, token: &str) -> Value {
 
 /// POST /api/applications (I1–I5, I7).
 fn submit(req: &Request) -> Outcome {
-    if req.body().len() > MAX_BODY {
-        return Err(Problem::new(413, "body-too-large", "Body too large")
-            .detail(format!("an application may be at most {MAX_BODY} bytes")));
-    }
     let (value, form_key) = decode_body(req)?;
     let key = header(req, "idempotency-key")
         .map(str::to_string)

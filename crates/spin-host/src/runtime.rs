@@ -357,7 +357,21 @@ impl App {
         let timeout = self.request_timeout;
         let response = tokio::time::timeout(timeout, receiver).await;
         match response {
-            Ok(Ok(Ok(resp))) => Ok(resp),
+            Ok(Ok(Ok(resp))) => {
+                // The guest may still be writing the body: report a failure after the
+                // response started rather than dropping it silently.
+                tokio::spawn(async move {
+                    match task.await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::warn!(
+                            "component `{id}` failed after starting its response: {:#}",
+                            anyhow::Error::from(e)
+                        ),
+                        Err(e) => tracing::warn!("component `{id}` task failed: {e}"),
+                    }
+                });
+                Ok(resp)
+            }
             Ok(Ok(Err(code))) => Err(anyhow!("component `{id}` answered with error {code:?}")),
             Ok(Err(_)) => {
                 let cause = match task.await {

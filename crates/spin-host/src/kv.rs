@@ -102,10 +102,6 @@ impl KvDatabase {
         let conn = open(path, false).with_context(|| format!("cannot open {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .and_then(|_| conn.pragma_update(None, "synchronous", "FULL"))
-            // Checkpoints run inside a commit and stall every writer queued behind it; small
-            // ones (100 pages instead of SQLite's 1,000) keep that stall short (p99 of intake
-            // submissions at 8 clients: 13 ms -> 8.5 ms in docs/BENCHMARKS.md).
-            .and_then(|_| conn.pragma_update(None, "wal_autocheckpoint", 100))
             .and_then(|_| {
                 conn.execute_batch(
                     "CREATE TABLE IF NOT EXISTS spin_key_value (

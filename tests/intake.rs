@@ -71,30 +71,6 @@ fn text(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
-/// Flattens JSON into the form's dotted and indexed names (`sites[0].personnel.full_time`).
-fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                let name = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&name, v, out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                flatten(&format!("{prefix}[{i}]"), v, out);
-            }
-        }
-        Value::Null => {}
-        Value::String(s) => out.push((prefix.to_string(), s.clone())),
-        other => out.push((prefix.to_string(), other.to_string())),
-    }
-}
-
 /// POSTs `size` bytes of JSON-ish text with chunked transfer encoding over a raw connection.
 async fn post_chunked(host: &Host, size: usize) -> Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -182,8 +158,7 @@ async fn i1_valid_json_is_created_with_location_and_a_token() -> Result<()> {
 async fn i1_valid_form_is_created() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
-    let mut pairs = Vec::new();
-    flatten("", &example_application()?, &mut pairs);
+    let mut pairs = certflow_domain::form::encode(&example_application()?);
     pairs.push(("idempotency_key".into(), "form-key-1".into()));
     let body: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)

@@ -90,6 +90,38 @@ pub fn decode(body: &[u8]) -> Result<Value, FormError> {
     Ok(Value::Object(out))
 }
 
+/// The inverse of [`decode`]: a JSON application as form fields with the contract's names
+/// (`sites[0].personnel.full_time`), for a form page to prefill its inputs. Nulls are left
+/// out; booleans become `on`/`off`, as checkboxes send them.
+pub fn encode(value: &Value) -> Vec<(String, String)> {
+    fn walk(value: &Value, name: &str, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Null => {}
+            Value::Bool(b) => out.push((name.to_owned(), if *b { "on" } else { "off" }.to_owned())),
+            Value::Number(n) => out.push((name.to_owned(), n.to_string())),
+            Value::String(s) => out.push((name.to_owned(), s.clone())),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, &format!("{name}[{i}]"), out);
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let child = if name.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{name}.{k}")
+                    };
+                    walk(v, &child, out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, "", &mut out);
+    out
+}
+
 /// I2: the form field name for a JSON pointer in a [`crate::FieldError`], so a form page can
 /// show the error next to its input: `/sites/0/personnel/full_time` →
 /// `sites[0].personnel.full_time`.

@@ -104,35 +104,9 @@ pub fn remove(doc: &mut Value, pointer: &str) {
     }
 }
 
-/// Flattens a JSON application into form fields with the contract's names
-/// (`sites[0].personnel.full_time`); nulls are left out, booleans become `on`/`off`.
+/// The application as form fields with the contract's names (see `form::encode`).
 pub fn flatten(value: &Value) -> Vec<(String, String)> {
-    fn walk(value: &Value, name: &str, out: &mut Vec<(String, String)>) {
-        match value {
-            Value::Null => {}
-            Value::Bool(b) => out.push((name.to_owned(), if *b { "on" } else { "off" }.to_owned())),
-            Value::Number(n) => out.push((name.to_owned(), n.to_string())),
-            Value::String(s) => out.push((name.to_owned(), s.clone())),
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    walk(item, &format!("{name}[{i}]"), out);
-                }
-            }
-            Value::Object(map) => {
-                for (k, v) in map {
-                    let child = if name.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{name}.{k}")
-                    };
-                    walk(v, &child, out);
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(value, "", &mut out);
-    out
+    certflow_domain::form::encode(value)
 }
 
 /// URL-encodes form fields into a body.

@@ -82,8 +82,9 @@ pub enum Route {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHttpTrigger {
-    #[serde(default)]
-    id: Option<String>,
+    /// A trigger's optional name: valid in Spin's manifest, meaningless to this host.
+    #[serde(default, rename = "id")]
+    _id: Option<String>,
     route: RawRoute,
     component: toml::Value,
     #[serde(default)]
@@ -246,7 +247,6 @@ impl Manifest {
                         );
                     }
                 }
-                let _ = trigger.id;
                 let route = match trigger.route {
                     RawRoute::Path(p) => Route::Public(p),
                     RawRoute::Private { private: true } => Route::Private,

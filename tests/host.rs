@@ -113,12 +113,12 @@ async fn key_value_survives_a_host_restart() -> Result<()> {
     let (_, body) = host.send(Method::POST, "/incr/visits", "").await?;
     ensure!(body == "4", "counter after restart: {body}");
     // Spin's own table shape, so the same state directory works under `spin up`.
-    let db = rusqlite_free_check(&state.path().join("sqlite_key_value.db"))?;
-    ensure!(db, "sqlite_key_value.db missing");
+    let db = state.path().join("sqlite_key_value.db");
+    ensure!(is_nonempty_file(&db)?, "{} missing", db.display());
     host.stop().await
 }
 
-fn rusqlite_free_check(path: &std::path::Path) -> Result<bool> {
+fn is_nonempty_file(path: &std::path::Path) -> Result<bool> {
     Ok(path.is_file() && std::fs::metadata(path)?.len() > 0)
 }
 

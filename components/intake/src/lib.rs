@@ -192,14 +192,11 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], Problem> {
     Ok(bytes)
 }
 
-fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.header(name)
-}
-
 /// The application body as JSON, whichever encoding it came in, and the idempotency key if
 /// the form carried one.
 fn decode_body(req: &Request) -> Result<(Value, Option<String>), Problem> {
-    let media_type = header(req, "content-type")
+    let media_type = req
+        .header("content-type")
         .and_then(|ct| ct.split(';').next())
         .map(|mt| mt.trim().to_ascii_lowercase())
         .unwrap_or_default();
@@ -307,7 +304,8 @@ fn created_body(record: &ApplicationRecord, token: &str) -> Value {
 /// POST /api/applications (I1–I5, I7).
 fn submit(req: &Request) -> Outcome {
     let (value, form_key) = decode_body(req)?;
-    let key = header(req, "idempotency-key")
+    let key = req
+        .header("idempotency-key")
         .map(str::to_string)
         .or(form_key);
     if let Some(key) = &key {
@@ -436,7 +434,7 @@ fn not_found() -> Problem {
 
 /// GET /api/applications/:id (R3: only the applicant and operators see it).
 fn read(req: &Request, id: &str) -> Outcome {
-    let Some(authorization) = header(req, "authorization") else {
+    let Some(authorization) = req.header("authorization") else {
         return Err(Problem::new(401, "unauthorized", "Credentials required")
             .detail("send Authorization: Bearer <access token>"));
     };

@@ -19,6 +19,7 @@ pub mod application;
 pub mod config;
 pub mod editions;
 pub mod error;
+pub mod explain;
 pub mod form;
 pub mod formats;
 pub mod problem;

@@ -36,4 +36,4 @@ pub use form::{FormError, JsonError};
 pub use problem::Problem;
 pub use readiness::ReadinessFlag;
 pub use record::{ApplicationRecord, Status, StatusChange};
-pub use validation::{Accepted, validate};
+pub use validation::{Accepted, validate, validate_document};

@@ -29,15 +29,17 @@ pub struct StatusChange {
     pub note: String,
 }
 
-/// An application as stored under `application:<id>`.
+/// An application as stored under `application:<id>`. `A` is the typed [`Application`], or
+/// for intake, which stores and shows the document without interpreting it, the cleaned JSON
+/// document of [`crate::validate_document`] (the same JSON either way).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApplicationRecord {
+pub struct ApplicationRecord<A = Application> {
     /// Unguessable id (128 random bits, hex).
     pub id: String,
     /// Current status: always the status of the last history entry.
     pub status: Status,
     /// What the applicant submitted, validated (I1).
-    pub application: Application,
+    pub application: A,
     /// Readiness flags raised at intake (I4).
     pub flags: Vec<ReadinessFlag>,
     /// SHA-256 (hex) of the applicant's access token; the token itself is never stored.
@@ -46,15 +48,15 @@ pub struct ApplicationRecord {
     pub history: Vec<StatusChange>,
 }
 
-impl ApplicationRecord {
+impl<A> ApplicationRecord<A> {
     /// A freshly submitted application (I1–I5 passed), with its first history entry.
     pub fn submitted(
         id: String,
-        accepted: crate::Accepted,
+        accepted: crate::Accepted<A>,
         access_token_sha256: String,
         at: DateTime<Utc>,
         by: &str,
-    ) -> ApplicationRecord {
+    ) -> ApplicationRecord<A> {
         let mut note = "application received and validated".to_string();
         if !accepted.flags.is_empty() {
             note.push_str("; flagged: not yet ready for the initial audit (I4)");

@@ -8,9 +8,10 @@
 use chrono::{Months, NaiveDate};
 use serde_json::Value;
 
-use crate::application::{CertificateStatus, PreviousCertification, Transfer};
+use crate::application::{CertificateStatus, PreviousCertification};
 use crate::config::IntakeConfig;
 use crate::error::{ErrorCode, FieldError};
+use crate::formats;
 
 /// I5: each declaration and why `false` refuses the application.
 pub const DECLARATIONS: [(&str, &str); 3] = [
@@ -43,10 +44,22 @@ pub fn refuses(previous: &PreviousCertification, today: NaiveDate, config: &Inta
     matches!(
         previous.status,
         CertificateStatus::Suspended | CertificateStatus::Withdrawn
-    ) && previous.own_fault == Some(true)
-        && previous
-            .status_changed_on
-            .is_some_and(|on| today < may_apply_from(on, config))
+    ) && own_fault_within_window(
+        previous.own_fault,
+        previous.status_changed_on,
+        today,
+        config,
+    )
+}
+
+/// I5 for a suspended or withdrawn certificate: its own fault, changed inside the window.
+fn own_fault_within_window(
+    own_fault: Option<bool>,
+    changed_on: Option<NaiveDate>,
+    today: NaiveDate,
+    config: &IntakeConfig,
+) -> bool {
+    own_fault == Some(true) && changed_on.is_some_and(|on| today < may_apply_from(on, config))
 }
 
 /// I5 over a cleaned document (see `schema::check`): reads `/declarations`,
@@ -87,19 +100,24 @@ pub(crate) fn check_document(
                 ));
             }
         }
-        let Ok(previous) = serde_json::from_value::<PreviousCertification>(entry.clone()) else {
-            continue;
-        };
-        if let (true, Some(on)) = (
-            refuses(&previous, today, config),
-            previous.status_changed_on,
+        // Read from the cleaned document, not deserialised: intake carries no typed
+        // deserialisation code (see `validate_document`).
+        let changed_on = entry
+            .get("status_changed_on")
+            .and_then(Value::as_str)
+            .and_then(|s| formats::parse_date(s).ok());
+        let own_fault = entry.get("own_fault").and_then(Value::as_bool);
+        let number = entry.get("certificate_number").and_then(Value::as_str);
+        if let (true, Some(on), Some(number)) = (
+            own_fault_within_window(own_fault, changed_on, today, config),
+            changed_on,
+            number,
         ) {
             errors.push(FieldError::new(
                 format!("/previous_certifications/{i}"),
                 ErrorCode::Refused,
                 format!(
-                    "certificate {} was {} for the applicant's own fault on {on}; a new application is possible from {}",
-                    previous.certificate_number,
+                    "certificate {number} was {} for the applicant's own fault on {on}; a new application is possible from {}",
                     status.unwrap_or_default(),
                     may_apply_from(on, config)
                 ),
@@ -109,26 +127,20 @@ pub(crate) fn check_document(
     }
     // A transferred certificate that is suspended or withdrawn must be listed, so that the
     // date and the fault are known.
-    let transfer = doc
-        .get("transfer")
-        .and_then(|t| serde_json::from_value::<Transfer>(t.clone()).ok());
-    if let Some(t) = transfer.filter(|t| {
-        matches!(
-            t.status,
-            CertificateStatus::Suspended | CertificateStatus::Withdrawn
-        )
-    }) {
-        let listed = previous.iter().any(|p| {
-            p.get("certificate_number").and_then(Value::as_str)
-                == Some(t.certificate_number.as_str())
-        });
+    let transfer_status = doc.pointer("/transfer/status").and_then(Value::as_str);
+    let transfer_number = doc
+        .pointer("/transfer/certificate_number")
+        .and_then(Value::as_str);
+    if let (Some("suspended" | "withdrawn"), Some(number)) = (transfer_status, transfer_number) {
+        let listed = previous
+            .iter()
+            .any(|p| p.get("certificate_number").and_then(Value::as_str) == Some(number));
         if !listed {
             errors.push(FieldError::new(
                 "/previous_certifications",
                 ErrorCode::Required,
                 format!(
-                    "the transferred certificate {} is not active: list it here with status_changed_on and own_fault",
-                    t.certificate_number
+                    "the transferred certificate {number} is not active: list it here with status_changed_on and own_fault"
                 ),
                 "I5",
             ));

@@ -20,8 +20,8 @@ pub(crate) enum Kind {
     Text { cap: Cap, format: Format },
     /// A whole number in `min..=max`.
     Integer { min: i64, max: i64 },
-    /// A number in `(above, max]`.
-    Number { above: f64, max: f64 },
+    /// A number in `(above, max]` (whole bounds, so messages need no float formatting).
+    Number { above: i64, max: i64 },
     /// `true` or `false`.
     Bool,
     /// One of these strings.
@@ -135,13 +135,7 @@ const PART_TIME: Kind = Kind::Object(&[
             max: 1_000_000,
         },
     ),
-    req(
-        "weekly_hours",
-        Kind::Number {
-            above: 0.0,
-            max: 168.0,
-        },
-    ),
+    req("weekly_hours", Kind::Number { above: 0, max: 168 }),
 ]);
 const PERSONNEL: &[Prop] = &[
     req("full_time", HEADCOUNT),
@@ -542,11 +536,11 @@ impl Walker<'_> {
         }
     }
 
-    fn number(&mut self, above: f64, max: f64, value: &Value) -> Option<Value> {
+    fn number(&mut self, above: i64, max: i64, value: &Value) -> Option<Value> {
         let Some(f) = value.as_f64() else {
             return self.invalid_type("a number");
         };
-        if f > above && f <= max {
+        if f > above as f64 && f <= max as f64 {
             Some(value.clone())
         } else {
             self.error(

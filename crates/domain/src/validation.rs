@@ -12,18 +12,19 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::application::{Application, LegalId, LegalIdType, Personnel, RepetitiveGroup};
+use crate::application::Application;
 use crate::config::IntakeConfig;
 pub use crate::error::{ErrorCode, FieldError};
 use crate::formats::{self, UsccError};
 use crate::readiness::ReadinessFlag;
 use crate::{editions, readiness, refusal, schema};
 
-/// What intake records for an application that passed I1–I5.
+/// What intake records for an application that passed I1–I5: `A` is the typed
+/// [`Application`] ([`validate`]) or the cleaned JSON document ([`validate_document`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Accepted {
+pub struct Accepted<A = Application> {
     /// The validated application (I1), strings trimmed.
-    pub application: Application,
+    pub application: A,
     /// Readiness flags (I4), e.g. `not_ready_for_audit` with the earliest audit date.
     pub flags: Vec<ReadinessFlag>,
     /// The day the rules were applied (I3 windows, I4 and I5 periods are relative to it).
@@ -37,6 +38,32 @@ pub fn validate(
     today: NaiveDate,
     config: &IntakeConfig,
 ) -> Result<Accepted, Vec<FieldError>> {
+    let accepted = validate_document(input, today, config)?;
+    match serde_json::from_value::<Application>(accepted.application) {
+        Ok(application) => Ok(Accepted {
+            application,
+            flags: accepted.flags,
+            validated_on: accepted.validated_on,
+        }),
+        // Unreachable when the schema and the types agree (a test holds them together).
+        Err(e) => Err(vec![FieldError::new(
+            "",
+            ErrorCode::InvalidType,
+            e.to_string(),
+            "I1",
+        )]),
+    }
+}
+
+/// I1–I5 as [`validate`], but the accepted application stays the cleaned JSON document:
+/// what intake stores. The schema walk guarantees it deserialises into [`Application`] (a
+/// test holds them together), so intake never carries typed deserialisation code, which
+/// would more than double the component's size.
+pub fn validate_document(
+    input: &Value,
+    today: NaiveDate,
+    config: &IntakeConfig,
+) -> Result<Accepted<Value>, Vec<FieldError>> {
     let mut errors = Vec::new();
     let doc = schema::check(input, config, &mut errors);
     check_legal_id(&doc, &mut errors);
@@ -51,25 +78,16 @@ pub fn validate(
     if !errors.is_empty() {
         return Err(errors);
     }
-    match serde_json::from_value::<Application>(doc) {
-        Ok(application) => Ok(Accepted {
-            application,
-            flags: flag.into_iter().collect(),
-            validated_on: today,
-        }),
-        // Unreachable when the schema and the types agree (a test holds them together).
-        Err(e) => Err(vec![FieldError::new(
-            "",
-            ErrorCode::InvalidType,
-            e.to_string(),
-            "I1",
-        )]),
-    }
+    Ok(Accepted {
+        application: doc,
+        flags: flag.into_iter().collect(),
+        validated_on: today,
+    })
 }
 
-/// The value at `pointer` of a cleaned document, as a `T`, when it is complete and valid.
-fn typed<T: serde::de::DeserializeOwned>(doc: &Value, pointer: &str) -> Option<T> {
-    serde_json::from_value(doc.pointer(pointer)?.clone()).ok()
+/// The whole number at `pointer` of a cleaned document (absent or invalid: `None`).
+fn count(doc: &Value, pointer: &str) -> Option<u64> {
+    doc.pointer(pointer)?.as_u64()
 }
 
 /// The items of the list at `pointer` (invalid items are `null`).
@@ -81,13 +99,19 @@ fn items<'a>(doc: &'a Value, pointer: &str) -> &'a [Value] {
 
 /// I1: a unified social credit code must be well formed and carry its check character.
 fn check_legal_id(doc: &Value, errors: &mut Vec<FieldError>) {
-    let Some(id) = typed::<LegalId>(doc, "/organization/legal_id") else {
+    let kind = doc
+        .pointer("/organization/legal_id/type")
+        .and_then(Value::as_str);
+    let number = doc
+        .pointer("/organization/legal_id/number")
+        .and_then(Value::as_str);
+    let (Some(kind), Some(number)) = (kind, number) else {
         return;
     };
-    if id.kind != LegalIdType::Uscc {
+    if kind != "uscc" {
         return;
     }
-    let problem = match formats::check_uscc(&id.number) {
+    let problem = match formats::check_uscc(number) {
         Ok(()) => return,
         Err(UsccError::Length) => (
             ErrorCode::InvalidFormat,
@@ -175,8 +199,19 @@ fn check_sites(doc: &Value, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// A site's headcount (people, as [`crate::application::Personnel::headcount`]) from a cleaned document, when
+/// its figures are valid.
 fn site_headcount(doc: &Value, site: usize) -> Option<u64> {
-    typed::<Personnel>(doc, &format!("/sites/{site}/personnel")).map(|p| p.headcount())
+    let personnel = doc.pointer(&format!("/sites/{site}/personnel"))?;
+    let mut people = personnel.get("full_time")?.as_u64()?;
+    for name in ["temporary", "contractors"] {
+        people = people.checked_add(personnel.get(name)?.as_u64()?)?;
+    }
+    let part_time = personnel.get("part_time").and_then(Value::as_array);
+    for entry in part_time.map_or(&[][..], Vec::as_slice) {
+        people = people.checked_add(entry.get("count")?.as_u64()?)?;
+    }
+    Some(people)
 }
 
 /// I1: a repetitive group names an existing site, and a site's groups hold no more people
@@ -185,17 +220,21 @@ fn check_repetitive_groups(doc: &Value, errors: &mut Vec<FieldError>) {
     let site_count = items(doc, "/sites").len();
     let mut totals = std::collections::BTreeMap::<usize, u64>::new();
     for i in 0..items(doc, "/repetitive_groups").len() {
-        let Some(group) = typed::<RepetitiveGroup>(doc, &format!("/repetitive_groups/{i}")) else {
+        let (Some(site), Some(members)) = (
+            count(doc, &format!("/repetitive_groups/{i}/site")),
+            count(doc, &format!("/repetitive_groups/{i}/count")),
+        ) else {
             continue;
         };
-        if group.site >= site_count {
+        let site = usize::try_from(site).unwrap_or(usize::MAX);
+        if site >= site_count {
             if site_count > 0 {
                 errors.push(FieldError::new(
                     format!("/repetitive_groups/{i}/site"),
                     ErrorCode::InvalidReference,
                     format!(
                         "there is no site {} (sites are numbered from 0 to {})",
-                        group.site,
+                        site,
                         site_count - 1
                     ),
                     "I1",
@@ -203,18 +242,18 @@ fn check_repetitive_groups(doc: &Value, errors: &mut Vec<FieldError>) {
             }
             continue;
         }
-        let Some(people) = site_headcount(doc, group.site) else {
+        let Some(people) = site_headcount(doc, site) else {
             continue;
         };
-        let total = totals.entry(group.site).or_default();
-        *total += u64::from(group.count);
+        let total = totals.entry(site).or_default();
+        *total = total.saturating_add(members);
         if *total > people {
             errors.push(FieldError::new(
                 format!("/repetitive_groups/{i}/count"),
                 ErrorCode::OutOfRange,
                 format!(
                     "the groups at site {} add up to {total} people, more than its {people}",
-                    group.site
+                    site
                 ),
                 "I1",
             ));

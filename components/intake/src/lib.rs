@@ -8,21 +8,24 @@
 //! - `idempotency:<sha256(key)>`: the [`IdempotencyRecord`] of the request that won (JSON).
 
 use base64::Engine as _;
+use certflow_component::{
+    Bucket, JSON, Method, Outcome, Reply, Request, constant_time_eq, get_json, is_application_id,
+    is_operator, method_not_allowed, open_store, random_bytes, set_json, sha256_hex, store_error,
+    unavailable,
+};
 use certflow_domain::{ApplicationRecord, FieldError, IntakeConfig, Problem};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-use spin_sdk::http::{IncomingRequest, Method, Response};
+use sha2::Sha256;
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
-use spin_sdk::wit::wasi::keyvalue::{atomics, store as wasi_kv};
-use subtle::ConstantTimeEq;
+use spin_sdk::wit::wasi::keyvalue::atomics;
 
 /// Largest body accepted (the limit; a large multi-site application is ~40 KiB).
 const MAX_BODY: usize = 256 * 1024;
 /// How long a concurrent duplicate waits for the first request's outcome.
 const REPLAY_WAIT_MS: u64 = 5_000;
-const JSON: &str = "application/json";
 const FORM: &str = "application/x-www-form-urlencoded";
 /// Form field that carries the idempotency key (an HTML form cannot set headers).
 const FORM_IDEMPOTENCY_FIELD: &str = "idempotency_key";
@@ -35,92 +38,27 @@ struct IdempotencyRecord {
     application_id: String,
 }
 
-type Outcome = Result<Response, Problem>;
-
-/// What intake needs of a request, read with the body capped at [`MAX_BODY`].
-struct Request {
-    /// Lowercase names.
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn body(&self) -> &[u8] {
-        &self.body
-    }
-
-    /// Reads the request, refusing a body over [`MAX_BODY`] without buffering it (413).
-    async fn read(incoming: IncomingRequest, with_body: bool) -> Result<Request, Problem> {
-        let headers: Vec<(String, String)> = incoming
-            .headers()
-            .entries()
-            .into_iter()
-            .map(|(name, value)| {
-                (
-                    name.to_ascii_lowercase(),
-                    String::from_utf8_lossy(&value).into_owned(),
-                )
-            })
-            .collect();
-        let too_large = || {
-            Problem::new(413, "body-too-large", "Body too large")
-                .detail(format!("an application may be at most {MAX_BODY} bytes"))
-        };
-        let declared = headers
-            .iter()
-            .find(|(n, _)| n == "content-length")
-            .and_then(|(_, v)| v.trim().parse::<u64>().ok());
-        if declared.is_some_and(|len| len > MAX_BODY as u64) {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        if with_body {
-            use futures::StreamExt;
-            let mut stream = incoming.into_body_stream();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| {
-                    Problem::new(400, "malformed-body", "The body could not be read")
-                        .detail(format!("{e:?}"))
-                })?;
-                if body.len() + chunk.len() > MAX_BODY {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
-        }
-        Ok(Request { headers, body })
-    }
-}
-
 #[http_component]
-async fn handle(incoming: IncomingRequest) -> Response {
-    let path_and_query = incoming.path_with_query().unwrap_or_default();
-    let path = path_and_query
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let method = incoming.method();
-    let outcome = match (method, application_id(&path)) {
-        (Method::Post, None) => match Request::read(incoming, true).await {
-            Ok(req) => submit(&req),
-            Err(problem) => Err(problem),
+async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
+    let outcome = match Request::read(incoming, MAX_BODY).await {
+        Ok(req) => match (&req.method, application_id(&req.path)) {
+            (Method::Post, None) => submit(&req),
+            (Method::Get, Some(id)) => read(&req, id),
+            (_, None) => Err(method_not_allowed("POST")),
+            (_, Some(_)) => Err(method_not_allowed("GET")),
         },
-        (Method::Get, Some(id)) => match Request::read(incoming, false).await {
-            Ok(req) => read(&req, id),
-            Err(problem) => Err(problem),
-        },
-        (_, None) => Err(method_not_allowed("POST")),
-        (_, Some(_)) => Err(method_not_allowed("GET")),
+        Err(problem) => Err(problem),
     };
-    outcome.unwrap_or_else(problem_response)
+    let reply = outcome.unwrap_or_else(|problem| {
+        let unsupported = problem.status == 415;
+        let reply = Reply::problem(problem);
+        if unsupported {
+            reply.header("accept-post", format!("{JSON}, {FORM}"))
+        } else {
+            reply
+        }
+    });
+    reply.send(out).await
 }
 
 /// `/api/applications` → None, `/api/applications/<id>` → Some(id).
@@ -128,68 +66,6 @@ fn application_id(path: &str) -> Option<&str> {
     let rest = path.trim_end_matches('/');
     let id = rest.strip_prefix("/api/applications")?.strip_prefix('/')?;
     (!id.is_empty()).then_some(id)
-}
-
-fn problem_response(problem: Problem) -> Response {
-    let mut builder = Response::builder();
-    builder
-        .status(problem.status)
-        .header("content-type", certflow_domain::problem::CONTENT_TYPE);
-    match problem.status {
-        401 => {
-            builder.header("www-authenticate", "Bearer realm=\"certflow\"");
-        }
-        415 => {
-            builder.header("accept-post", format!("{JSON}, {FORM}"));
-        }
-        _ => {}
-    }
-    builder.body(problem.to_json()).build()
-}
-
-fn method_not_allowed(allow: &str) -> Problem {
-    Problem::new(405, "method-not-allowed", "Method not allowed")
-        .detail(format!("this resource answers {allow}"))
-}
-
-fn unavailable(detail: impl Into<String>) -> Problem {
-    Problem::new(503, "unavailable", "Service unavailable").detail(detail)
-}
-
-fn store_error(e: impl std::fmt::Debug) -> Problem {
-    // The store failed (not the client): nothing was acknowledged, so a retry is safe.
-    eprintln!("key-value error: {e:?}");
-    unavailable("the application store is unavailable; retry with the same Idempotency-Key")
-}
-
-fn get_json<T: serde::de::DeserializeOwned>(
-    bucket: &wasi_kv::Bucket,
-    key: &str,
-) -> Result<Option<T>, Problem> {
-    match bucket.get(key).map_err(store_error)? {
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(store_error),
-        None => Ok(None),
-    }
-}
-
-fn set_json(bucket: &wasi_kv::Bucket, key: &str, value: &impl Serialize) -> Result<(), Problem> {
-    let bytes = serde_json::to_vec(value).map_err(store_error)?;
-    bucket.set(key, &bytes).map_err(store_error)
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn random_bytes<const N: usize>() -> Result<[u8; N], Problem> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|e| unavailable(format!("no randomness: {e}")))?;
-    Ok(bytes)
 }
 
 /// The application body as JSON, whichever encoding it came in, and the idempotency key if
@@ -274,20 +150,18 @@ fn intake_config() -> Result<IntakeConfig, Problem> {
     if text.trim().is_empty() {
         return Ok(IntakeConfig::default());
     }
-    serde_json::from_str(&text)
+    serde_json::from_slice(text.as_bytes())
         .map_err(|e| unavailable(format!("the intake_config variable is invalid: {e}")))
 }
 
-fn created(record_id: &str, body: Value, replayed: bool) -> Response {
-    let mut builder = Response::builder();
-    builder
-        .status(201)
-        .header("content-type", JSON)
+fn created(record_id: &str, body: Value, replayed: bool) -> Reply {
+    let reply = Reply::new(201, JSON, body.to_string())
         .header("location", format!("/api/applications/{record_id}"));
     if replayed {
-        builder.header("idempotent-replayed", "true");
+        reply.header("idempotent-replayed", "true")
+    } else {
+        reply
     }
-    builder.body(body.to_string()).build()
 }
 
 /// The 201 body, from the stored record (read back as plain JSON: intake shows records, it
@@ -318,7 +192,7 @@ fn submit(req: &Request) -> Outcome {
     // their encoding or key order.
     let body_sha256 = sha256_hex(value.to_string().as_bytes());
 
-    let bucket = wasi_kv::open("default").map_err(store_error)?;
+    let bucket = open_store()?;
     let claim = match &key {
         Some(key) => {
             let key_hash = sha256_hex(key.as_bytes());
@@ -349,7 +223,7 @@ fn submit(req: &Request) -> Outcome {
 }
 
 fn accept(
-    bucket: &wasi_kv::Bucket,
+    bucket: &Bucket,
     value: &Value,
     key: Option<&str>,
     body_sha256: &str,
@@ -383,7 +257,7 @@ fn accept(
 
 /// A request whose Idempotency-Key was already claimed: the same body gets the first
 /// response again; another body is refused (I7).
-fn replay(bucket: &wasi_kv::Bucket, key: &str, key_hash: &str, body_sha256: &str) -> Outcome {
+fn replay(bucket: &Bucket, key: &str, key_hash: &str, body_sha256: &str) -> Outcome {
     let record_key = format!("idempotency:{key_hash}");
     let mut waited = 0;
     let first: IdempotencyRecord = loop {
@@ -415,69 +289,38 @@ fn replay(bucket: &wasi_kv::Bucket, key: &str, key_hash: &str, body_sha256: &str
     Ok(created(id, created_body(&record, &token), true))
 }
 
-/// Whether `presented` equals one of the comma-separated operator tokens, in constant time
-/// (comparing digests, so neither content nor length leaks).
-fn is_operator(presented: &str) -> bool {
-    let configured = spin_sdk::variables::get("operator_tokens").unwrap_or_default();
-    let presented = Sha256::digest(presented.as_bytes());
-    let mut matched = subtle::Choice::from(0);
-    for token in configured
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        matched |= Sha256::digest(token.as_bytes()).ct_eq(&presented);
-    }
-    matched.into()
-}
-
 fn not_found() -> Problem {
     Problem::new(404, "not-found", "Not found")
         .detail("no application with this id is visible with these credentials")
 }
 
-/// GET /api/applications/:id (R3: only the applicant and operators see it).
+/// GET /api/applications/:id (R3: only the applicant and operators see it): the record as
+/// stored, with every step's figures and history, less the token's hash.
 fn read(req: &Request, id: &str) -> Outcome {
-    let Some(authorization) = req.header("authorization") else {
+    let Some(token) = req.bearer_token() else {
         return Err(Problem::new(401, "unauthorized", "Credentials required")
             .detail("send Authorization: Bearer <access token>"));
     };
-    let token = authorization
-        .strip_prefix("Bearer ")
-        .or_else(|| authorization.strip_prefix("bearer "))
-        .map(str::trim)
-        .unwrap_or_default();
     let operator = !token.is_empty() && is_operator(token);
-    let valid_id = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
-    if !valid_id {
+    if !is_application_id(id) {
         return Err(not_found());
     }
-    let bucket = wasi_kv::open("default").map_err(store_error)?;
+    let bucket = open_store()?;
     let record: Option<Value> = get_json(&bucket, &format!("application:{id}"))?;
-    let Some(record) = record else {
+    let Some(Value::Object(mut record)) = record else {
         return Err(not_found());
     };
-    let token_sha256 = record["access_token_sha256"].as_str().unwrap_or_default();
-    let applicant = bool::from(
-        sha256_hex(token.as_bytes())
-            .as_bytes()
-            .ct_eq(token_sha256.as_bytes()),
+    let token_sha256 = record.remove("access_token_sha256");
+    let applicant = constant_time_eq(
+        &sha256_hex(token.as_bytes()),
+        token_sha256
+            .as_ref()
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
     );
     if !(operator || applicant) {
         // Applicants cannot tell a wrong token from a missing application.
         return Err(not_found());
     }
-    let body = serde_json::json!({
-        "id": record["id"],
-        "status": record["status"],
-        "flags": record["flags"],
-        "application": record["application"],
-        "history": record["history"],
-    });
-    Ok(Response::builder()
-        .status(200)
-        .header("content-type", JSON)
-        .header("cache-control", "no-store")
-        .body(body.to_string())
-        .build())
+    Ok(Reply::json(200, &Value::Object(record)))
 }

@@ -356,7 +356,12 @@ fn leaf(
             .parse::<i64>()
             .map(Number::from)
             .ok()
-            .or_else(|| first.parse::<f64>().ok().and_then(Number::from_f64)),
+            // JSON's number syntax, by the JSON parser intake already carries (`str::parse`
+            // would link a second float parser and its tables).
+            .or_else(|| match serde_json::from_slice(first.as_bytes()) {
+                Ok(Value::Number(n)) => Some(n),
+                _ => None,
+            }),
         _ => None,
     };
     Ok(Some(

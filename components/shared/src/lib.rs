@@ -1,0 +1,337 @@
+//! What every certflow component does at its edges, in one place: read a request with a
+//! capped body, answer with a [`Reply`] or an RFC 9457 [`Problem`], recognise operators
+//! (constant time), and keep JSON records in the key-value store, where a state change is a
+//! compare-and-swap ([`update_json`]). The rules themselves live in `certflow_domain`.
+
+use certflow_domain::Problem;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
+use spin_sdk::wit::wasi::keyvalue::{atomics, store};
+use subtle::ConstantTimeEq;
+
+pub use spin_sdk::http::Method;
+pub use store::Bucket;
+
+/// `application/json`.
+pub const JSON: &str = "application/json";
+
+/// The result of handling a request: a reply, or a problem to answer with.
+pub type Outcome = Result<Reply, Problem>;
+
+/// A response to send, written straight to wasi:http. Header names are lowercase here; the
+/// SDK's `Response` and its conversions (which lowercase every name with the Unicode case
+/// tables) would add 73 KB to each component (intake: 366 KB against 293 KB).
+pub struct Reply {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    /// A reply with a body of this content type.
+    pub fn new(status: u16, content_type: &str, body: String) -> Reply {
+        Reply {
+            status,
+            headers: vec![("content-type", content_type.to_string())],
+            body: body.into_bytes(),
+        }
+    }
+
+    /// A JSON reply that must not be cached (records are confidential, R3).
+    pub fn json(status: u16, body: &serde_json::Value) -> Reply {
+        Reply::new(status, JSON, body.to_string()).header("cache-control", "no-store")
+    }
+
+    /// Adds a header (`name` in lowercase).
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// The answer to a problem (RFC 9457), with the headers its status calls for.
+    pub fn problem(problem: Problem) -> Reply {
+        let reply = Reply::new(
+            problem.status,
+            certflow_domain::problem::CONTENT_TYPE,
+            problem.to_json(),
+        );
+        match problem.status {
+            401 => reply.header("www-authenticate", "Bearer realm=\"certflow\""),
+            _ => reply,
+        }
+    }
+
+    /// Sends the reply.
+    pub async fn send(self, out: ResponseOutparam) {
+        let fields: Vec<(String, Vec<u8>)> = self
+            .headers
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value.into_bytes()))
+            .collect();
+        // Every name and value is the component's own; a refusal here is a bug, not input.
+        let headers = Fields::from_list(&fields).unwrap_or_else(|e| {
+            eprintln!("response headers refused: {e:?}");
+            Fields::new()
+        });
+        let response = OutgoingResponse::new(headers);
+        if response.set_status_code(self.status).is_err() {
+            eprintln!("status {} refused", self.status);
+        }
+        if let Err(e) = out.set_with_body(response, self.body).await {
+            eprintln!("response body not sent: {e:?}");
+        }
+    }
+}
+
+/// What a component needs of a request: method, path, headers and a capped body.
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The path, without the query.
+    pub path: String,
+    /// Lowercase names.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    /// The value of a header (`name` in lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Reads a request, refusing a body over `max_body` bytes without buffering it (413).
+    pub async fn read(incoming: IncomingRequest, max_body: usize) -> Result<Request, Problem> {
+        let path_and_query = incoming.path_with_query().unwrap_or_default();
+        let path = path_and_query
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let method = incoming.method();
+        let headers: Vec<(String, String)> = incoming
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(name, value)| {
+                (
+                    name.to_ascii_lowercase(),
+                    String::from_utf8_lossy(&value).into_owned(),
+                )
+            })
+            .collect();
+        let too_large = || {
+            Problem::new(413, "body-too-large", "Body too large")
+                .detail(format!("the body may be at most {max_body} bytes"))
+        };
+        let declared = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|len| len > max_body as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        if matches!(method, Method::Post | Method::Put | Method::Patch) {
+            use futures::StreamExt;
+            let mut stream = incoming.into_body_stream();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| {
+                    Problem::new(400, "malformed-body", "The body could not be read")
+                        .detail(format!("{e:?}"))
+                })?;
+                if body.len() + chunk.len() > max_body {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
+        Ok(Request {
+            method,
+            path,
+            headers,
+            body,
+        })
+    }
+
+    /// The bearer token presented, if any (`None`: no `Authorization` header at all).
+    pub fn bearer_token(&self) -> Option<&str> {
+        let authorization = self.header("authorization")?;
+        Some(
+            authorization
+                .strip_prefix("Bearer ")
+                .or_else(|| authorization.strip_prefix("bearer "))
+                .map(str::trim)
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The request's body as JSON (`application/json` only: 415 otherwise, 400 when malformed).
+    pub fn json_body(&self) -> Result<serde_json::Value, Problem> {
+        let media_type = self
+            .header("content-type")
+            .and_then(|ct| ct.split(';').next())
+            .map(|mt| mt.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        if media_type != JSON {
+            return Err(
+                Problem::new(415, "unsupported-media-type", "Unsupported media type")
+                    .detail(format!("send Content-Type {JSON}")),
+            );
+        }
+        certflow_domain::form::parse_json(&self.body).map_err(|e| {
+            Problem::new(400, "malformed-body", "The body is not valid JSON").detail(format!(
+                "line {}, column {}: {}",
+                e.line, e.column, e.message
+            ))
+        })
+    }
+}
+
+/// 401 without credentials; the same 401 for a token that is not an operator's.
+pub fn require_operator(req: &Request) -> Result<(), Problem> {
+    let unauthorized = |detail: &str| {
+        Problem::new(401, "unauthorized", "Operator credentials required").detail(detail)
+    };
+    match req.bearer_token() {
+        None => Err(unauthorized("send Authorization: Bearer <operator token>")),
+        Some(token) if !token.is_empty() && is_operator(token) => Ok(()),
+        Some(_) => Err(unauthorized("this token is not an operator token")),
+    }
+}
+
+/// Whether `presented` equals one of the comma-separated tokens of the `operator_tokens`
+/// variable, in constant time (comparing digests, so neither content nor length leaks).
+pub fn is_operator(presented: &str) -> bool {
+    let configured = spin_sdk::variables::get("operator_tokens").unwrap_or_default();
+    let presented = Sha256::digest(presented.as_bytes());
+    let mut matched = subtle::Choice::from(0);
+    for token in configured
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        matched |= Sha256::digest(token.as_bytes()).ct_eq(&presented);
+    }
+    matched.into()
+}
+
+/// Whether two strings are equal, in constant time.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// 405 naming what the resource answers.
+pub fn method_not_allowed(allow: &str) -> Problem {
+    Problem::new(405, "method-not-allowed", "Method not allowed")
+        .detail(format!("this resource answers {allow}"))
+}
+
+/// 503: something the component depends on failed; the client may retry.
+pub fn unavailable(detail: impl Into<String>) -> Problem {
+    Problem::new(503, "unavailable", "Service unavailable").detail(detail)
+}
+
+/// The store failed (not the client): nothing was changed, so a retry is safe.
+pub fn store_error(e: impl std::fmt::Debug) -> Problem {
+    eprintln!("key-value error: {e:?}");
+    unavailable("the store is unavailable; retry")
+}
+
+/// Opens the `default` store.
+pub fn open_store() -> Result<Bucket, Problem> {
+    store::open("default").map_err(store_error)
+}
+
+/// Reads a JSON value.
+pub fn get_json<T: DeserializeOwned>(bucket: &Bucket, key: &str) -> Result<Option<T>, Problem> {
+    match bucket.get(key).map_err(store_error)? {
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(store_error),
+        None => Ok(None),
+    }
+}
+
+/// Writes a JSON value.
+pub fn set_json(bucket: &Bucket, key: &str, value: &impl Serialize) -> Result<(), Problem> {
+    let bytes = serde_json::to_vec(value).map_err(store_error)?;
+    bucket.set(key, &bytes).map_err(store_error)
+}
+
+/// What [`update_json`] should do with the value it read.
+pub enum Update<T> {
+    /// Store this new value.
+    Store(T),
+    /// Leave the stored value as it is, and answer with this problem.
+    Refuse(Problem),
+}
+
+/// Changes an existing JSON value with compare-and-swap: `change` sees the current value and
+/// says what to store. When another writer got in between, `retry` decides: `true` runs
+/// `change` again on the newer value (appending), `false` answers 409 (a transition whose
+/// precondition may no longer hold). `None` when the key is absent.
+pub fn update_json<T, F>(
+    bucket: &Bucket,
+    key: &str,
+    retry: bool,
+    mut change: F,
+) -> Result<Option<T>, Problem>
+where
+    T: Serialize + DeserializeOwned,
+    F: FnMut(T) -> Update<T>,
+{
+    for _ in 0..16 {
+        let cas = atomics::Cas::new(bucket, key).map_err(store_error)?;
+        let Some(current) = cas.current().map_err(store_error)? else {
+            return Ok(None);
+        };
+        let current: T = serde_json::from_slice(&current).map_err(store_error)?;
+        let next = match change(current) {
+            Update::Store(next) => next,
+            Update::Refuse(problem) => return Err(problem),
+        };
+        let bytes = serde_json::to_vec(&next).map_err(store_error)?;
+        match atomics::swap(cas, &bytes) {
+            Ok(()) => return Ok(Some(next)),
+            Err(atomics::CasError::CasFailed(_)) if retry => continue,
+            Err(atomics::CasError::CasFailed(_)) => {
+                return Err(Problem::new(409, "conflict", "Changed concurrently")
+                    .detail("another request changed this record first; read it and retry"));
+            }
+            Err(atomics::CasError::StoreError(e)) => return Err(store_error(e)),
+        }
+    }
+    Err(unavailable("the record kept changing; retry"))
+}
+
+/// SHA-256 in lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `N` random bytes from the host.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], Problem> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| unavailable(format!("no randomness: {e}")))?;
+    Ok(bytes)
+}
+
+/// Whether `id` has the shape of an application id (128 bits in hex), so that anything else
+/// is a 404 before the store is asked.
+pub fn is_application_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}

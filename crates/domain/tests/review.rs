@@ -869,10 +869,10 @@ fn a2_no_standard_is_an_error() {
     );
 }
 
-// ---------------------------------------------------------------- settings
+// ---------------------------------------------------------------- settings (A1-A7, M5)
 
 #[test]
-fn settings_empty_document_gives_the_defaults() -> TestResult {
+fn a1_a7_settings_empty_document_gives_the_defaults() -> TestResult {
     let s = settings(json!({}))?;
     assert_eq!(s, Settings::default());
     assert_eq!(s.full_time_hours.centi(), 4000);
@@ -897,7 +897,7 @@ fn settings_empty_document_gives_the_defaults() -> TestResult {
 }
 
 #[test]
-fn settings_round_trip() -> TestResult {
+fn a1_a7_settings_round_trip() -> TestResult {
     let mut s = settings(json!({
         "full_time_hours": 37.5,
         "bcms_time_table": { "bands": [ { "from": 1, "to": 20, "days": 2.5 }, { "from": 21, "to": 30, "days": 3 } ] },
@@ -917,7 +917,7 @@ fn settings_round_trip() -> TestResult {
 }
 
 #[test]
-fn settings_partial_documents_keep_the_other_defaults() -> TestResult {
+fn a1_a7_settings_partial_documents_keep_the_other_defaults() -> TestResult {
     let s = settings(json!({
         "isms_time_table": { "progression": { "days_per_step": 2 } },
         "complexity_percent": { "business_low": { "it_low": -25 } }
@@ -936,7 +936,7 @@ fn settings_partial_documents_keep_the_other_defaults() -> TestResult {
 }
 
 #[test]
-fn settings_each_bad_document_gives_its_error() {
+fn a1_a7_settings_each_bad_document_gives_its_error() {
     let band = |from: u32, to: u32, days: f64| json!({ "from": from, "to": to, "days": days });
     let table = |bands: Vec<Value>| json!({ "isms_time_table": { "bands": bands } });
     let cases: Vec<(Value, &str, ErrorCode, &str)> = vec![
@@ -1129,7 +1129,7 @@ fn settings_each_bad_document_gives_its_error() {
 }
 
 #[test]
-fn settings_every_error_reported_at_once() {
+fn a1_a7_settings_every_error_reported_at_once() {
     let doc = json!({
         "full_time_hours": -3,
         "max_reduction_percent": "thirty",
@@ -1152,10 +1152,10 @@ fn settings_every_error_reported_at_once() {
     );
 }
 
-// ---------------------------------------------------------------- inputs
+// ---------------------------------------------------------------- inputs (A1, A3, A7)
 
 #[test]
-fn review_inputs_empty_body_gives_the_defaults() -> TestResult {
+fn a1_a3_a7_review_inputs_empty_body_gives_the_defaults() -> TestResult {
     let inputs = ReviewInputs::from_json(&json!({})).map_err(|e| format!("{e:#?}"))?;
     assert_eq!(inputs, ReviewInputs::default());
     assert_eq!(inputs.factors.all(), [Grade::MEDIUM; 6]);
@@ -1165,7 +1165,7 @@ fn review_inputs_empty_body_gives_the_defaults() -> TestResult {
 }
 
 #[test]
-fn review_inputs_read_the_operator_body() -> TestResult {
+fn a1_a3_a7_review_inputs_read_the_operator_body() -> TestResult {
     let body = json!({
         "factors": { "business_type": 3, "outsourcing": 1 },
         "repetitive_groups": [ { "group": 0, "counted_as": 8, "reason": "  scripted calls " } ],
@@ -1195,7 +1195,7 @@ fn review_inputs_read_the_operator_body() -> TestResult {
 }
 
 #[test]
-fn review_inputs_every_error_at_once() {
+fn a1_a3_a7_review_inputs_every_error_at_once() {
     let body = json!({
         "factors": { "business_type": 0, "processes": "2", "maturty": 1 },
         "repetitive_groups": [ { "group": -1, "counted_as": 0 }, { "reason": 5 }, "x" ],
@@ -1258,7 +1258,7 @@ fn review_inputs_every_error_at_once() {
 }
 
 #[test]
-fn review_end_to_end_design_example() -> TestResult {
+fn a1_a7_review_of_the_design_example() -> TestResult {
     // Intake's example: 133 people, ISMS + PIMS; a call-centre group of 64 counted as 8.
     let app = application(&[(
         "/repetitive_groups",

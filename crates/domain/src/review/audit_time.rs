@@ -352,11 +352,17 @@ pub fn complexity_adjustment(grades: &FactorGrades, settings: &Settings) -> Expl
     let floor = -i32::try_from(cap).unwrap_or(100);
     // Above +1000% is no longer an adjustment; keeps the arithmetic small.
     let percent = table_percent.clamp(floor, 1000);
-    if percent != table_percent {
+    if percent > table_percent {
         steps.push(Step::new(
             "A3",
             format!("adjustment {table_percent:+}%"),
             format!("{percent:+}%: the total reduction is capped at {cap}%"),
+        ));
+    } else if percent < table_percent {
+        steps.push(Step::new(
+            "A3",
+            format!("adjustment {table_percent:+}%"),
+            format!("{percent:+}%: the most an adjustment may add"),
         ));
     }
     Explained {

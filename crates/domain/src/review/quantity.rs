@@ -122,9 +122,13 @@ impl Hours {
         }
     }
 
-    /// Hours from a number in (0, 168], to the nearest hundredth of an hour (36 seconds).
+    /// Hours from a number in (0, 168], to the nearest hundredth of an hour (36 seconds); a
+    /// positive number below that is one hundredth, so it never becomes zero.
     pub fn from_number(hours: f64) -> Option<Hours> {
-        let centi = (hours * 100.0).round();
+        let centi = match (hours * 100.0).round() {
+            c if c < 1.0 && hours > 0.0 => 1.0,
+            c => c,
+        };
         // Range-checked before the cast, so it cannot truncate.
         if centi.is_finite() && centi >= 1.0 && centi <= f64::from(Self::MAX_CENTI) {
             Hours::from_centi(centi as u32)

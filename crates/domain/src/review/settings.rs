@@ -13,6 +13,9 @@ use super::reader::{Known, Reader, child, field};
 use crate::error::{ErrorCode, FieldError};
 
 /// The review's [cfg] values (A1, A2, A3, A5, A7, M5) and the jurisdiction.
+///
+/// Read a CB's document with [`Settings::from_json`]. serde's `Deserialize` is for reading
+/// back a document stored after it passed `from_json`: it does not check the bands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {

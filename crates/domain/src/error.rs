@@ -1,5 +1,6 @@
-//! Field errors: what intake answers for bad input (I2: all of them at once, each with field
-//! path, code, message and rule). Components put them in the RFC 9457 `errors` list.
+//! Field errors: what intake and review answer for bad input (I2: all of them at once, each
+//! with field path, code, message and rule). Components put them in the RFC 9457 `errors`
+//! list.
 
 use serde::Serialize;
 
@@ -45,25 +46,27 @@ impl FieldError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
-    /// I1: a required field is missing, null or empty.
+    /// I1 (and A1–A6 for review inputs and settings): a required field is missing, null or
+    /// empty.
     Required,
-    /// I1: wrong JSON type (e.g. a string where a number is expected).
+    /// I1, A*: wrong JSON type (e.g. a string where a number is expected).
     InvalidType,
-    /// I1: malformed text (date, email, phone, country code, URL, control characters).
+    /// I1, A1: malformed text (date, email, phone, country code, URL, control characters).
     InvalidFormat,
-    /// I1: not one of the allowed values of an enumeration.
+    /// I1, A*: not one of the allowed values (an enumeration, a multiple of 0.5 day).
     InvalidValue,
     /// I1: a unified social credit code whose check character is wrong.
     InvalidChecksum,
-    /// I1: refers to something that does not exist (a site index).
+    /// I1, A1: refers to something that does not exist (a site or repetitive-group index).
     InvalidReference,
-    /// I1, I4: a number or date outside its allowed range.
+    /// I1, I4, A*: a number or date outside its allowed range.
     OutOfRange,
-    /// I1: text or list longer than allowed.
+    /// I1, A*: text or list longer than allowed.
     TooLong,
-    /// I1: a field the contract does not define (usually a typo).
+    /// I1, A*: a field the contract, the review inputs or the settings do not define
+    /// (usually a typo).
     UnknownField,
-    /// I1: the same thing given twice (a standard, a central site).
+    /// I1, A1, A6: the same thing given twice (a standard, a central site, a group decision).
     Duplicate,
     /// I3: the edition is not accepted for new applications on this date.
     EditionNotAccepted,
@@ -77,11 +80,18 @@ pub enum ErrorCode {
     Refused,
     /// I7: an Idempotency-Key already used for a different application.
     IdempotencyKeyReused,
+    /// A2, A5: a time table whose bands do not start at 1, leave a gap or overlap, or whose
+    /// days decrease from one band to the next.
+    InvalidTable,
+    /// A1, A6, A7: a requested reduction larger than the rule allows (a group counted as
+    /// fewer than ceil(sqrt) people, a site cut by more than 50%, an integration reduction
+    /// above the cap).
+    ExceedsLimit,
 }
 
 impl ErrorCode {
     /// Every code (I2).
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 18] = [
         Self::Required,
         Self::InvalidType,
         Self::InvalidFormat,
@@ -98,6 +108,8 @@ impl ErrorCode {
         Self::NotReady,
         Self::Refused,
         Self::IdempotencyKeyReused,
+        Self::InvalidTable,
+        Self::ExceedsLimit,
     ];
 
     /// The serialised name, e.g. `"invalid_format"` (I2).
@@ -119,6 +131,8 @@ impl ErrorCode {
             Self::NotReady => "not_ready",
             Self::Refused => "refused",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::InvalidTable => "invalid_table",
+            Self::ExceedsLimit => "exceeds_limit",
         }
     }
 }

@@ -1,7 +1,7 @@
-//! certflow's domain rules for intake (RULES.md I1–I8), pure Rust: no I/O, no clock, no
-//! spin-sdk. The intake component decodes a body ([`form::parse_json`] or [`form::decode`]),
-//! calls [`validate`] with today's date and its [`IntakeConfig`], and stores the [`Accepted`]
-//! application or answers the [`FieldError`]s.
+//! certflow's domain rules for intake (RULES.md I1–I8) and application review (A1–A7), pure
+//! Rust: no I/O, no clock, no spin-sdk. The intake component decodes a body
+//! ([`form::parse_json`] or [`form::decode`]), calls [`validate`] with today's date and its
+//! [`IntakeConfig`], and stores the [`Accepted`] application or answers the [`FieldError`]s.
 //!
 //! Where each rule lives:
 //! - I1 (what an application names): the types in [`application`], the field table in
@@ -12,6 +12,7 @@
 //! - I7 (duplicates): [`Application::canonical_json`] gives the key material; the one-time
 //!   claim is the component's. I8 (no personal data in public): [`application::Contact`] is
 //!   the personal data; the public endpoints are the components'.
+//! - A1–A7 (application review): [`review`], with its [cfg] values in [`review::Settings`].
 
 #![warn(missing_docs)]
 
@@ -26,6 +27,7 @@ pub mod problem;
 pub mod readiness;
 pub mod record;
 pub mod refusal;
+pub mod review;
 mod schema;
 pub mod validation;
 

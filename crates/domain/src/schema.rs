@@ -552,8 +552,9 @@ impl Walker<'_> {
     }
 }
 
-/// Levenshtein distance, for "did you mean" hints on unknown fields (I1).
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance, for "did you mean" hints on unknown fields (I1; also review settings
+/// and inputs).
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -37,5 +37,5 @@ pub use error::{ErrorCode, FieldError};
 pub use form::{FormError, JsonError};
 pub use problem::Problem;
 pub use readiness::ReadinessFlag;
-pub use record::{ApplicationRecord, Status, StatusChange};
+pub use record::{ApplicationRecord, Status, StatusChange, TransitionRefused};
 pub use validation::{Accepted, validate, validate_document};

@@ -24,6 +24,9 @@ pub struct Problem {
     /// Field errors (I2), all at once.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For a refused state change (409): where the application stands.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_status: Option<String>,
 }
 
 impl Problem {
@@ -35,7 +38,14 @@ impl Problem {
             status,
             detail: None,
             errors: Vec::new(),
+            current_status: None,
         }
+    }
+
+    /// Names the current status (a refused state change).
+    pub fn current_status(mut self, status: &str) -> Problem {
+        self.current_status = Some(status.to_string());
+        self
     }
 
     /// Adds the explanation for this request.

@@ -1,8 +1,14 @@
-//! The stored application: the accepted application, where it stands, and its append-only
-//! history (R1: who, when, what, and the rule relied on). Components load, append and store
-//! it; they never rewrite history.
+//! The stored application: the accepted application, where it stands, what each step found,
+//! and its append-only history (R1: who, when, what, and the rule relied on). Components load
+//! it, change it through [`ApplicationRecord::transition`] or by appending, and store it with
+//! compare-and-swap; they never rewrite history.
+//!
+//! The workflow's states and the moves between them live here and nowhere else
+//! ([`Status::may_become`]).
 
-use crate::{Application, ReadinessFlag};
+use crate::remote_audit::AssessmentRecord;
+use crate::review::{Review, Screening};
+use crate::{Application, Problem, ReadinessFlag};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -10,8 +16,59 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// Accepted at intake (I1–I5), waiting for application review (A*).
+    /// Accepted at intake (I1–I5), waiting for the automatic screening (A1–A8).
     Submitted,
+    /// Screened: the draft review is stored, waiting for an operator's review (A9).
+    UnderReview,
+    /// Accepted by the review (A9): the CB may contract and plan the audits.
+    Accepted,
+    /// Rejected by the review, with reasons (A9). Final.
+    Rejected,
+}
+
+impl Status {
+    /// Its name in JSON and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Submitted => "submitted",
+            Status::UnderReview => "under_review",
+            Status::Accepted => "accepted",
+            Status::Rejected => "rejected",
+        }
+    }
+
+    /// Whether the workflow lets an application move from `self` to `next`: screening moves
+    /// `submitted` to `under_review`; the review (A9) decides an application that is
+    /// `under_review`, or still `submitted` when its screening failed (the operator's review
+    /// computes every figure itself). A decided review is final.
+    pub fn may_become(self, next: Status) -> bool {
+        use Status::*;
+        matches!(
+            (self, next),
+            (Submitted, UnderReview) | (Submitted | UnderReview, Accepted | Rejected)
+        )
+    }
+}
+
+/// A move the workflow does not allow from the current status: answered with 409.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransitionRefused {
+    /// Where the application stands.
+    pub current: Status,
+    /// Where the request wanted it to go.
+    pub requested: Status,
+}
+
+impl From<TransitionRefused> for Problem {
+    fn from(refused: TransitionRefused) -> Problem {
+        Problem::new(409, "invalid-transition", "Not possible in the current status")
+            .detail(format!(
+                "the application is {}; it cannot become {}",
+                refused.current.name(),
+                refused.requested.name()
+            ))
+            .current_status(refused.current.name())
+    }
 }
 
 /// One entry of the history (R1).
@@ -46,6 +103,16 @@ pub struct ApplicationRecord<A = Application> {
     pub access_token_sha256: String,
     /// Append-only history (R1).
     pub history: Vec<StatusChange>,
+    /// The latest automatic screening (A1–A8): the draft review, or why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screening: Option<Screening>,
+    /// The operator's review (A9), once decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
+    /// Every remote-audit assessment (M1–M5), oldest first: each is kept, so the rationale
+    /// of each audit stays on record when it is re-assessed (M3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote_audits: Vec<AssessmentRecord>,
 }
 
 impl<A> ApplicationRecord<A> {
@@ -74,6 +141,79 @@ impl<A> ApplicationRecord<A> {
                 rules: ["I1", "I2", "I3", "I4", "I5"].map(String::from).to_vec(),
                 note,
             }],
+            screening: None,
+            review: None,
+            remote_audits: Vec::new(),
         }
+    }
+
+    /// Moves the application to `next` and appends the change to its history (R1), or
+    /// refuses a move the workflow does not allow ([`Status::may_become`]).
+    pub fn transition(
+        &mut self,
+        next: Status,
+        at: DateTime<Utc>,
+        by: &str,
+        rules: &[&str],
+        note: impl Into<String>,
+    ) -> Result<(), TransitionRefused> {
+        if !self.status.may_become(next) {
+            return Err(TransitionRefused {
+                current: self.status,
+                requested: next,
+            });
+        }
+        self.status = next;
+        self.history.push(StatusChange {
+            at,
+            status: next,
+            by: by.to_string(),
+            rules: rules.iter().map(|r| r.to_string()).collect(),
+            note: note.into(),
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status::{self, *};
+
+    const ALL: [Status; 4] = [Submitted, UnderReview, Accepted, Rejected];
+
+    #[test]
+    fn a9_only_the_workflow_moves_are_allowed() {
+        let allowed = [
+            (Submitted, UnderReview),
+            (Submitted, Accepted),
+            (Submitted, Rejected),
+            (UnderReview, Accepted),
+            (UnderReview, Rejected),
+        ];
+        for from in ALL {
+            for to in ALL {
+                assert_eq!(
+                    from.may_become(to),
+                    allowed.contains(&(from, to)),
+                    "{from:?} -> {to:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a9_a_decided_review_is_final() {
+        for to in ALL {
+            assert!(!Accepted.may_become(to));
+            assert!(!Rejected.may_become(to));
+        }
+    }
+
+    #[test]
+    fn status_names_match_their_json() -> Result<(), serde_json::Error> {
+        for status in ALL {
+            assert_eq!(serde_json::to_value(status)?, status.name());
+        }
+        Ok(())
     }
 }

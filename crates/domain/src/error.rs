@@ -1,5 +1,7 @@
 //! Field errors: what intake answers for bad input (I2: all of them at once, each with field
-//! path, code, message and rule). Components put them in the RFC 9457 `errors` list.
+//! path, code, message and rule), and the same for the operators' inputs (A6 sampling, A8
+//! programme dates, M1–M5 remote-audit assessment). Components put them in the RFC 9457
+//! `errors` list.
 
 use serde::Serialize;
 
@@ -45,25 +47,25 @@ impl FieldError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
-    /// I1: a required field is missing, null or empty.
+    /// I1, M1, M3: a required field is missing, null or empty.
     Required,
-    /// I1: wrong JSON type (e.g. a string where a number is expected).
+    /// I1, M1: wrong JSON type (e.g. a string where a number is expected).
     InvalidType,
     /// I1: malformed text (date, email, phone, country code, URL, control characters).
     InvalidFormat,
-    /// I1: not one of the allowed values of an enumeration.
+    /// I1, M1: not one of the allowed values of an enumeration.
     InvalidValue,
     /// I1: a unified social credit code whose check character is wrong.
     InvalidChecksum,
-    /// I1: refers to something that does not exist (a site index).
+    /// I1, A6: refers to something that does not exist (a site index).
     InvalidReference,
-    /// I1, I4: a number or date outside its allowed range.
+    /// I1, I4, A8, M1: a number or date outside its allowed range.
     OutOfRange,
     /// I1: text or list longer than allowed.
     TooLong,
-    /// I1: a field the contract does not define (usually a typo).
+    /// I1, M1: a field the contract does not define (usually a typo).
     UnknownField,
-    /// I1: the same thing given twice (a standard, a central site).
+    /// I1, A6: the same thing given twice (a standard, a central site, a chosen site).
     Duplicate,
     /// I3: the edition is not accepted for new applications on this date.
     EditionNotAccepted,
@@ -77,11 +79,17 @@ pub enum ErrorCode {
     Refused,
     /// I7: an Idempotency-Key already used for a different application.
     IdempotencyKeyReused,
+    /// A6: the central function was chosen as a sampled site; it is audited every time, in
+    /// addition to the sample.
+    CentralFunctionChosen,
+    /// A6: the CB chose more sites than the sample leaves to it (at least 25% of the sample is
+    /// chosen at random).
+    TooManyChosen,
 }
 
 impl ErrorCode {
     /// Every code (I2).
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 18] = [
         Self::Required,
         Self::InvalidType,
         Self::InvalidFormat,
@@ -98,6 +106,8 @@ impl ErrorCode {
         Self::NotReady,
         Self::Refused,
         Self::IdempotencyKeyReused,
+        Self::CentralFunctionChosen,
+        Self::TooManyChosen,
     ];
 
     /// The serialised name, e.g. `"invalid_format"` (I2).
@@ -119,6 +129,8 @@ impl ErrorCode {
             Self::NotReady => "not_ready",
             Self::Refused => "refused",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::CentralFunctionChosen => "central_function_chosen",
+            Self::TooManyChosen => "too_many_chosen",
         }
     }
 }

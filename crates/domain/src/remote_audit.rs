@@ -263,6 +263,7 @@ pub enum FlagCode {
     /// M3: remote activity is planned without naming its tools.
     ToolsNotStated,
     /// M5: stage 1 is planned (partly) remote: the plan and report must say so and why.
+    #[serde(rename = "remote_stage_1")]
     RemoteStage1,
 }
 

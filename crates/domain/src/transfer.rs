@@ -97,7 +97,7 @@ pub fn check(transfer: &Transfer, today: NaiveDate) -> Explained<TransferCheck> 
                 "{} ceased or lost accreditation; 6 months from {today}, expiry {expires}",
                 transfer.previous_cb
             ),
-            format!("complete the transfer by {deadline}, whichever comes first"),
+            format!("the earlier of the two: complete the transfer by {deadline}"),
         ));
     }
     if eligible {

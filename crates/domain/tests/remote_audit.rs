@@ -574,3 +574,34 @@ proptest! {
         prop_assert_eq!(back, r);
     }
 }
+
+#[test]
+fn m3_flag_codes_serialise_as_documented() -> Result<(), serde_json::Error> {
+    let expected = [
+        (
+            FlagCode::RemoteShareAboveThreshold,
+            "remote_share_above_threshold",
+        ),
+        (
+            FlagCode::RemotePlannedButNotAllowed,
+            "remote_planned_but_not_allowed",
+        ),
+        (
+            FlagCode::FullRemotePlannedButPartialAllowed,
+            "full_remote_planned_but_partial_allowed",
+        ),
+        (FlagCode::ToolsNotStated, "tools_not_stated"),
+        (FlagCode::RemoteStage1, "remote_stage_1"),
+    ];
+    for (code, name) in expected {
+        assert_eq!(serde_json::to_value(code)?, json!(name));
+    }
+    for (remote, name) in [
+        (Remote::Full, "full"),
+        (Remote::Partial, "partial"),
+        (Remote::None, "none"),
+    ] {
+        assert_eq!(serde_json::to_value(remote)?, json!(name));
+    }
+    Ok(())
+}

@@ -1,6 +1,7 @@
-//! Field errors: what intake and review answer for bad input (I2: all of them at once, each
-//! with field path, code, message and rule). Components put them in the RFC 9457 `errors`
-//! list.
+//! Field errors: what intake answers for bad input (I2: all of them at once, each with field
+//! path, code, message and rule), and the same for the operators' inputs and settings (A1–A8
+//! review inputs and settings, M1–M5 remote-audit assessment). Components put them in the
+//! RFC 9457 `errors` list.
 
 use serde::Serialize;
 
@@ -87,11 +88,17 @@ pub enum ErrorCode {
     /// fewer than ceil(sqrt) people, a site cut by more than 50%, an integration reduction
     /// above the cap).
     ExceedsLimit,
+    /// A6: the central function was chosen as a sampled site; it is audited every time, in
+    /// addition to the sample.
+    CentralFunctionChosen,
+    /// A6: the CB chose more sites than the sample leaves to it (at least 25% of the sample is
+    /// chosen at random).
+    TooManyChosen,
 }
 
 impl ErrorCode {
     /// Every code (I2).
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 20] = [
         Self::Required,
         Self::InvalidType,
         Self::InvalidFormat,
@@ -110,6 +117,8 @@ impl ErrorCode {
         Self::IdempotencyKeyReused,
         Self::InvalidTable,
         Self::ExceedsLimit,
+        Self::CentralFunctionChosen,
+        Self::TooManyChosen,
     ];
 
     /// The serialised name, e.g. `"invalid_format"` (I2).
@@ -133,6 +142,8 @@ impl ErrorCode {
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::InvalidTable => "invalid_table",
             Self::ExceedsLimit => "exceeds_limit",
+            Self::CentralFunctionChosen => "central_function_chosen",
+            Self::TooManyChosen => "too_many_chosen",
         }
     }
 }

@@ -34,3 +34,24 @@ pub struct Explained<T> {
     /// The steps that produced it, in order.
     pub steps: Vec<Step>,
 }
+
+/// Why a decision came out as it did: the rule and what it meant here (A10 transfer
+/// eligibility, M1–M5 remote-audit outcome; DESIGN: "every decision payload cites the rule IDs
+/// it applied").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// The rule ID from RULES.md, e.g. `"M2"`.
+    pub rule: String,
+    /// What the rule decided here, in a sentence.
+    pub message: String,
+}
+
+impl Reason {
+    /// A reason citing `rule`.
+    pub fn new(rule: &str, message: impl Into<String>) -> Reason {
+        Reason {
+            rule: rule.to_string(),
+            message: message.into(),
+        }
+    }
+}

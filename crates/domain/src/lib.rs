@@ -13,6 +13,11 @@
 //!   claim is the component's. I8 (no personal data in public): [`application::Contact`] is
 //!   the personal data; the public endpoints are the components'.
 //! - A1–A7 (application review): [`review`], with its [cfg] values in [`review::Settings`].
+//!
+//! For the later steps: A6 (multi-site sampling) is [`sampling`], A8 (the audit programme,
+//! with C3's surveillance spacing) [`programme`], A10 (transfer) [`transfer`], and M1–M5 (the
+//! remote-audit risk assessment) [`remote_audit`]. Every figure carries its
+//! [`explain::Step`]s; every decision its [`explain::Reason`]s.
 
 #![warn(missing_docs)]
 
@@ -24,11 +29,15 @@ pub mod explain;
 pub mod form;
 pub mod formats;
 pub mod problem;
+pub mod programme;
 pub mod readiness;
 pub mod record;
 pub mod refusal;
+pub mod remote_audit;
 pub mod review;
+pub mod sampling;
 mod schema;
+pub mod transfer;
 pub mod validation;
 
 pub use application::Application;

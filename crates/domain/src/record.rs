@@ -61,13 +61,17 @@ pub struct TransitionRefused {
 
 impl From<TransitionRefused> for Problem {
     fn from(refused: TransitionRefused) -> Problem {
-        Problem::new(409, "invalid-transition", "Not possible in the current status")
-            .detail(format!(
-                "the application is {}; it cannot become {}",
-                refused.current.name(),
-                refused.requested.name()
-            ))
-            .current_status(refused.current.name())
+        Problem::new(
+            409,
+            "invalid-transition",
+            "Not possible in the current status",
+        )
+        .detail(format!(
+            "the application is {}; it cannot become {}",
+            refused.current.name(),
+            refused.requested.name()
+        ))
+        .current_status(refused.current.name())
     }
 }
 

@@ -59,27 +59,27 @@ pub(crate) enum Format {
     Url,
 }
 
-const fn req(name: &'static str, kind: Kind) -> Prop {
+pub(crate) const fn req(name: &'static str, kind: Kind) -> Prop {
     Prop {
         name,
         kind,
         required: true,
     }
 }
-const fn opt(name: &'static str, kind: Kind) -> Prop {
+pub(crate) const fn opt(name: &'static str, kind: Kind) -> Prop {
     Prop {
         name,
         kind,
         required: false,
     }
 }
-const fn line(max: usize) -> Kind {
+pub(crate) const fn line(max: usize) -> Kind {
     Kind::Text {
         cap: Cap::Chars(max),
         format: Format::Line,
     }
 }
-const fn multiline(max: usize) -> Kind {
+pub(crate) const fn multiline(max: usize) -> Kind {
     Kind::Text {
         cap: Cap::Chars(max),
         format: Format::Multiline,
@@ -304,14 +304,26 @@ impl Kind {
 /// optional fields left out, and every invalid value left out (array items become `null`,
 /// keeping indexes), so later checks only ever see well-typed values.
 pub(crate) fn check(input: &Value, config: &IntakeConfig, errors: &mut Vec<FieldError>) -> Value {
+    check_kind(&APPLICATION, input, "I1", config, errors)
+}
+
+/// Checks `input` against any `kind` the way [`check`] checks an application (every error at
+/// once, cleaned document out), citing `rule` in the errors: other operator inputs (the
+/// remote-audit assessment, M1) share the walk.
+pub(crate) fn check_kind(
+    kind: &Kind,
+    input: &Value,
+    rule: &'static str,
+    config: &IntakeConfig,
+    errors: &mut Vec<FieldError>,
+) -> Value {
     let mut walker = Walker {
         config,
         errors,
         path: String::new(),
+        rule,
     };
-    walker
-        .value(&APPLICATION, Some(input), true)
-        .unwrap_or(Value::Null)
+    walker.value(kind, Some(input), true).unwrap_or(Value::Null)
 }
 
 struct Walker<'a> {
@@ -319,12 +331,14 @@ struct Walker<'a> {
     errors: &'a mut Vec<FieldError>,
     /// JSON pointer of the value being checked.
     path: String,
+    /// The rule the errors cite (`I1` for an application).
+    rule: &'static str,
 }
 
 impl Walker<'_> {
     fn error(&mut self, code: ErrorCode, message: impl Into<String>) {
         self.errors
-            .push(FieldError::new(self.path.clone(), code, message, "I1"));
+            .push(FieldError::new(self.path.clone(), code, message, self.rule));
     }
 
     /// Runs `f` with `segment` appended to the path.

@@ -10,7 +10,10 @@ use serde_json::Value;
 use super::audit_time::{FactorGrades, Grade};
 use super::personnel::GroupDecision;
 use super::reader::{Known, Reader, child, field};
-use crate::error::FieldError;
+use crate::error::{ErrorCode, FieldError};
+use crate::formats;
+use crate::sampling::Method;
+use chrono::NaiveDate;
 
 /// The operator's review inputs (A1, A3, A7).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +26,28 @@ pub struct ReviewInputs {
     /// A7: integration reduction requested, in percent (checked against the cap by
     /// [`super::audit_times`]).
     pub integration_reduction_percent: u32,
+    /// A6: how the sites are sampled.
+    pub sampling: SamplingInputs,
+    /// A8: the planned stage 1 date; the programme is planned once it is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage_1_on: Option<NaiveDate>,
+    /// A8: the planned stage 2 date (planned from stage 1 when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage_2_on: Option<NaiveDate>,
+}
+
+/// A6: the CB's sampling choices, e.g. `{"method": "sampling", "seed": 42,
+/// "chosen_by_cb": [3]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SamplingInputs {
+    /// Square-root sampling (default) or `sampling_not_appropriate`.
+    pub method: Method,
+    /// The seed of the random draw; screening draws one and records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Sites the CB picks for the initial audit for its own reasons (site indexes).
+    pub chosen_by_cb: Vec<usize>,
 }
 
 /// Most group decisions (the application lists at most 100 groups).
@@ -30,11 +55,17 @@ const MAX_DECISIONS: usize = 100;
 /// Longest reason for a group decision, in characters.
 const MAX_REASON: usize = 500;
 
-const FIELDS: [Known; 3] = [
+const FIELDS: [Known; 6] = [
     ("factors", "A3"),
     ("repetitive_groups", "A1"),
     ("integration_reduction_percent", "A7"),
+    ("sampling", "A6"),
+    ("stage_1_on", "A8"),
+    ("stage_2_on", "A8"),
 ];
+const SAMPLING: [Known; 3] = [("method", "A6"), ("seed", "A6"), ("chosen_by_cb", "A6")];
+/// Seeds stay within JSON's exact integers (2^53), so every client reads them back intact.
+pub const MAX_SEED: u64 = (1 << 53) - 1;
 const FACTORS: [Known; 6] = [
     ("business_type", "A3"),
     ("processes", "A3"),
@@ -66,8 +97,73 @@ impl ReviewInputs {
             {
                 inputs.integration_reduction_percent = p;
             }
+            if let Some(v) = field(map, "sampling") {
+                inputs.sampling = read_sampling(&mut r, v);
+            }
+            for (key, target) in [
+                ("stage_1_on", &mut inputs.stage_1_on),
+                ("stage_2_on", &mut inputs.stage_2_on),
+            ] {
+                if let Some(v) = field(map, key) {
+                    *target = read_date(&mut r, v, &child("", key));
+                }
+            }
         }
         r.finish(inputs)
+    }
+}
+
+fn read_sampling(r: &mut Reader, value: &Value) -> SamplingInputs {
+    let mut sampling = SamplingInputs::default();
+    let Some(map) = r.object(value, "/sampling", &SAMPLING, "A6") else {
+        return sampling;
+    };
+    if let Some(v) = field(map, "method") {
+        match v.as_str() {
+            Some("sampling") => sampling.method = Method::Sampling,
+            Some("sampling_not_appropriate") => sampling.method = Method::SamplingNotAppropriate,
+            _ => r.error(
+                "/sampling/method",
+                ErrorCode::InvalidValue,
+                "expected `sampling` or `sampling_not_appropriate`",
+                "A6",
+            ),
+        }
+    }
+    if let Some(v) = field(map, "seed") {
+        sampling.seed = r
+            .integer(v, "/sampling/seed", 0, MAX_SEED as i64, "A6")
+            .and_then(|s| u64::try_from(s).ok());
+    }
+    if let Some(items) =
+        field(map, "chosen_by_cb").and_then(|v| r.list(v, "/sampling/chosen_by_cb", 1000, "A6"))
+    {
+        for (i, item) in items.iter().enumerate() {
+            let path = child("/sampling/chosen_by_cb", &i.to_string());
+            if let Some(site) = r
+                .unsigned(item, &path, 0, 1_000_000, "A6")
+                .and_then(|s| usize::try_from(s).ok())
+            {
+                sampling.chosen_by_cb.push(site);
+            }
+        }
+    }
+    sampling
+}
+
+fn read_date(r: &mut Reader, value: &Value, path: &str) -> Option<NaiveDate> {
+    let parsed = value.as_str().map(formats::parse_date);
+    match parsed {
+        Some(Ok(date)) => Some(date),
+        _ => {
+            r.error(
+                path,
+                ErrorCode::InvalidFormat,
+                "expected a date YYYY-MM-DD",
+                "A8",
+            );
+            None
+        }
     }
 }
 

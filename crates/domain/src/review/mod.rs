@@ -9,6 +9,7 @@
 
 mod audit_time;
 mod inputs;
+mod outcome;
 mod personnel;
 mod quantity;
 mod reader;
@@ -19,7 +20,8 @@ pub use audit_time::{
     MAX_SITE_REDUCTION_PERCENT, Scheme, SchemeTimes, SiteTime, SiteTimeRequest, SiteTimes,
     audit_times, complexity_adjustment, site_times, table_time,
 };
-pub use inputs::ReviewInputs;
+pub use inputs::{MAX_SEED, ReviewInputs, SamplingInputs};
+pub use outcome::{Decision, Figures, Review, ReviewRequest, Screening, figures};
 pub use personnel::{
     EffectivePersonnel, GroupDecision, SitePersonnel, ceil_sqrt, effective_personnel,
 };

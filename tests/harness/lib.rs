@@ -140,3 +140,84 @@ impl Host {
         self.running.stop().await
     }
 }
+
+/// The operator token the app tests start with (one of two configured).
+pub const OPERATOR_TOKEN: &str = "operator-token-for-tests";
+
+/// Builds certflow's components and starts the real `spin.toml` with operator tokens set.
+pub async fn start_app(state: &Path) -> Result<Host> {
+    build_app_components()?;
+    let mut variables = BTreeMap::new();
+    variables.insert(
+        "operator_tokens".to_string(),
+        format!("someone-else,{OPERATOR_TOKEN}"),
+    );
+    Host::start(
+        &app_manifest(),
+        state,
+        &Start {
+            variables,
+            ..Start::default()
+        },
+    )
+    .await
+}
+
+/// A JSON reply: status, headers and the parsed body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: serde_json::Value,
+}
+
+/// Sends `req` and parses the JSON reply.
+pub async fn reply(req: reqwest::RequestBuilder) -> Result<Reply> {
+    let resp = req.send().await?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await?;
+    let body = serde_json::from_str(&text).with_context(|| format!("{status}: {text}"))?;
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+impl Host {
+    /// POSTs an application as JSON, with an Idempotency-Key if given.
+    pub async fn submit(
+        &self,
+        application: &serde_json::Value,
+        key: Option<&str>,
+    ) -> Result<Reply> {
+        let mut req = self
+            .client
+            .post(self.url("/api/applications"))
+            .header("content-type", "application/json")
+            .body(application.to_string());
+        if let Some(key) = key {
+            req = req.header("idempotency-key", key);
+        }
+        reply(req).await
+    }
+
+    /// Sends JSON as an operator (`body: None` sends no body).
+    pub async fn operator(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Reply> {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(OPERATOR_TOKEN);
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        reply(req).await
+    }
+}

@@ -42,7 +42,10 @@ struct IdempotencyRecord {
 async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
     let outcome = match Request::read(incoming, MAX_BODY).await {
         Ok(req) => match (&req.method, application_id(&req.path)) {
-            (Method::Post, None) => submit(&req),
+            (Method::Post, None) => match submit(&req) {
+                Ok(created) => Ok(screen(created).await.reply()),
+                Err(problem) => Err(problem),
+            },
             (Method::Get, Some(id)) => read(&req, id),
             (_, None) => Err(method_not_allowed("POST")),
             (_, Some(_)) => Err(method_not_allowed("GET")),
@@ -154,14 +157,51 @@ fn intake_config() -> Result<IntakeConfig, Problem> {
         .map_err(|e| unavailable(format!("the intake_config variable is invalid: {e}")))
 }
 
-fn created(record_id: &str, body: Value, replayed: bool) -> Reply {
-    let reply = Reply::new(201, JSON, body.to_string())
-        .header("location", format!("/api/applications/{record_id}"));
-    if replayed {
-        reply.header("idempotent-replayed", "true")
-    } else {
-        reply
+/// A stored application and the 201 that acknowledges it.
+struct Created {
+    id: String,
+    body: Value,
+    /// A retry of an earlier request (I7): answered as the first time, nothing chained.
+    replayed: bool,
+}
+
+impl Created {
+    fn reply(self) -> Reply {
+        let reply = Reply::new(201, JSON, self.body.to_string())
+            .header("location", format!("/api/applications/{}", self.id));
+        if self.replayed {
+            reply.header("idempotent-replayed", "true")
+        } else {
+            reply
+        }
     }
+}
+
+/// Chains the review component's screening (A1–A10) for a new application, and shows its
+/// outcome in the 201. The application is stored either way: when screening cannot run, it
+/// waits in `submitted` and an operator runs it again.
+async fn screen(mut created: Created) -> Created {
+    if created.replayed {
+        return created;
+    }
+    let path = format!("/internal/screening/{}", created.id);
+    let screened = match certflow_component::chain_post("review", &path).await {
+        Ok((200, body)) => serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|b| b.get("status").cloned()),
+        Ok((status, _)) => {
+            eprintln!("screening of {} answered {status}", created.id);
+            None
+        }
+        Err(e) => {
+            eprintln!("screening of {} not reached: {e}", created.id);
+            None
+        }
+    };
+    if let Some(status) = screened {
+        created.body["status"] = status;
+    }
+    created
 }
 
 /// The 201 body, from the stored record (read back as plain JSON: intake shows records, it
@@ -179,7 +219,7 @@ fn created_body(record: &Value, token: &str) -> Value {
 }
 
 /// POST /api/applications (I1–I5, I7).
-fn submit(req: &Request) -> Outcome {
+fn submit(req: &Request) -> Result<Created, Problem> {
     let (value, form_key) = decode_body(req)?;
     let key = req
         .header("idempotency-key")
@@ -228,8 +268,8 @@ fn accept(
     key: Option<&str>,
     body_sha256: &str,
     claim: Option<&str>,
-) -> Outcome {
-    let now = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now());
+) -> Result<Created, Problem> {
+    let now = certflow_component::now();
     let accepted = certflow_domain::validate_document(value, now.date_naive(), &intake_config()?)
         .map_err(Problem::validation)?;
 
@@ -252,12 +292,21 @@ fn accept(
     }
     // I8: the log names the application, never the contact person.
     println!("application {} submitted", record.id);
-    Ok(created(&record.id, created_body(&stored, &token), false))
+    Ok(Created {
+        body: created_body(&stored, &token),
+        id: record.id,
+        replayed: false,
+    })
 }
 
 /// A request whose Idempotency-Key was already claimed: the same body gets the first
 /// response again; another body is refused (I7).
-fn replay(bucket: &Bucket, key: &str, key_hash: &str, body_sha256: &str) -> Outcome {
+fn replay(
+    bucket: &Bucket,
+    key: &str,
+    key_hash: &str,
+    body_sha256: &str,
+) -> Result<Created, Problem> {
     let record_key = format!("idempotency:{key_hash}");
     let mut waited = 0;
     let first: IdempotencyRecord = loop {
@@ -286,7 +335,11 @@ fn replay(bucket: &Bucket, key: &str, key_hash: &str, body_sha256: &str) -> Outc
     let record: Value = get_json(bucket, &format!("application:{id}"))?
         .ok_or_else(|| unavailable("the first application with this key is missing"))?;
     let token = access_token(Some(key), id)?;
-    Ok(created(id, created_body(&record, &token), true))
+    Ok(Created {
+        body: created_body(&record, &token),
+        id: id.clone(),
+        replayed: true,
+    })
 }
 
 fn not_found() -> Problem {

@@ -335,3 +335,48 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], Problem> {
 pub fn is_application_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
+
+/// POSTs to another component of the app through Spin's local service chaining
+/// (`http://<component>.spin.internal<path>`; the caller lists that host in its
+/// `allowed_outbound_hosts`). Returns the status and the body, or why the call failed.
+pub async fn chain_post(component: &str, path: &str) -> Result<(u16, Vec<u8>), String> {
+    use spin_sdk::http::{IncomingResponse, OutgoingRequest, Scheme};
+    let request = OutgoingRequest::new(Fields::new());
+    let authority = format!("{component}.spin.internal");
+    let accepted = request.set_method(&Method::Post).is_ok()
+        && request.set_scheme(Some(&Scheme::Http)).is_ok()
+        && request.set_authority(Some(&authority)).is_ok()
+        && request.set_path_with_query(Some(path)).is_ok();
+    if !accepted {
+        return Err(format!("cannot address http://{authority}{path}"));
+    }
+    let response: IncomingResponse = spin_sdk::http::send(request)
+        .await
+        .map_err(|e| format!("http://{authority}{path}: {e}"))?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .await
+        .map_err(|e| format!("http://{authority}{path}: body: {e:?}"))?;
+    Ok((status, body))
+}
+
+/// Now, from the host's clock (components read the clock; the domain never does).
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+}
+
+/// A 422 listing every error of an operator's input (`what`: e.g. "The review").
+pub fn invalid(what: &str, errors: Vec<certflow_domain::FieldError>) -> Problem {
+    let count = errors.len();
+    Problem::new(422, "validation", &format!("{what} is not valid"))
+        .detail(format!(
+            "{count} field error(s); each names the field, a code and the rule"
+        ))
+        .errors(errors)
+}
+
+/// 404 for an application that does not exist (or an id that cannot be one).
+pub fn application_not_found() -> Problem {
+    Problem::new(404, "not-found", "Not found").detail("no application with this id")
+}

@@ -50,6 +50,14 @@ impl Status {
     }
 }
 
+impl Status {
+    /// M1: whether an audit of the application may still be planned, so assessed for remote
+    /// activity: not once the review rejected it.
+    pub fn may_be_assessed_for_remote_audit(self) -> bool {
+        self != Status::Rejected
+    }
+}
+
 /// A move the workflow does not allow from the current status: answered with 409.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransitionRefused {
@@ -149,6 +157,18 @@ impl<A> ApplicationRecord<A> {
             review: None,
             remote_audits: Vec::new(),
         }
+    }
+
+    /// Records something that happened without a change of status (R1), e.g. a screening
+    /// that could not compute its figures.
+    pub fn append(&mut self, at: DateTime<Utc>, by: &str, rules: &[&str], note: impl Into<String>) {
+        self.history.push(StatusChange {
+            at,
+            status: self.status,
+            by: by.to_string(),
+            rules: rules.iter().map(|r| r.to_string()).collect(),
+            note: note.into(),
+        });
     }
 
     /// Moves the application to `next` and appends the change to its history (R1), or

@@ -103,6 +103,11 @@ pub fn figures(
             .ok()
     });
     let transfer = transfer::check_application(application, today);
+    // The seed drawn with is part of the record, so the draw can be repeated (A6).
+    let mut inputs = inputs.clone();
+    if application.sites.len() > 1 {
+        inputs.sampling.seed.get_or_insert(seed);
+    }
     match (personnel, times) {
         (Some(effective_personnel), Some(audit_times)) if errors.is_empty() => Ok(Figures {
             effective_personnel,
@@ -110,7 +115,7 @@ pub fn figures(
             site_samples,
             programme,
             transfer,
-            inputs: inputs.clone(),
+            inputs,
         }),
         _ => Err(errors),
     }

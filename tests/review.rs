@@ -1,0 +1,336 @@
+//! Application review and remote-audit assessment end to end (rules A1–A10, M1–M5): the real
+//! `spin.toml`; intake chains review's screening over service chaining; operators review,
+//! assess remote audits and replace the CB's settings.
+
+use anyhow::{Context, Result, ensure};
+use certflow_tests::{Host, example_application, reply, start_app};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Submits the DESIGN example and returns its id (screened by then).
+async fn submit(host: &Host) -> Result<String> {
+    let created = host.submit(&example_application()?, None).await?;
+    ensure!(created.status == 201, "{}", created.body);
+    created.body["id"]
+        .as_str()
+        .map(str::to_string)
+        .context("no id")
+}
+
+async fn record(host: &Host, id: &str) -> Result<Value> {
+    let shown = host
+        .operator(Method::GET, &format!("/api/applications/{id}"), None)
+        .await?;
+    ensure!(shown.status == 200, "{}", shown.body);
+    Ok(shown.body)
+}
+
+fn accept() -> Value {
+    json!({
+        "decision": "accept",
+        "reviewer": "Wang Fang",
+        "technical_areas": ["IAF 33"],
+        "factors": { "processes": 3, "it_infrastructure": 3 },
+        "stage_1_on": "2027-01-11"
+    })
+}
+
+/// An MD4 assessment that allows a partial remote audit (physical security on site).
+fn assessment(audit: &str) -> Value {
+    let low = |note: &str| json!({ "risk": "low", "note": note });
+    json!({
+        "assessor": "Zhao Min",
+        "audit": audit,
+        "factors": {
+            "infrastructure": low("tested video links"),
+            "sector": low("software services"),
+            "audit_type": low("surveillance"),
+            "competence": low("team trained in remote techniques"),
+            "past_performance": low("two remote audits went well"),
+            "scope": low("no site-bound process")
+        },
+        "confidentiality": low("screen sharing under NDA"),
+        "client_agreement": true,
+        "physical_processes": false,
+        "physical_security_controls": true,
+        "virtual_sites": false,
+        "planned_remote_percent": 40,
+        "tools": ["Microsoft Teams"]
+    })
+}
+
+/// The ISMS figures of a stored screening or review.
+fn isms(figures: &Value) -> Option<&Value> {
+    figures["audit_times"]["value"]["schemes"]
+        .as_array()?
+        .iter()
+        .find(|s| s["scheme"] == "isms")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a1_a9_m1_submit_screen_review_and_assess_end_to_end() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start_app(state.path()).await?;
+    let id = submit(&host).await?;
+
+    // Screening (chained by intake): the draft review is stored with its explanation.
+    let screened = record(&host, &id).await?;
+    ensure!(screened["status"] == "under_review", "{screened}");
+    let figures = &screened["screening"]["figures"];
+    // A1: 120 full-time + 10 × 20 h / 40 h + 5 temporary + 3 contractors = 133.
+    ensure!(
+        figures["effective_personnel"]["value"]["total"] == 133,
+        "{figures}"
+    );
+    // A2: 126–175 people → 13 auditor-days, and every step cites its rule.
+    ensure!(
+        isms(figures).and_then(|s| s["table_days"].as_f64()) == Some(13.0),
+        "{figures}"
+    );
+    let steps = figures["audit_times"]["steps"]
+        .as_array()
+        .context("steps")?;
+    ensure!(
+        steps
+            .iter()
+            .all(|s| s["rule"].as_str().is_some_and(|r| !r.is_empty()))
+    );
+    ensure!(
+        screened["history"][1]["status"] == "under_review",
+        "{screened}"
+    );
+
+    // A9: the operator accepts with complexity grades and a stage 1 date.
+    let reviewed = host
+        .operator(
+            Method::POST,
+            &format!("/api/applications/{id}/review"),
+            Some(&accept()),
+        )
+        .await?;
+    ensure!(reviewed.status == 200, "{}", reviewed.body);
+    ensure!(reviewed.body["status"] == "accepted", "{}", reviewed.body);
+    let review = &reviewed.body["review"];
+    ensure!(review["technical_areas"][0] == "IAF 33", "{review}");
+    ensure!(
+        review["figures"]["audit_times"]["value"]["adjustment"]["percent"] != 0,
+        "{review}"
+    );
+    ensure!(
+        review["figures"]["programme"]["value"]["stage_1"] == "2027-01-11",
+        "{review}"
+    );
+
+    // A decided review is final: 409 naming the current status.
+    let again = host
+        .operator(
+            Method::POST,
+            &format!("/api/applications/{id}/review"),
+            Some(&accept()),
+        )
+        .await?;
+    ensure!(again.status == 409, "{}", again.body);
+    ensure!(again.body["current_status"] == "accepted", "{}", again.body);
+
+    // M1–M5: physical security controls on site → at most partial; 40% > 30% is flagged.
+    let path = format!("/api/applications/{id}/remote-audit");
+    let assessed = host
+        .operator(Method::POST, &path, Some(&assessment("surveillance_1")))
+        .await?;
+    ensure!(assessed.status == 201, "{}", assessed.body);
+    ensure!(
+        assessed.body["result"]["remote"] == "partial",
+        "{}",
+        assessed.body
+    );
+    let flags = assessed.body["result"]["flags"].to_string();
+    ensure!(flags.contains("remote_share_above_threshold"), "{flags}");
+    // M3: a re-assessment keeps the first one.
+    let reassessed = host
+        .operator(Method::POST, &path, Some(&assessment("surveillance_1")))
+        .await?;
+    ensure!(reassessed.status == 201, "{}", reassessed.body);
+    let listed = host.operator(Method::GET, &path, None).await?;
+    ensure!(
+        listed.body["remote_audits"].as_array().map(Vec::len) == Some(2),
+        "{}",
+        listed.body
+    );
+
+    // The applicant sees the same record with their token.
+    let final_record = record(&host, &id).await?;
+    ensure!(final_record["review"]["reviewer"] == "Wang Fang");
+    ensure!(
+        final_record["history"][2]["rules"][0] == "A9",
+        "{final_record}"
+    );
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a9_two_concurrent_reviews_one_wins() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start_app(state.path()).await?;
+    for _ in 0..3 {
+        let id = submit(&host).await?;
+        let path = format!("/api/applications/{id}/review");
+        let reject = json!({ "decision": "reject", "reviewer": "Li Lei", "reasons": ["outside our accreditation"] });
+        let accept = accept();
+        let (a, b) = tokio::join!(
+            host.operator(Method::POST, &path, Some(&accept)),
+            host.operator(Method::POST, &path, Some(&reject)),
+        );
+        let statuses = [a?.status, b?.status];
+        ensure!(
+            statuses.iter().filter(|s| **s == 200).count() == 1
+                && statuses.iter().filter(|s| **s == 409).count() == 1,
+            "{statuses:?}"
+        );
+        let stored = record(&host, &id).await?;
+        ensure!(
+            stored["history"].as_array().map(Vec::len) == Some(3),
+            "{stored}"
+        );
+    }
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a9_rejection_needs_reasons_and_ends_the_workflow() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start_app(state.path()).await?;
+    let id = submit(&host).await?;
+    let path = format!("/api/applications/{id}/review");
+    let bare = json!({ "decision": "reject", "reviewer": "Li Lei", "colour": "red" });
+    let refused = host.operator(Method::POST, &path, Some(&bare)).await?;
+    ensure!(refused.status == 422, "{}", refused.body);
+    let fields: Vec<&str> = refused.body["errors"]
+        .as_array()
+        .context("errors")?
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    ensure!(
+        fields.contains(&"/reasons") && fields.contains(&"/colour"),
+        "{fields:?}"
+    );
+    ensure!(record(&host, &id).await?["status"] == "under_review");
+
+    let reject = json!({ "decision": "reject", "reviewer": "Li Lei", "reasons": ["scope outside accreditation"] });
+    let rejected = host.operator(Method::POST, &path, Some(&reject)).await?;
+    ensure!(
+        rejected.status == 200 && rejected.body["status"] == "rejected",
+        "{}",
+        rejected.body
+    );
+    // A rejected application is not audited, so not assessed for remote audit.
+    let assessed = host
+        .operator(
+            Method::POST,
+            &format!("/api/applications/{id}/remote-audit"),
+            Some(&assessment("stage_1")),
+        )
+        .await?;
+    ensure!(assessed.status == 409, "{}", assessed.body);
+    ensure!(
+        assessed.body["current_status"] == "rejected",
+        "{}",
+        assessed.body
+    );
+    // Screening again is refused too.
+    let rescreen = host
+        .operator(
+            Method::POST,
+            &format!("/api/applications/{id}/screening"),
+            None,
+        )
+        .await?;
+    ensure!(rescreen.status == 409, "{}", rescreen.body);
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a5_settings_change_takes_effect_and_a_bad_document_is_refused_whole() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start_app(state.path()).await?;
+    let defaults = host.operator(Method::GET, "/api/settings", None).await?;
+    ensure!(defaults.status == 200, "{}", defaults.body);
+    ensure!(
+        defaults.body["max_reduction_percent"] == 30,
+        "{}",
+        defaults.body
+    );
+
+    // The CB raises the 126–175 band from 13 to 13.5 days (still below the next band).
+    let mut settings = defaults.body.clone();
+    let bands = settings["isms_time_table"]["bands"]
+        .as_array_mut()
+        .context("bands")?;
+    let band = bands
+        .iter_mut()
+        .find(|b| b["from"] == 126)
+        .context("band 126")?;
+    band["days"] = json!(13.5);
+    let replaced = host
+        .operator(Method::PUT, "/api/settings", Some(&settings))
+        .await?;
+    ensure!(replaced.status == 200, "{}", replaced.body);
+    let id = submit(&host).await?;
+    let screened = record(&host, &id).await?;
+    ensure!(
+        isms(&screened["screening"]["figures"]).and_then(|s| s["table_days"].as_f64())
+            == Some(13.5),
+        "{screened}"
+    );
+
+    // A bad document: refused whole, with every error; the stored settings still apply.
+    let mut bad = settings.clone();
+    bad["max_reduction_percent"] = json!(-5);
+    bad["jurisdiction"] = json!("mars");
+    bad["unknown"] = json!(true);
+    let refused = host
+        .operator(Method::PUT, "/api/settings", Some(&bad))
+        .await?;
+    ensure!(refused.status == 422, "{}", refused.body);
+    ensure!(
+        refused.body["errors"].as_array().map(Vec::len) >= Some(3),
+        "{}",
+        refused.body
+    );
+    let current = host.operator(Method::GET, "/api/settings", None).await?;
+    ensure!(current.body == settings, "{}", current.body);
+
+    // Operators only.
+    let anonymous = reply(host.client.get(host.url("/api/settings"))).await?;
+    ensure!(anonymous.status == 401, "{}", anonymous.body);
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a9_review_and_m1_assessment_need_an_operator() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start_app(state.path()).await?;
+    let id = submit(&host).await?;
+    for path in [
+        format!("/api/applications/{id}/review"),
+        format!("/api/applications/{id}/remote-audit"),
+        format!("/api/applications/{id}/screening"),
+    ] {
+        let anonymous = reply(
+            host.client
+                .post(host.url(&path))
+                .header("content-type", "application/json")
+                .body(accept().to_string()),
+        )
+        .await?;
+        ensure!(anonymous.status == 401, "{path}: {}", anonymous.body);
+        let wrong = reply(host.client.post(host.url(&path)).bearer_auth("nope")).await?;
+        ensure!(wrong.status == 401, "{path}: {}", wrong.body);
+    }
+    // The internal screening route is not reachable from outside.
+    let (status, _) = host
+        .send(Method::POST, &format!("/internal/screening/{id}"), "")
+        .await?;
+    ensure!(status == 404, "{status}");
+    host.stop().await
+}

@@ -15,7 +15,7 @@
 use certflow_component::{
     Bucket, Method, Outcome, Reply, Request, Update, application_not_found, get_json, invalid,
     is_application_id, method_not_allowed, now, open_store, random_bytes, require_operator,
-    set_json, update_json,
+    set_json, unavailable, update_json,
 };
 use certflow_domain::review::{
     self, Decision, MAX_SEED, Review, ReviewRequest, Screening, Settings,
@@ -69,9 +69,17 @@ fn route(req: &Request) -> Outcome {
     }
 }
 
-/// The CB's settings: the stored document, or the built-in defaults (A1–A7, M5).
+/// The CB's settings: the stored document, or the built-in defaults (A1–A7, M5). The stored
+/// document is read with the same reader that checked it on PUT, so the component carries
+/// one reader of settings, not two.
 fn load_settings(bucket: &Bucket) -> Result<Settings, Problem> {
-    Ok(get_json::<Settings>(bucket, SETTINGS)?.unwrap_or_default())
+    match get_json::<serde_json::Value>(bucket, SETTINGS)? {
+        None => Ok(Settings::default()),
+        Some(stored) => Settings::from_json(&stored).map_err(|errors| {
+            eprintln!("stored settings unreadable: {} error(s)", errors.len());
+            unavailable("the stored settings cannot be read; PUT /api/settings again")
+        }),
+    }
 }
 
 /// PUT /api/settings: a bad document is refused whole (422, every error) and the stored one
@@ -182,11 +190,7 @@ fn decide(req: &Request, id: &str) -> Outcome {
             );
         }
         // A6: the screening's draw stays the same unless the operator names another seed.
-        let screened_seed = record
-            .screening
-            .as_ref()
-            .and_then(|s| s.figures.as_ref())
-            .and_then(|f| f.inputs.sampling.seed);
+        let screened_seed = record.screening.as_ref().and_then(Screening::seed);
         let figures = match review::figures(
             &record.application,
             &settings,
@@ -194,7 +198,7 @@ fn decide(req: &Request, id: &str) -> Outcome {
             screened_seed.unwrap_or(fresh),
             at.date_naive(),
         ) {
-            Ok(figures) => Some(figures),
+            Ok(figures) => serde_json::to_value(figures).ok(),
             // A rejection stands on its reasons; figures that cannot be computed add nothing.
             Err(_) if request.decision == Decision::Reject => None,
             Err(errors) => return Update::Refuse(invalid("The review", errors)),

@@ -6,7 +6,6 @@
 //! The workflow's states and the moves between them live here and nowhere else
 //! ([`Status::may_become`]).
 
-use crate::remote_audit::AssessmentRecord;
 use crate::review::{Review, Screening};
 use crate::{Application, Problem, ReadinessFlag};
 use chrono::{DateTime, Utc};
@@ -121,10 +120,11 @@ pub struct ApplicationRecord<A = Application> {
     /// The operator's review (A9), once decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<Review>,
-    /// Every remote-audit assessment (M1–M5), oldest first: each is kept, so the rationale
-    /// of each audit stays on record when it is re-assessed (M3).
+    /// Every remote-audit assessment (M1–M5), oldest first, each an [`AssessmentRecord`](crate::remote_audit::AssessmentRecord)
+    /// as stored: each is kept, so the rationale of each audit stays on record when it is
+    /// re-assessed (M3). Kept as JSON for the reason given at [`Screening`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub remote_audits: Vec<AssessmentRecord>,
+    pub remote_audits: Vec<serde_json::Value>,
 }
 
 impl<A> ApplicationRecord<A> {

@@ -130,13 +130,17 @@ fn under(prefix: &str, error: FieldError) -> FieldError {
 }
 
 /// The automatic screening of an application (A1–A10 with default inputs), as stored.
+///
+/// Figures are stored as the JSON the client is shown ([`Figures`] serialised): they are
+/// derived data, computed again by the review from its inputs, so no component reads them
+/// back into types, and none carries the code to (it would double the review component).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Screening {
     /// When it ran.
     pub at: DateTime<Utc>,
-    /// The draft figures, when it succeeded.
+    /// The draft [`Figures`], when it succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub figures: Option<Figures>,
+    pub figures: Option<Value>,
     /// Why it failed (rule, field, message), when it did: the application stays
     /// `submitted` and an operator can run it again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -149,7 +153,7 @@ impl Screening {
         match outcome {
             Ok(figures) => Screening {
                 at,
-                figures: Some(figures),
+                figures: serde_json::to_value(figures).ok(),
                 problems: Vec::new(),
             },
             Err(errors) => Screening {
@@ -161,6 +165,16 @@ impl Screening {
                     .collect(),
             },
         }
+    }
+}
+
+impl Screening {
+    /// The A6 seed the screening drew its site samples with, so the review repeats the draw.
+    pub fn seed(&self) -> Option<u64> {
+        self.figures
+            .as_ref()?
+            .pointer("/inputs/sampling/seed")?
+            .as_u64()
     }
 }
 
@@ -190,10 +204,10 @@ pub struct Review {
     pub scope: String,
     /// A9: the competence the audit team needs, as IAF/CNAS technical area codes.
     pub technical_areas: Vec<String>,
-    /// A1–A10: every figure with its explanation. Absent for a rejection whose inputs were
-    /// not computed.
+    /// A1–A10: every figure with its explanation ([`Figures`] as shown; see [`Screening`]).
+    /// Absent for a rejection whose figures could not be computed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub figures: Option<Figures>,
+    pub figures: Option<Value>,
 }
 
 /// What an operator sends to `POST /api/applications/:id/review`: the decision fields below

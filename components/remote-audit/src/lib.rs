@@ -25,11 +25,7 @@ const MAX_BODY: usize = 64 * 1024;
 
 #[http_component]
 async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
-    let outcome = match Request::read(incoming, MAX_BODY).await {
-        Ok(req) => route(&req),
-        Err(problem) => Err(problem),
-    };
-    outcome.unwrap_or_else(Reply::problem).send(out).await
+    certflow_component::serve(incoming, out, MAX_BODY, route).await
 }
 
 fn route(req: &Request) -> Outcome {

@@ -35,11 +35,7 @@ const SCREENING_RULES: [&str; 8] = ["A1", "A2", "A3", "A4", "A5", "A6", "A8", "A
 
 #[http_component]
 async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
-    let outcome = match Request::read(incoming, MAX_BODY).await {
-        Ok(req) => route(&req),
-        Err(problem) => Err(problem),
-    };
-    outcome.unwrap_or_else(Reply::problem).send(out).await
+    certflow_component::serve(incoming, out, MAX_BODY, route).await
 }
 
 fn route(req: &Request) -> Outcome {

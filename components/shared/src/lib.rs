@@ -380,3 +380,18 @@ pub fn invalid(what: &str, errors: Vec<certflow_domain::FieldError>) -> Problem 
 pub fn application_not_found() -> Problem {
     Problem::new(404, "not-found", "Not found").detail("no application with this id")
 }
+
+/// The whole of a handler whose routes are synchronous: reads the request (body capped at
+/// `max_body`), routes it, and sends the reply or the problem.
+pub async fn serve(
+    incoming: IncomingRequest,
+    out: ResponseOutparam,
+    max_body: usize,
+    route: impl FnOnce(&Request) -> Outcome,
+) {
+    let outcome = match Request::read(incoming, max_body).await {
+        Ok(req) => route(&req),
+        Err(problem) => Err(problem),
+    };
+    outcome.unwrap_or_else(Reply::problem).send(out).await
+}

@@ -89,6 +89,10 @@ pub fn new_engine() -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    // `perf` can name the components' functions when a perf map is written (profiling only).
+    if std::env::var_os("CERTFLOW_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let mut pooling = PoolingAllocationConfig::default();
     pooling
         .total_component_instances(1_000)

@@ -3,7 +3,10 @@
 //! assess remote audits and replace the CB's settings.
 
 use anyhow::{Context, Result, ensure};
-use certflow_tests::{Host, example_application, reply, start_app};
+use certflow_tests::{
+    Host, OPERATOR_TOKEN, Start, build_app_components, example_application, reply, scenario,
+    start_app,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -332,5 +335,85 @@ async fn a9_review_and_m1_assessment_need_an_operator() -> Result<()> {
         .send(Method::POST, &format!("/internal/screening/{id}"), "")
         .await?;
     ensure!(status == 404, "{status}");
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a6_multi_site_samples_are_drawn_at_screening_and_repeated_by_the_review() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start_app(state.path()).await?;
+    // The central function and four more sites: n = 4.
+    let mut application = example_application()?;
+    let head_office = application["sites"][0].clone();
+    let sites = application["sites"].as_array_mut().context("sites")?;
+    for i in 1..=4 {
+        let mut site = head_office.clone();
+        site["name"] = json!(format!("Branch {i}"));
+        site["central"] = json!(false);
+        site["personnel"] = json!({ "full_time": 20, "temporary": 0, "contractors": 0 });
+        sites.push(site);
+    }
+    let created = host.submit(&application, None).await?;
+    ensure!(created.status == 201, "{}", created.body);
+    let id = created.body["id"].as_str().context("id")?.to_string();
+    let screened = record(&host, &id).await?;
+    let samples = screened["screening"]["figures"]["site_samples"]
+        .as_array()
+        .context("site_samples")?
+        .clone();
+    // MD1: initial ceil(sqrt(4)) = 2, surveillance ceil(0.6 × 2) = 2, recertification
+    // ceil(0.8 × 2) = 2, each besides the central function (site 0).
+    ensure!(samples.len() == 3, "{samples:?}");
+    for sample in &samples {
+        let value = &sample["value"];
+        ensure!(value["central"] == 0, "{value}");
+        ensure!(
+            value["sites"].as_array().map(Vec::len) == Some(2),
+            "{value}"
+        );
+        ensure!(!value["sites"].to_string().contains("[0"), "{value}");
+        ensure!(
+            !value["random"].as_array().is_none_or(Vec::is_empty),
+            "{value}"
+        );
+    }
+    let seed = &screened["screening"]["figures"]["inputs"]["sampling"]["seed"];
+    ensure!(seed.is_u64(), "{screened}");
+
+    // The review repeats the screening's draw (same seed) unless told otherwise.
+    let reviewed = host
+        .operator(
+            Method::POST,
+            &format!("/api/applications/{id}/review"),
+            Some(&accept()),
+        )
+        .await?;
+    ensure!(reviewed.status == 200, "{}", reviewed.body);
+    ensure!(
+        reviewed.body["review"]["figures"]["site_samples"][0]["value"]["sites"]
+            == samples[0]["value"]["sites"],
+        "{}",
+        reviewed.body
+    );
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a1_without_review_an_application_waits_in_submitted() -> Result<()> {
+    build_app_components()?;
+    let state = tempfile::tempdir()?;
+    let host = Host::start(&scenario("intake-alone"), state.path(), &Start::default()).await?;
+    let created = host.submit(&example_application()?, None).await?;
+    ensure!(created.status == 201, "{}", created.body);
+    ensure!(created.body["status"] == "submitted", "{}", created.body);
+    let id = created.body["id"].as_str().context("id")?;
+    let shown = reply(
+        host.client
+            .get(host.url(&format!("/api/applications/{id}")))
+            .bearer_auth(OPERATOR_TOKEN),
+    )
+    .await?;
+    ensure!(shown.status == 200, "{}", shown.body);
+    ensure!(shown.body["status"] == "submitted" && shown.body.get("screening").is_none());
     host.stop().await
 }

@@ -148,14 +148,28 @@ async fn a1_a9_m1_submit_screen_review_and_assess_end_to_end() -> Result<()> {
     );
     let flags = assessed.body["result"]["flags"].to_string();
     ensure!(flags.contains("remote_share_above_threshold"), "{flags}");
-    // M3: a re-assessment keeps the first one.
+    // A retry with the same Idempotency-Key gets the first answer and records nothing new.
+    let keyed = || {
+        host.client
+            .post(host.url(&path))
+            .bearer_auth(OPERATOR_TOKEN)
+            .header("content-type", "application/json")
+            .header("idempotency-key", "assessment-1")
+            .body(assessment("stage_2").to_string())
+    };
+    let first = reply(keyed()).await?;
+    let retry = reply(keyed()).await?;
+    ensure!(first.status == 201 && retry.status == 201, "{}", retry.body);
+    ensure!(retry.body == first.body, "{}", retry.body);
+    ensure!(retry.headers.get("idempotent-replayed").is_some());
+    // M3: a re-assessment keeps the earlier ones.
     let reassessed = host
         .operator(Method::POST, &path, Some(&assessment("surveillance_1")))
         .await?;
     ensure!(reassessed.status == 201, "{}", reassessed.body);
     let listed = host.operator(Method::GET, &path, None).await?;
     ensure!(
-        listed.body["remote_audits"].as_array().map(Vec::len) == Some(2),
+        listed.body["remote_audits"].as_array().map(Vec::len) == Some(3),
         "{}",
         listed.body
     );

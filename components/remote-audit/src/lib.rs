@@ -38,7 +38,9 @@ fn route(req: &Request) -> Outcome {
         return Err(application_not_found());
     }
     match req.method {
-        Method::Post => record_assessment(req, id),
+        Method::Post => certflow_component::idempotent(req, &format!("remote-audit:{id}"), || {
+            record_assessment(req, id)
+        }),
         Method::Get => list(id),
         _ => Err(method_not_allowed("GET, POST")),
     }

@@ -48,7 +48,7 @@ fn route(req: &Request) -> Outcome {
         }
         (["api", "applications", id, "review"], Method::Post) => {
             require_operator(req)?;
-            decide(req, id)
+            certflow_component::idempotent(req, &format!("review:{id}"), || decide(req, id))
         }
         (["api", "settings"], Method::Get) => {
             require_operator(req)?;

@@ -395,3 +395,97 @@ pub async fn serve(
     };
     outcome.unwrap_or_else(Reply::problem).send(out).await
 }
+
+/// How long a concurrent request with a claimed Idempotency-Key waits for the first one.
+const REPLAY_WAIT_MS: u64 = 5_000;
+
+/// What the first request with an Idempotency-Key left for its retries.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptReply {
+    body_sha256: String,
+    status: u16,
+    content_type: String,
+    body: String,
+}
+
+/// DESIGN's `Idempotency-Key` on a POST that creates or changes something. Without the
+/// header, `create` runs. With it, the first request with the key (claimed with `increment`,
+/// never check-then-set) runs `create` and keeps its successful reply; a retry with the same
+/// key and body gets that reply again (`idempotent-replayed: true`); the same key with
+/// another body gets 422 `idempotency_key_reused`. A refused request keeps nothing and frees
+/// the key, so a corrected retry may use it. `scope` keeps keys of different resources apart.
+/// The reply is stored as it is, so this is not for replies that carry a secret (intake's
+/// access token has its own scheme: the token is derived again, never stored).
+pub fn idempotent(req: &Request, scope: &str, create: impl FnOnce() -> Outcome) -> Outcome {
+    let Some(key) = req.header("idempotency-key") else {
+        return create();
+    };
+    let printable = key.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    if key.is_empty() || key.len() > 255 || !printable {
+        return Err(
+            Problem::new(400, "invalid-idempotency-key", "Invalid Idempotency-Key")
+                .detail("use 1 to 255 printable ASCII characters, e.g. a random UUID"),
+        );
+    }
+    let bucket = open_store()?;
+    let record_key = format!("idempotency:{scope}:{}", sha256_hex(key.as_bytes()));
+    let claim_key = format!("{record_key}:claim");
+    let body_sha256 = sha256_hex(req.body());
+    if atomics::increment(&bucket, &claim_key, 1).map_err(store_error)? != 1 {
+        return replay(&bucket, &record_key, &body_sha256);
+    }
+    let outcome = create();
+    match &outcome {
+        Ok(reply) if (200..300).contains(&reply.status) => {
+            let kept = KeptReply {
+                body_sha256,
+                status: reply.status,
+                content_type: reply
+                    .headers
+                    .iter()
+                    .find(|(n, _)| *n == "content-type")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default(),
+                body: String::from_utf8_lossy(&reply.body).into_owned(),
+            };
+            set_json(&bucket, &record_key, &kept)?;
+        }
+        _ => {
+            let _ = bucket.delete(&claim_key);
+        }
+    }
+    outcome
+}
+
+fn replay(bucket: &Bucket, record_key: &str, body_sha256: &str) -> Outcome {
+    let mut waited = 0;
+    let first: KeptReply = loop {
+        if let Some(first) = get_json(bucket, record_key)? {
+            break first;
+        }
+        if waited >= REPLAY_WAIT_MS {
+            return Err(
+                Problem::new(409, "idempotency-in-progress", "Request in progress").detail(
+                    "a request with this Idempotency-Key is still being processed; retry shortly",
+                ),
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        waited += 10;
+    };
+    if first.body_sha256 != body_sha256 {
+        return Err(
+            Problem::new(422, "validation", "The request is not valid").errors(vec![
+                certflow_domain::FieldError::new(
+                    "",
+                    certflow_domain::ErrorCode::IdempotencyKeyReused,
+                    "this Idempotency-Key was used for a different request; use a new key",
+                    "I7",
+                ),
+            ]),
+        );
+    }
+    Ok(Reply::new(first.status, &first.content_type, first.body)
+        .header("cache-control", "no-store")
+        .header("idempotent-replayed", "true"))
+}

@@ -21,6 +21,7 @@ use certflow_domain::review::{
     self, Decision, MAX_SEED, Review, ReviewRequest, Screening, Settings,
 };
 use certflow_domain::{ApplicationRecord, Problem, Status, TransitionRefused};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
@@ -88,6 +89,17 @@ fn replace_settings(req: &Request) -> Outcome {
     Ok(Reply::json(200, &json!(settings)))
 }
 
+/// The first day the initial audit may take place: the I4 readiness date intake flagged, or
+/// today.
+fn earliest_audit(record: &ApplicationRecord, at: DateTime<Utc>) -> NaiveDate {
+    let today = at.date_naive();
+    record
+        .flags
+        .iter()
+        .map(|flag| flag.earliest_audit_date)
+        .fold(today, NaiveDate::max)
+}
+
 /// A fresh A6 seed within JSON's exact integers.
 fn fresh_seed() -> Result<u64, Problem> {
     Ok(u64::from_le_bytes(random_bytes::<8>()?) & MAX_SEED)
@@ -121,6 +133,7 @@ fn screen(id: &str, by: &str) -> Outcome {
             &review::ReviewInputs::default(),
             seed,
             at.date_naive(),
+            earliest_audit(&record, at),
         );
         let screening = Screening::new(at, figures);
         let outcome = if screening.figures.is_some() {
@@ -193,6 +206,7 @@ fn decide(req: &Request, id: &str) -> Outcome {
             &request.inputs,
             screened_seed.unwrap_or(fresh),
             at.date_naive(),
+            earliest_audit(&record, at),
         ) {
             Ok(figures) => serde_json::to_value(figures).ok(),
             // A rejection stands on its reasons; figures that cannot be computed add nothing.

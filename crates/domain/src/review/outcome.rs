@@ -28,7 +28,8 @@ pub struct Figures {
     pub audit_times: Explained<AuditTimes>,
     /// A6: the sites each audit of the cycle visits (empty for a single site).
     pub site_samples: Vec<Explained<SiteSample>>,
-    /// A8: the audit programme, once a stage 1 date is planned.
+    /// A8: the audit programme (a draft from the earliest possible date until the review
+    /// gives stage 1 a date).
     pub programme: Option<Explained<Programme>>,
     /// A10: whether a transferred certificate may transfer, and by when.
     pub transfer: Option<Explained<TransferCheck>>,
@@ -38,13 +39,15 @@ pub struct Figures {
 
 /// A1–A10: the figures of `application` under `settings` and `inputs`. `seed` is the A6
 /// random draw's seed when the inputs name none (the caller draws and records it); `today`
-/// dates the A10 check. Every input error at once.
+/// dates the A10 check; without a stage 1 date in the inputs, the A8 programme is drafted
+/// from `earliest_audit` (the I4 readiness date, or today). Every input error at once.
 pub fn figures(
     application: &Application,
     settings: &Settings,
     inputs: &ReviewInputs,
     seed: u64,
     today: NaiveDate,
+    earliest_audit: NaiveDate,
 ) -> Result<Figures, Vec<FieldError>> {
     let mut errors = Vec::new();
     let personnel = effective_personnel(application, &inputs.repetitive_groups, settings)
@@ -81,7 +84,7 @@ pub fn figures(
             }
         }
     }
-    let programme = inputs.stage_1_on.and_then(|stage_1| {
+    let programme = {
         let programme_settings = ProgrammeSettings {
             // C3: surveillance at most 12 months apart under the `cn` jurisdiction.
             max_gap_months: match settings.jurisdiction {
@@ -90,7 +93,21 @@ pub fn figures(
             },
             ..ProgrammeSettings::default()
         };
+        let stage_1 = inputs.stage_1_on.unwrap_or(earliest_audit);
         programme::plan(stage_1, inputs.stage_2_on, &programme_settings)
+            .map(|mut planned| {
+                if inputs.stage_1_on.is_none() {
+                    planned.steps.insert(
+                        0,
+                        Step::new(
+                            "A8",
+                            "no stage 1 date given",
+                            format!("draft: stage 1 planned on the earliest possible date, {stage_1} (I4 readiness, or today); the review sets the real one"),
+                        ),
+                    );
+                }
+                planned
+            })
             .map_err(|e| {
                 errors.extend(e.into_iter().map(|e| match e.field.as_str() {
                     "/stage_1" | "/stage_2" => {
@@ -101,7 +118,7 @@ pub fn figures(
                 }))
             })
             .ok()
-    });
+    };
     let transfer = transfer::check_application(application, today);
     // The seed drawn with is part of the record, so the draw can be repeated (A6).
     let mut inputs = inputs.clone();

@@ -280,9 +280,8 @@ fn accept(
     let token = access_token(key, &id)?;
     let record =
         ApplicationRecord::submitted(id, accepted, sha256_hex(token.as_bytes()), now, "applicant");
-    let stored = serde_json::to_value(&record).map_err(store_error)?;
     // The application first: once the idempotency record exists, retries rely on it.
-    set_json(bucket, &format!("application:{}", record.id), &stored)?;
+    set_json(bucket, &format!("application:{}", record.id), &record)?;
     if let Some(key_hash) = claim {
         let idem = IdempotencyRecord {
             body_sha256: body_sha256.to_string(),
@@ -292,8 +291,10 @@ fn accept(
     }
     // I8: the log names the application, never the contact person.
     println!("application {} submitted", record.id);
+    let shown =
+        serde_json::json!({ "id": record.id, "status": record.status, "flags": record.flags });
     Ok(Created {
-        body: created_body(&stored, &token),
+        body: created_body(&shown, &token),
         id: record.id,
         replayed: false,
     })

@@ -42,10 +42,17 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
 fn route(req: &Request) -> Outcome {
     let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
     match (segments.as_slice(), &req.method) {
-        (["internal", "screening", id], Method::Post) => screen(id, SCREENING_BY),
+        // Intake needs only the outcome: the figures stay in the record.
+        (["internal", "screening", id], Method::Post) => screen(id, SCREENING_BY)
+            .map(|record| Reply::json(200, &json!({ "id": record.id, "status": record.status }))),
         (["api", "applications", id, "screening"], Method::Post) => {
             require_operator(req)?;
-            screen(id, "operator")
+            screen(id, "operator").map(|record| {
+                Reply::json(
+                    200,
+                    &json!({ "id": record.id, "status": record.status, "screening": record.screening }),
+                )
+            })
         }
         (["api", "applications", id, "review"], Method::Post) => {
             require_operator(req)?;
@@ -108,7 +115,7 @@ fn fresh_seed() -> Result<u64, Problem> {
 /// Screening (A1–A10 with default inputs): stores the draft review and moves the application
 /// to `under_review`; when the figures cannot be computed, the application stays `submitted`
 /// with the problems recorded, for an operator to look at and run again.
-fn screen(id: &str, by: &str) -> Outcome {
+fn screen(id: &str, by: &str) -> Result<ApplicationRecord, Problem> {
     if !is_application_id(id) {
         return Err(application_not_found());
     }
@@ -164,10 +171,7 @@ fn screen(id: &str, by: &str) -> Outcome {
     })?
     .ok_or_else(application_not_found)?;
     println!("application {id} screened: {}", record.status.name());
-    Ok(Reply::json(
-        200,
-        &json!({ "id": record.id, "status": record.status, "screening": record.screening }),
-    ))
+    Ok(record)
 }
 
 /// POST /api/applications/:id/review (A9): accept or reject, with every figure computed from

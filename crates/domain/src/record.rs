@@ -23,6 +23,10 @@ pub enum Status {
     Accepted,
     /// Rejected by the review, with reasons (A9). Final.
     Rejected,
+    /// Audits are being recorded (stage 1, stage 2, ...), with their nonconformities (N1–N3).
+    InAudit,
+    /// The certification decision is recorded (D1–D8), grant or refuse.
+    Decided,
 }
 
 impl Status {
@@ -33,27 +37,39 @@ impl Status {
             Status::UnderReview => "under_review",
             Status::Accepted => "accepted",
             Status::Rejected => "rejected",
+            Status::InAudit => "in_audit",
+            Status::Decided => "decided",
         }
     }
 
     /// Whether the workflow lets an application move from `self` to `next`: screening moves
     /// `submitted` to `under_review`; the review (A9) decides an application that is
     /// `under_review`, or still `submitted` when its screening failed (the operator's review
-    /// computes every figure itself). A decided review is final.
+    /// computes every figure itself), and a decided review is final; the first audit of an
+    /// accepted application moves it to `in_audit`, where later audits are added; the
+    /// certification decision (D1–D8) moves it to `decided`.
     pub fn may_become(self, next: Status) -> bool {
         use Status::*;
         matches!(
             (self, next),
-            (Submitted, UnderReview) | (Submitted | UnderReview, Accepted | Rejected)
+            (Submitted, UnderReview)
+                | (Submitted | UnderReview, Accepted | Rejected)
+                | (Accepted, InAudit)
+                | (InAudit, Decided)
         )
+    }
+
+    /// N1–N3, M1: whether audits may be recorded: once accepted, until the decision.
+    pub fn may_record_audits(self) -> bool {
+        matches!(self, Status::Accepted | Status::InAudit)
     }
 }
 
 impl Status {
     /// M1: whether an audit of the application may still be planned, so assessed for remote
-    /// activity: not once the review rejected it.
+    /// activity: not once the review rejected it, nor once it is decided.
     pub fn may_be_assessed_for_remote_audit(self) -> bool {
-        self != Status::Rejected
+        !matches!(self, Status::Rejected | Status::Decided)
     }
 }
 
@@ -125,6 +141,15 @@ pub struct ApplicationRecord<A = Application> {
     /// re-assessed (M3). Kept as JSON for the reason given at [`Screening`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remote_audits: Vec<serde_json::Value>,
+    /// Every audit recorded (N1–N3), oldest first, each an
+    /// [`AuditRecord`](crate::audit::AuditRecord) as stored, its nonconformities' responses and
+    /// verifications added in place.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audits: Vec<serde_json::Value>,
+    /// The certification decision (D8), a [`DecisionRecord`](crate::decision::DecisionRecord)
+    /// as stored, once recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<serde_json::Value>,
 }
 
 impl<A> ApplicationRecord<A> {
@@ -156,6 +181,8 @@ impl<A> ApplicationRecord<A> {
             screening: None,
             review: None,
             remote_audits: Vec::new(),
+            audits: Vec::new(),
+            decision: None,
         }
     }
 
@@ -203,7 +230,7 @@ impl<A> ApplicationRecord<A> {
 mod tests {
     use super::Status::{self, *};
 
-    const ALL: [Status; 4] = [Submitted, UnderReview, Accepted, Rejected];
+    const ALL: [Status; 6] = [Submitted, UnderReview, Accepted, Rejected, InAudit, Decided];
 
     #[test]
     fn a9_only_the_workflow_moves_are_allowed() {
@@ -213,6 +240,8 @@ mod tests {
             (Submitted, Rejected),
             (UnderReview, Accepted),
             (UnderReview, Rejected),
+            (Accepted, InAudit),
+            (InAudit, Decided),
         ];
         for from in ALL {
             for to in ALL {
@@ -228,8 +257,15 @@ mod tests {
     #[test]
     fn a9_a_decided_review_is_final() {
         for to in ALL {
-            assert!(!Accepted.may_become(to));
             assert!(!Rejected.may_become(to));
+            assert!(to == InAudit || !Accepted.may_become(to));
+        }
+    }
+
+    #[test]
+    fn d8_a_decision_is_final_here() {
+        for to in ALL {
+            assert!(!Decided.may_become(to));
         }
     }
 

@@ -28,6 +28,7 @@ pub mod error;
 pub mod explain;
 pub mod form;
 pub mod formats;
+pub mod people;
 pub mod problem;
 pub mod programme;
 pub mod readiness;
@@ -39,6 +40,7 @@ pub mod sampling;
 mod schema;
 pub mod transfer;
 pub mod validation;
+pub mod violation;
 
 pub use application::Application;
 pub use config::IntakeConfig;

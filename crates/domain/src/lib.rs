@@ -22,7 +22,9 @@
 #![warn(missing_docs)]
 
 pub mod application;
+pub mod audit;
 pub mod config;
+pub mod decision;
 pub mod editions;
 pub mod error;
 pub mod explain;

@@ -6,7 +6,9 @@
 //! the [`DecisionRecord`] to store (D8) or every broken rule at once.
 //!
 //! Choices where the rules are silent:
-//! - D1 checks every audit passed in (the component passes the cycle's audits), any role.
+//! - D1 checks every audit passed in (the component passes the cycle's audits), any role;
+//!   verifying an NC's response is part of the audit (17021-1 9.4.10), so a verifier may not
+//!   decide either.
 //! - D2–D4 for a decision maker not in the register: one violation per rule, since none of
 //!   them can be checked.
 //! - D5 checks every nonconformity of every audit passed in; D6 the majors of the latest
@@ -175,6 +177,9 @@ pub struct AuditSummary {
     pub minors: NcCounts,
     /// Opportunities for improvement (not NCs, N1).
     pub opportunities: u32,
+    /// N1: processes flagged for a possible systemic failure.
+    #[serde(default)]
+    pub systemic_flags: Vec<String>,
 }
 
 /// D8: a decision as recorded, with the information it relied on.
@@ -219,6 +224,11 @@ pub fn summarize(audit: &AuditRecord) -> AuditSummary {
         majors,
         minors,
         opportunities,
+        systemic_flags: audit
+            .systemic_flags
+            .iter()
+            .map(|f| f.process.clone())
+            .collect(),
     }
 }
 
@@ -268,6 +278,33 @@ pub fn check_decision(
                 ),
             ));
         }
+    }
+
+    // D1: verifying corrections is part of the audit (17021-1 9.4.10): a verifier took part.
+    for audit in audits {
+        for f in &audit.findings {
+            let verified = f.responses.iter().filter_map(|r| r.verification.as_ref());
+            if verified
+                .into_iter()
+                .any(|v| v.verified_by.trim().eq_ignore_ascii_case(dm_id))
+            {
+                violations.push(Violation::new(
+                    "D1",
+                    format!(
+                        "decision maker {dm_id} verified the response to {} of audit {}: that is part of the audit",
+                        f.id, audit.id
+                    ),
+                ));
+            }
+        }
+    }
+
+    // D2: there must be something to be competent for.
+    if standards.is_empty() {
+        violations.push(Violation::new(
+            "D2",
+            "no standard named for the decision: competence cannot be checked",
+        ));
     }
 
     match decision_maker {

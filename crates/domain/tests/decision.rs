@@ -601,3 +601,83 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn d1_decision_maker_who_verified_a_response_took_part_in_the_audit() -> TestResult {
+    let mut audit = record(&audit_body(), "audit-2")?;
+    respond(&mut audit, "nc-1", response("2026-03-10")?).map_err(|v| format!("{v:?}"))?;
+    let by_dm = Verification::from_json(&json!({
+        "verified_by": "P-DM", "verified_on": "2026-03-12", "accepted": true
+    }))
+    .map_err(|e| format!("{e:?}"))?;
+    verify(&mut audit, "nc-1", by_dm).map_err(|v| format!("{v:?}"))?;
+    let r = check(
+        &request("p-dm", "refuse", None)?,
+        Some(&dm()?),
+        &[audit],
+        today(),
+    );
+    assert_eq!(rules(&r), ["D1"]);
+    Ok(())
+}
+
+#[test]
+fn d2_no_standard_to_decide_on_is_refused() -> TestResult {
+    let r = check_decision(
+        &request("p-dm", "grant", None)?,
+        Some(&dm()?),
+        &client(),
+        &[],
+        &[],
+        &[closed_stage_2()?],
+        today(),
+        &DecisionSettings::default(),
+    );
+    assert_eq!(rules(&r), ["D2"]);
+    Ok(())
+}
+
+#[test]
+fn d4_d6_n1_n2_settings_default_and_read_partially() -> TestResult {
+    let d: DecisionSettings = serde_json::from_value(json!({ "major_verification_months": 4 }))
+        .map_err(|e| e.to_string())?;
+    assert_eq!((d.major_verification_months, d.consultancy_years), (4, 2));
+    let n: certflow_domain::audit::NcSettings =
+        serde_json::from_value(json!({ "systemic_minor_threshold": 5 }))
+            .map_err(|e| e.to_string())?;
+    assert_eq!(
+        (
+            n.major_working_days,
+            n.minor_months,
+            n.systemic_minor_threshold
+        ),
+        (30, 3, 5)
+    );
+    assert!(serde_json::from_value::<DecisionSettings>(json!({ "months": 1 })).is_err());
+    Ok(())
+}
+
+#[test]
+fn d8_record_lists_systemic_flags_and_open_counts_for_a_refusal() -> TestResult {
+    let minor = |p: &str| json!({ "severity": "minor", "clause": "c", "statement": "s", "evidence": "e", "process": p });
+    let body = with(
+        audit_body(),
+        "/findings",
+        json!([minor("hr"), minor("hr"), minor("hr")]),
+    );
+    let audit = record(&body, "audit-2")?;
+    let rec = check(
+        &request("p-dm", "refuse", Some("systemic failure in hr"))?,
+        Some(&dm()?),
+        &[audit],
+        today(),
+    )
+    .map_err(|v| format!("{v:?}"))?;
+    let summary = rec.relied_on.first().ok_or("no audit")?;
+    assert_eq!(summary.systemic_flags, ["hr"]);
+    assert_eq!(summary.minors.open, 3);
+    assert_eq!(rec.rules_checked, ["D1", "D2", "D3", "D4", "D8"]);
+    // Refused against a positive recommendation: noted, not refused (D7 asks it of grants).
+    assert!(rec.reasons.iter().any(|r| r.rule == "D7"));
+    Ok(())
+}

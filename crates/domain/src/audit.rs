@@ -23,7 +23,7 @@
 //!   none after an accepted verification. A verification applies to the latest response,
 //!   once, and not before the response was submitted.
 
-use chrono::{Datelike, Months, NaiveDate, Weekday};
+use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -623,13 +623,19 @@ impl AuditRecord {
     }
 }
 
-/// N2: `days` working days (Monday–Friday; no holiday calendar) after `from`.
+/// N2: `days` working days (Monday–Friday; no holiday calendar) after `from`. Whole weeks
+/// are added at once (any 7 consecutive days hold 5 working days), so a large [cfg] value
+/// costs nothing; past the calendar's end the result is its last day.
 pub fn add_working_days(from: NaiveDate, days: u32) -> NaiveDate {
-    let mut date = from;
-    let mut left = days;
+    // Leave 1–5 days to count one by one, so the result lands on a working day.
+    let weeks = u64::from(days.saturating_sub(1) / 5);
+    let Some(mut date) = from.checked_add_days(Days::new(weeks * 7)) else {
+        return NaiveDate::MAX;
+    };
+    let mut left = days - days.saturating_sub(1) / 5 * 5;
     while left > 0 {
         let Some(next) = date.succ_opt() else {
-            return date;
+            return NaiveDate::MAX;
         };
         date = next;
         if !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {

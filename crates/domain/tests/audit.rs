@@ -404,3 +404,52 @@ fn d8_audit_record_round_trips_as_json() -> TestResult {
     assert_eq!(back, r);
     Ok(())
 }
+
+/// N2: the plain day-by-day count the fast version must agree with.
+fn working_days_by_hand(from: chrono::NaiveDate, days: u32) -> chrono::NaiveDate {
+    use chrono::{Datelike, Weekday};
+    let mut date = from;
+    let mut left = days;
+    while left > 0 {
+        date = date.succ_opt().unwrap_or(date);
+        if !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
+            left -= 1;
+        }
+    }
+    date
+}
+
+proptest::proptest! {
+    #[test]
+    fn n2_working_days_agree_with_counting_by_hand(offset in 0i64..20_000, days in 0u32..400) {
+        let from = day(2000, 1, 1) + chrono::Duration::days(offset);
+        proptest::prop_assert_eq!(add_working_days(from, days), working_days_by_hand(from, days));
+    }
+}
+
+#[test]
+fn n2_huge_setting_saturates_instead_of_looping() {
+    assert_eq!(
+        add_working_days(day(2026, 3, 6), u32::MAX),
+        chrono::NaiveDate::MAX
+    );
+}
+
+#[test]
+fn d8_optional_fields_agree_between_schema_and_types() -> TestResult {
+    let mut body = audit_body();
+    body["notes"] = json!("closing meeting held on site");
+    let req = request(&body)?;
+    assert_eq!(req.notes.as_deref(), Some("closing meeting held on site"));
+    let v = certflow_domain::audit::Verification::from_json(&json!({
+        "verified_by": "p-lead", "verified_on": "2026-03-12", "accepted": false, "note": "no evidence of training"
+    }))
+    .map_err(|e| format!("{e:?}"))?;
+    assert_eq!(v.note.as_deref(), Some("no evidence of training"));
+    let d = certflow_domain::decision::DecisionRequest::from_json(&json!({
+        "decision_maker": "p-dm", "outcome": "refuse", "justification": "major open"
+    }))
+    .map_err(|e| format!("{e:?}"))?;
+    assert_eq!(d.justification.as_deref(), Some("major open"));
+    Ok(())
+}

@@ -16,9 +16,12 @@
 //! - N3: a finding about misuse of the certificate or mark says so (`mark_misuse`); deliberate
 //!   misuse with serious effect must be major, any other misuse minor (or an opportunity is
 //!   refused: misuse is a nonconformity).
-//! - Team: exactly one lead, no person twice; those structural errors cite D1 (the rule that
-//!   names the team's roles). Date order and the recommendation cite N2 and D7; other
-//!   structural errors cite D8 (the audit record is what a decision relies on).
+//! - Team: exactly one lead, no person twice. Reading errors cite the rule their part serves:
+//!   the team D1 (the rule that names the team's roles), `remote` M3, findings N1 (N3 for a
+//!   misgraded mark misuse), the dates N2, the recommendation D7, anything else D8 (the audit
+//!   record is what a decision relies on).
+//! - Findings may be empty (an audit without findings); each finding needs its severity,
+//!   clause, statement and process, and a nonconformity its evidence.
 //! - Responses: a new response may follow a rejected or not yet verified one (each is kept);
 //!   none after an accepted verification. A verification applies to the latest response,
 //!   once, and not before the response was submitted.

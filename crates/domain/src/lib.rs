@@ -16,18 +16,24 @@
 //!
 //! For the later steps: A6 (multi-site sampling) is [`sampling`], A8 (the audit programme,
 //! with C3's surveillance spacing) [`programme`], A10 (transfer) [`transfer`], and M1–M5 (the
-//! remote-audit risk assessment) [`remote_audit`]. Every figure carries its
+//! remote-audit risk assessment) [`remote_audit`]. The people register (D2–D4) is [`people`],
+//! audits and nonconformities (N1–N3, with M1/M2 and D4 checked when an audit is recorded)
+//! [`audit`], and the certification decision's independence check (D1–D8) [`decision`]; the
+//! rules an action breaks are [`violation::Violation`]s. Every figure carries its
 //! [`explain::Step`]s; every decision its [`explain::Reason`]s.
 
 #![warn(missing_docs)]
 
 pub mod application;
+pub mod audit;
 pub mod config;
+pub mod decision;
 pub mod editions;
 pub mod error;
 pub mod explain;
 pub mod form;
 pub mod formats;
+pub mod people;
 pub mod problem;
 pub mod programme;
 pub mod readiness;
@@ -39,6 +45,7 @@ pub mod sampling;
 mod schema;
 pub mod transfer;
 pub mod validation;
+pub mod violation;
 
 pub use application::Application;
 pub use config::IntakeConfig;

@@ -115,3 +115,4 @@ pub fn form_body(fields: &[(String, String)]) -> String {
         .extend_pairs(fields)
         .finish()
 }
+pub mod cb;

@@ -1,0 +1,946 @@
+//! Audits and nonconformities (N1–N3, M1–M3, D4 when an audit is recorded).
+//!
+//! An operator records an audit ([`AuditRequest::from_json`]); [`record_audit`] checks the
+//! team against the people register (D4) and remote use against the latest remote-audit
+//! assessment (M1/M2), numbers the nonconformities (`nc-1`, ...) and opportunities for
+//! improvement (`ofi-1`, ...), sets each NC's corrective-action deadline (N2) and flags
+//! processes with several minors (N1). The client's responses ([`respond`]) and the CB's
+//! verifications ([`verify`]) are appended to the NC; the decision (D5, D6) reads them.
+//!
+//! Choices where the rules are silent:
+//! - N2: a major's deadline is 30 working days after the audit's last day, counting Monday to
+//!   Friday only: there is no holiday calendar, so public holidays count as working days. A
+//!   minor's is 3 months after the last day (a month end clamps: 30 Nov + 3 months = 28 Feb).
+//! - N1: the systemic-failure flag counts minors per process (trimmed, case-insensitive) at
+//!   the [cfg] threshold and above; it flags, the audit team decides whether to raise a major.
+//! - N3: a finding about misuse of the certificate or mark says so (`mark_misuse`); deliberate
+//!   misuse with serious effect must be major, any other misuse minor (or an opportunity is
+//!   refused: misuse is a nonconformity).
+//! - Team: exactly one lead, no person twice. Reading errors cite the rule their part serves:
+//!   the team D1 (the rule that names the team's roles), `remote` M3, findings N1 (N3 for a
+//!   misgraded mark misuse), the dates N2, the recommendation D7, anything else D8 (the audit
+//!   record is what a decision relies on).
+//! - Findings may be empty (an audit without findings); each finding needs its severity,
+//!   clause, statement and process, and a nonconformity its evidence.
+//! - Responses: a new response may follow a rejected or not yet verified one (each is kept);
+//!   none after an accepted verification. A verification applies to the latest response,
+//!   once, and not before the response was submitted.
+
+use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::application::LegalId;
+use crate::config::IntakeConfig;
+use crate::decision::DecisionSettings;
+use crate::error::{ErrorCode, FieldError};
+use crate::explain::Reason;
+use crate::people::Person;
+use crate::remote_audit::{AssessmentRecord, AuditType, Remote};
+use crate::schema::{self, Cap, Format, Kind, line, multiline, opt, req};
+use crate::violation::Violation;
+
+/// N1, N2: the nonconformity settings [cfg].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NcSettings {
+    /// N2: working days (Monday–Friday, no holiday calendar) after the audit's last day for a
+    /// major's correction and corrective action (default 30).
+    pub major_working_days: u32,
+    /// N2: months after the audit's last day for a minor's (default 3).
+    pub minor_months: u32,
+    /// N1: minors in one process from which a possible systemic failure (a major) is flagged
+    /// (default 3; RULES.md: 3–5).
+    pub systemic_minor_threshold: u32,
+}
+
+impl Default for NcSettings {
+    fn default() -> Self {
+        Self {
+            major_working_days: 30,
+            minor_months: 3,
+            systemic_minor_threshold: 3,
+        }
+    }
+}
+
+/// D1: a team member's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The audit team leader (exactly one).
+    Lead,
+    /// An auditor.
+    Auditor,
+    /// A technical expert.
+    TechnicalExpert,
+    /// A trainee auditor.
+    Trainee,
+    /// An evaluator (witnessing the team).
+    Evaluator,
+}
+
+impl Role {
+    /// The contract's names, in declaration order.
+    pub const NAMES: &'static [&'static str] = &[
+        "lead",
+        "auditor",
+        "technical_expert",
+        "trainee",
+        "evaluator",
+    ];
+}
+
+/// D1, D4: one member of the audit team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamMember {
+    /// The person's id in the people register.
+    pub person: String,
+    /// Their role.
+    pub role: Role,
+}
+
+/// M3: whether remote activities were used, and with which tools.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteUse {
+    /// Whether any activity was remote.
+    pub used: bool,
+    /// The tools (required when used).
+    #[serde(default)]
+    pub tools: Vec<String>,
+}
+
+/// N1: a finding's grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// A major nonconformity.
+    Major,
+    /// A minor nonconformity.
+    Minor,
+    /// An opportunity for improvement: not a nonconformity (N1).
+    Opportunity,
+}
+
+impl Severity {
+    /// The contract's names, in declaration order.
+    pub const NAMES: &'static [&'static str] = &["major", "minor", "opportunity"];
+}
+
+/// N3: a finding about misuse of the certificate or mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkMisuse {
+    /// The misuse was deliberate.
+    pub deliberate: bool,
+    /// It had a serious effect.
+    pub serious_effect: bool,
+}
+
+/// N1: one finding as the team reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// Major, minor or opportunity (N1).
+    pub severity: Severity,
+    /// The clause or control, e.g. `"A.5.15"`.
+    pub clause: String,
+    /// What is wrong (or could be better).
+    pub statement: String,
+    /// The objective evidence; required for nonconformities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// The process it was found in (N1: minors are counted per process).
+    pub process: String,
+    /// N3: present when the finding is misuse of the certificate or mark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark_misuse: Option<MarkMisuse>,
+}
+
+/// D7: the audit team's recommendation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recommendation {
+    /// Grant certification.
+    Grant,
+    /// Refuse certification (negative: overturning it needs a justification, D7).
+    Refuse,
+    /// Grant once the NCs' corrections are verified.
+    GrantAfterVerification,
+}
+
+impl Recommendation {
+    /// The contract's names, in declaration order.
+    pub const NAMES: &'static [&'static str] = &["grant", "refuse", "grant_after_verification"];
+}
+
+/// An audit as an operator records it (`POST .../audits`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRequest {
+    /// The audit within the cycle (`type` in the contract).
+    #[serde(rename = "type")]
+    pub audit_type: AuditType,
+    /// First day.
+    pub starts_on: NaiveDate,
+    /// Last day (N2 deadlines and D6 count from it).
+    pub ends_on: NaiveDate,
+    /// The team (D1, D4), exactly one lead.
+    pub team: Vec<TeamMember>,
+    /// M3: remote activities and tools.
+    pub remote: RemoteUse,
+    /// The findings, possibly none.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// D7.
+    pub recommendation: Recommendation,
+    /// Free notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+const DATE: Kind = Kind::Text {
+    cap: Cap::Chars(40),
+    format: Format::Date,
+};
+
+/// The shape of an [`AuditRequest`] body.
+static AUDIT: Kind = Kind::Object(&[
+    req("type", Kind::Enum(AuditType::NAMES)),
+    req("starts_on", DATE),
+    req("ends_on", DATE),
+    req(
+        "team",
+        Kind::Array {
+            item: &Kind::Object(&[
+                req("person", line(100)),
+                req("role", Kind::Enum(Role::NAMES)),
+            ]),
+            max: 50,
+        },
+    ),
+    req(
+        "remote",
+        Kind::Object(&[
+            req("used", Kind::Bool),
+            opt(
+                "tools",
+                Kind::Array {
+                    item: &line(100),
+                    max: 20,
+                },
+            ),
+        ]),
+    ),
+    opt(
+        "findings",
+        Kind::Array {
+            item: &Kind::Object(&[
+                req("severity", Kind::Enum(Severity::NAMES)),
+                req("clause", line(50)),
+                req("statement", multiline(4000)),
+                opt("evidence", multiline(4000)),
+                req("process", line(200)),
+                opt(
+                    "mark_misuse",
+                    Kind::Object(&[
+                        req("deliberate", Kind::Bool),
+                        req("serious_effect", Kind::Bool),
+                    ]),
+                ),
+            ]),
+            max: 500,
+        },
+    ),
+    req("recommendation", Kind::Enum(Recommendation::NAMES)),
+    opt("notes", multiline(4000)),
+]);
+
+/// The rule a structural error in an audit body cites, by where it is.
+fn audit_rule(field: &str) -> &'static str {
+    let under = |p: &str| {
+        field
+            .strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    if under("/team") {
+        "D1"
+    } else if under("/remote") {
+        "M3"
+    } else if under("/findings") {
+        "N1"
+    } else if under("/starts_on") || under("/ends_on") {
+        "N2"
+    } else if under("/recommendation") {
+        "D7"
+    } else {
+        "D8"
+    }
+}
+
+fn from_doc<T: serde::de::DeserializeOwned>(
+    doc: Value,
+    errors: Vec<FieldError>,
+    rule: &'static str,
+) -> Result<T, Vec<FieldError>> {
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // Unreachable when the schema and the types agree (a test holds them together).
+    serde_json::from_value(doc).map_err(|e| {
+        vec![FieldError::new(
+            "",
+            ErrorCode::InvalidType,
+            e.to_string(),
+            rule,
+        )]
+    })
+}
+
+fn date_at(doc: &Value, field: &str) -> Option<NaiveDate> {
+    doc.get(field)
+        .and_then(Value::as_str)
+        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+}
+
+impl AuditRequest {
+    /// D1, D8, M3, N1–N3: reads an operator's JSON body, reporting every error at once:
+    /// missing, mistyped or unknown fields; `ends_on` before `starts_on` (N2); not exactly one
+    /// lead, or a person twice in the team (D1); remote use without tools (M3); a
+    /// nonconformity without evidence (N1); a mark-misuse finding graded against N3.
+    pub fn from_json(input: &Value) -> Result<AuditRequest, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let doc = schema::check_kind(&AUDIT, input, "D8", &IntakeConfig::default(), &mut errors);
+        for e in &mut errors {
+            e.rule = audit_rule(&e.field);
+        }
+        if let (Some(start), Some(end)) = (date_at(&doc, "starts_on"), date_at(&doc, "ends_on"))
+            && end < start
+        {
+            errors.push(FieldError::new(
+                "/ends_on",
+                ErrorCode::OutOfRange,
+                format!("the audit's last day ({end}) is before its first day ({start})"),
+                "N2",
+            ));
+        }
+        if let Some(Value::Array(team)) = doc.get("team") {
+            let leads = team
+                .iter()
+                .filter(|m| m.get("role").and_then(Value::as_str) == Some("lead"))
+                .count();
+            let roles_ok = !errors.iter().any(|e| e.is_within("/team"));
+            if roles_ok && leads != 1 {
+                errors.push(FieldError::new(
+                    "/team",
+                    if leads == 0 {
+                        ErrorCode::Required
+                    } else {
+                        ErrorCode::Duplicate
+                    },
+                    format!("the team needs exactly one lead (found {leads})"),
+                    "D1",
+                ));
+            }
+            let ids: Vec<Option<String>> = team
+                .iter()
+                .map(|m| {
+                    m.get("person")
+                        .and_then(Value::as_str)
+                        .map(|s| s.to_lowercase())
+                })
+                .collect();
+            for (i, id) in ids.iter().enumerate() {
+                if let Some(id) = id
+                    && ids
+                        .iter()
+                        .take(i)
+                        .any(|earlier| earlier.as_ref() == Some(id))
+                {
+                    errors.push(FieldError::new(
+                        format!("/team/{i}/person"),
+                        ErrorCode::Duplicate,
+                        "this person is already in the team (one role each)",
+                        "D1",
+                    ));
+                }
+            }
+        }
+        if let Some(remote) = doc.get("remote")
+            && remote.get("used") == Some(&Value::Bool(true))
+            && remote.get("tools").is_none()
+            && !errors.iter().any(|e| e.is_within("/remote/tools"))
+        {
+            errors.push(FieldError::new(
+                "/remote/tools",
+                ErrorCode::Required,
+                "remote activities were used: name the tools (reports state them)",
+                "M3",
+            ));
+        }
+        if let Some(Value::Array(findings)) = doc.get("findings") {
+            for (i, f) in findings.iter().enumerate() {
+                let severity = f.get("severity").and_then(Value::as_str);
+                let is_nc = matches!(severity, Some("major" | "minor"));
+                if is_nc
+                    && f.get("evidence").is_none()
+                    && !errors
+                        .iter()
+                        .any(|e| e.is_within(&format!("/findings/{i}/evidence")))
+                {
+                    errors.push(FieldError::new(
+                        format!("/findings/{i}/evidence"),
+                        ErrorCode::Required,
+                        "a nonconformity is recorded with its objective evidence",
+                        "N1",
+                    ));
+                }
+                let misuse = f.get("mark_misuse").map(|m| {
+                    (
+                        m.get("deliberate") == Some(&Value::Bool(true)),
+                        m.get("serious_effect") == Some(&Value::Bool(true)),
+                    )
+                });
+                let expected = match misuse {
+                    Some((true, true)) => Some("major"),
+                    Some(_) => Some("minor"),
+                    None => None,
+                };
+                if let (Some(expected), Some(severity)) = (expected, severity)
+                    && expected != severity
+                {
+                    errors.push(FieldError::new(
+                        format!("/findings/{i}/severity"),
+                        ErrorCode::InvalidValue,
+                        format!(
+                            "misuse of the certificate or mark {} is a {expected} nonconformity",
+                            if expected == "major" {
+                                "that is deliberate with serious effect"
+                            } else {
+                                "that is not both deliberate and serious"
+                            }
+                        ),
+                        "N3",
+                    ));
+                }
+            }
+        }
+        from_doc(doc, errors, "D8")
+    }
+}
+
+/// N2, D5: the client's response to a nonconformity: the cause, the correction, the corrective
+/// action (the plan, for a minor), and when it was submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NcResponse {
+    /// The root cause found.
+    pub cause: String,
+    /// The correction (the immediate fix).
+    pub correction: String,
+    /// The corrective action (against recurrence).
+    pub corrective_action: String,
+    /// When it was submitted.
+    pub submitted_on: NaiveDate,
+}
+
+static RESPONSE: Kind = Kind::Object(&[
+    req("cause", multiline(4000)),
+    req("correction", multiline(4000)),
+    req("corrective_action", multiline(4000)),
+    req("submitted_on", DATE),
+]);
+
+impl NcResponse {
+    /// N2, D5: reads a response body, every error at once (citing D5).
+    pub fn from_json(input: &Value) -> Result<NcResponse, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let doc = schema::check_kind(
+            &RESPONSE,
+            input,
+            "D5",
+            &IntakeConfig::default(),
+            &mut errors,
+        );
+        from_doc(doc, errors, "D5")
+    }
+}
+
+/// D5: the CB's verification of the latest response: for a major, that correction and
+/// corrective action are effective; for a minor, that the plan is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Verification {
+    /// Who verified (a person id).
+    pub verified_by: String,
+    /// When (D6 compares it with the 6-month limit).
+    pub verified_on: NaiveDate,
+    /// Accepted, or rejected (a new response is needed).
+    pub accepted: bool,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+static VERIFICATION: Kind = Kind::Object(&[
+    req("verified_by", line(100)),
+    req("verified_on", DATE),
+    req("accepted", Kind::Bool),
+    opt("note", multiline(4000)),
+]);
+
+impl Verification {
+    /// D5: reads a verification body, every error at once (citing D5).
+    pub fn from_json(input: &Value) -> Result<Verification, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let doc = schema::check_kind(
+            &VERIFICATION,
+            input,
+            "D5",
+            &IntakeConfig::default(),
+            &mut errors,
+        );
+        from_doc(doc, errors, "D5")
+    }
+}
+
+/// D5: one response and, once made, its verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseRound {
+    /// The client's response.
+    pub response: NcResponse,
+    /// The CB's verification of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+}
+
+/// D5: where a nonconformity stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NcState {
+    /// No response yet.
+    Open,
+    /// The latest response awaits verification.
+    Responded,
+    /// The latest response was rejected: a new one is needed.
+    Rejected,
+    /// The latest response was accepted.
+    Accepted,
+}
+
+/// A finding as recorded: numbered, with its deadline (N2) and its responses (D5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedFinding {
+    /// `nc-1`, `nc-2`, ... for nonconformities; `ofi-1`, ... for opportunities.
+    pub id: String,
+    /// The finding as reported.
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// N2: the corrective-action deadline; none for opportunities (not NCs, N1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_on: Option<NaiveDate>,
+    /// D5: responses in order, each with its verification.
+    #[serde(default)]
+    pub responses: Vec<ResponseRound>,
+}
+
+impl RecordedFinding {
+    /// D5: where this finding stands (an opportunity stays `open`: it needs nothing).
+    pub fn state(&self) -> NcState {
+        match self.responses.last() {
+            None => NcState::Open,
+            Some(ResponseRound {
+                verification: None, ..
+            }) => NcState::Responded,
+            Some(ResponseRound {
+                verification: Some(v),
+                ..
+            }) if v.accepted => NcState::Accepted,
+            Some(_) => NcState::Rejected,
+        }
+    }
+
+    /// D5, D6: the accepted verification of the latest response, if any.
+    pub fn accepted_verification(&self) -> Option<&Verification> {
+        self.responses
+            .last()
+            .and_then(|r| r.verification.as_ref())
+            .filter(|v| v.accepted)
+    }
+}
+
+/// N1: minors in one process at or above the [cfg] threshold: a possible systemic failure,
+/// which the team may grade as a major. A flag, not an automatic upgrade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemicFlag {
+    /// `"N1"`.
+    pub rule: String,
+    /// The process, as first written.
+    pub process: String,
+    /// The minors in it.
+    pub nc_ids: Vec<String>,
+    /// What to look at, in a sentence.
+    pub message: String,
+}
+
+/// An audit as stored (JSON) and read by the decision (D5–D8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// The audit's id (given by the component).
+    pub id: String,
+    /// The audit within the cycle.
+    #[serde(rename = "type")]
+    pub audit_type: AuditType,
+    /// First day.
+    pub starts_on: NaiveDate,
+    /// Last day.
+    pub ends_on: NaiveDate,
+    /// D1: everyone who took part, with their role.
+    pub team: Vec<TeamMember>,
+    /// M3: remote activities and tools.
+    pub remote: RemoteUse,
+    /// M1: how much the assessment relied on allowed to be remote, when used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_allowed: Option<Remote>,
+    /// The findings, numbered.
+    pub findings: Vec<RecordedFinding>,
+    /// N1: processes flagged for a possible systemic failure.
+    #[serde(default)]
+    pub systemic_flags: Vec<SystemicFlag>,
+    /// D7.
+    pub recommendation: Recommendation,
+    /// Free notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// How deadlines and checks were reached, each with its rule.
+    #[serde(default)]
+    pub reasons: Vec<Reason>,
+}
+
+impl AuditRecord {
+    /// The finding `id`.
+    pub fn finding(&self, id: &str) -> Option<&RecordedFinding> {
+        self.findings.iter().find(|f| f.id == id)
+    }
+}
+
+/// N2: `days` working days (Monday–Friday; no holiday calendar) after `from`. Whole weeks
+/// are added at once (any 7 consecutive days hold 5 working days), so a large [cfg] value
+/// costs nothing; past the calendar's end the result is its last day.
+pub fn add_working_days(from: NaiveDate, days: u32) -> NaiveDate {
+    // Leave 1–5 days to count one by one, so the result lands on a working day.
+    let weeks = u64::from(days.saturating_sub(1) / 5);
+    let Some(mut date) = from.checked_add_days(Days::new(weeks * 7)) else {
+        return NaiveDate::MAX;
+    };
+    let mut left = days - days.saturating_sub(1) / 5 * 5;
+    while left > 0 {
+        let Some(next) = date.succ_opt() else {
+            return NaiveDate::MAX;
+        };
+        date = next;
+        if !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
+            left -= 1;
+        }
+    }
+    date
+}
+
+/// N2: the deadline for a finding of `severity` from an audit whose last day is `ends_on`;
+/// none for an opportunity (not an NC, N1).
+pub fn due_date(
+    severity: Severity,
+    ends_on: NaiveDate,
+    settings: &NcSettings,
+) -> Option<NaiveDate> {
+    match severity {
+        Severity::Major => Some(add_working_days(ends_on, settings.major_working_days)),
+        Severity::Minor => Some(
+            ends_on
+                .checked_add_months(Months::new(settings.minor_months))
+                .unwrap_or(NaiveDate::MAX),
+        ),
+        Severity::Opportunity => None,
+    }
+}
+
+/// D4, M1/M2, N1, N2: records `request` as audit `id` of `client`. `team` holds the register
+/// entries of (at least) the team's members by person id; `remote_audits` the application's
+/// remote-audit assessments (the latest for the audit type counts, M3). Refuses, with every
+/// violation at once: remote use the latest assessment does not allow or without any (M1,
+/// M2); a team member not in the register (D4: impartiality cannot be checked) or who
+/// consulted for the client less than `decision.consultancy_years` before `starts_on` (D4).
+pub fn record_audit(
+    request: AuditRequest,
+    id: String,
+    client: &LegalId,
+    team: &[(String, Person)],
+    remote_audits: &[AssessmentRecord],
+    settings: &NcSettings,
+    decision: &DecisionSettings,
+) -> Result<AuditRecord, Vec<Violation>> {
+    let mut violations = Vec::new();
+    let mut reasons = Vec::new();
+    let audit_name = audit_type_name(request.audit_type);
+
+    let remote_allowed = if request.remote.used {
+        let latest = remote_audits
+            .iter()
+            .filter(|r| r.assessment.audit == request.audit_type)
+            .max_by_key(|r| r.at);
+        match latest.map(|r| r.result.remote) {
+            None => {
+                violations.push(Violation::new(
+                    "M1",
+                    format!(
+                        "remote activities were used in the {audit_name} audit but no remote-audit assessment is recorded for it"
+                    ),
+                ));
+                None
+            }
+            Some(Remote::None) => {
+                violations.push(Violation::new(
+                    "M2",
+                    format!(
+                        "remote activities were used in the {audit_name} audit but the latest assessment allows none"
+                    ),
+                ));
+                None
+            }
+            Some(allowed) => {
+                reasons.push(Reason::new(
+                    "M1",
+                    format!(
+                        "remote activities used with {}, as the latest assessment for the {audit_name} audit allows ({})",
+                        request.remote.tools.join(", "),
+                        if allowed == Remote::Full {
+                            "full"
+                        } else {
+                            "partial"
+                        }
+                    ),
+                ));
+                Some(allowed)
+            }
+        }
+    } else {
+        None
+    };
+
+    for member in &request.team {
+        let entry = team
+            .iter()
+            .find(|(pid, _)| pid.trim().eq_ignore_ascii_case(member.person.trim()));
+        match entry {
+            None => violations.push(Violation::new(
+                "D4",
+                format!(
+                    "team member {} is not in the people register: impartiality cannot be checked",
+                    member.person
+                ),
+            )),
+            Some((_, person)) => {
+                if let Some(reason) = person.consulted_for_within(
+                    client,
+                    request.starts_on,
+                    decision.consultancy_years,
+                ) {
+                    violations.push(Violation::new(
+                        "D4",
+                        format!(
+                            "team member {} may not audit the client: {}",
+                            member.person, reason.message
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if !violations.is_empty() {
+        return Err(violations);
+    }
+
+    let mut findings = Vec::new();
+    let (mut ncs, mut ofis) = (0, 0);
+    for finding in request.findings {
+        let id = if finding.severity == Severity::Opportunity {
+            ofis += 1;
+            format!("ofi-{ofis}")
+        } else {
+            ncs += 1;
+            format!("nc-{ncs}")
+        };
+        findings.push(RecordedFinding {
+            id,
+            due_on: due_date(finding.severity, request.ends_on, settings),
+            finding,
+            responses: Vec::new(),
+        });
+    }
+    if findings
+        .iter()
+        .any(|f| f.finding.severity == Severity::Major)
+    {
+        reasons.push(Reason::new(
+            "N2",
+            format!(
+                "majors are due {} working days after {} (Monday to Friday; no holiday calendar: public holidays count as working days)",
+                settings.major_working_days, request.ends_on
+            ),
+        ));
+    }
+    if findings
+        .iter()
+        .any(|f| f.finding.severity == Severity::Minor)
+    {
+        reasons.push(Reason::new(
+            "N2",
+            format!(
+                "minors are due {} months after {}",
+                settings.minor_months, request.ends_on
+            ),
+        ));
+    }
+    let systemic_flags = systemic_flags(&findings, settings);
+    Ok(AuditRecord {
+        id,
+        audit_type: request.audit_type,
+        starts_on: request.starts_on,
+        ends_on: request.ends_on,
+        team: request.team,
+        remote: request.remote,
+        remote_allowed,
+        findings,
+        systemic_flags,
+        recommendation: request.recommendation,
+        notes: request.notes,
+        reasons,
+    })
+}
+
+/// N1: processes with at least the threshold of minors, in order of first appearance.
+fn systemic_flags(findings: &[RecordedFinding], settings: &NcSettings) -> Vec<SystemicFlag> {
+    let mut groups: Vec<(String, String, Vec<String>)> = Vec::new();
+    for f in findings
+        .iter()
+        .filter(|f| f.finding.severity == Severity::Minor)
+    {
+        let key = f.finding.process.trim().to_lowercase();
+        match groups.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, _, ids)) => ids.push(f.id.clone()),
+            None => groups.push((
+                key,
+                f.finding.process.trim().to_string(),
+                vec![f.id.clone()],
+            )),
+        }
+    }
+    let threshold = usize::try_from(settings.systemic_minor_threshold).unwrap_or(usize::MAX);
+    groups
+        .into_iter()
+        .filter(|(_, _, ids)| ids.len() >= threshold)
+        .map(|(_, process, nc_ids)| SystemicFlag {
+            rule: "N1".to_string(),
+            message: format!(
+                "{} minors in process {process} ({}): a possible systemic failure; the team decides whether it is a major",
+                nc_ids.len(),
+                nc_ids.join(", ")
+            ),
+            process,
+            nc_ids,
+        })
+        .collect()
+}
+
+/// The contract's name of an audit type.
+pub fn audit_type_name(t: AuditType) -> &'static str {
+    match t {
+        AuditType::Stage1 => "stage_1",
+        AuditType::Stage2 => "stage_2",
+        AuditType::Surveillance1 => "surveillance_1",
+        AuditType::Surveillance2 => "surveillance_2",
+        AuditType::Recertification => "recertification",
+        AuditType::Special => "special",
+    }
+}
+
+fn nc_mut<'a>(
+    record: &'a mut AuditRecord,
+    nc_id: &str,
+) -> Result<&'a mut RecordedFinding, Violation> {
+    let audit = record.id.clone();
+    let finding = record
+        .findings
+        .iter_mut()
+        .find(|f| f.id == nc_id)
+        .ok_or_else(|| Violation::new("N2", format!("audit {audit} has no finding {nc_id}")))?;
+    if finding.finding.severity == Severity::Opportunity {
+        return Err(Violation::new(
+            "N1",
+            format!(
+                "{nc_id} is an opportunity for improvement, not a nonconformity: it takes no response or verification"
+            ),
+        ));
+    }
+    Ok(finding)
+}
+
+/// N2, D5: appends the client's `response` to nonconformity `nc_id`. Refused for an
+/// opportunity (not an NC, N1), an unknown id, or an NC whose latest response was already
+/// accepted (D5).
+pub fn respond(
+    record: &mut AuditRecord,
+    nc_id: &str,
+    response: NcResponse,
+) -> Result<(), Violation> {
+    let finding = nc_mut(record, nc_id)?;
+    if finding.state() == NcState::Accepted {
+        return Err(Violation::new(
+            "D5",
+            format!("{nc_id} is already closed: its latest response was accepted"),
+        ));
+    }
+    finding.responses.push(ResponseRound {
+        response,
+        verification: None,
+    });
+    Ok(())
+}
+
+/// D5: records the CB's `verification` of the latest response to `nc_id`. Refused without
+/// a response, when the latest response is already verified, for a verification dated before
+/// the response was submitted, and for an opportunity (N1).
+pub fn verify(
+    record: &mut AuditRecord,
+    nc_id: &str,
+    verification: Verification,
+) -> Result<(), Violation> {
+    let finding = nc_mut(record, nc_id)?;
+    let Some(round) = finding.responses.last_mut() else {
+        return Err(Violation::new(
+            "D5",
+            format!("{nc_id} has no response to verify"),
+        ));
+    };
+    if round.verification.is_some() {
+        return Err(Violation::new(
+            "D5",
+            format!(
+                "the latest response to {nc_id} is already verified: a new response comes first"
+            ),
+        ));
+    }
+    if verification.verified_on < round.response.submitted_on {
+        return Err(Violation::new(
+            "D5",
+            format!(
+                "verified on {} but the response was submitted on {}",
+                verification.verified_on, round.response.submitted_on
+            ),
+        ));
+    }
+    round.verification = Some(verification);
+    Ok(())
+}

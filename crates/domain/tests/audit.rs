@@ -1,0 +1,455 @@
+//! Rules N1–N3, M1–M3 and D4 when an audit is recorded: reading the body (every error at
+//! once), numbering and deadlines, the systemic-minor flag, remote use against the latest
+//! assessment, team impartiality, responses and verification.
+
+mod common;
+
+use certflow_domain::ErrorCode;
+use certflow_domain::audit::{
+    AuditRecord, NcSettings, NcState, Severity, add_working_days, due_date, record_audit, respond,
+    verify,
+};
+use certflow_domain::decision::DecisionSettings;
+use certflow_domain::remote_audit::Remote;
+use common::cb::{
+    assessment, audit_body, client, record, register, request, response, verification,
+};
+use common::day;
+use serde_json::{Value, json};
+
+type TestResult = Result<(), String>;
+
+fn with(mut doc: Value, pointer: &str, value: Value) -> Value {
+    if let Some(slot) = doc.pointer_mut(pointer) {
+        *slot = value;
+    }
+    doc
+}
+
+fn minor(process: &str) -> Value {
+    json!({ "severity": "minor", "clause": "A.8.1", "statement": "s", "evidence": "e", "process": process })
+}
+
+#[test]
+fn n1_n2_records_ids_and_due_dates() -> TestResult {
+    let r = record(&audit_body(), "audit-1")?;
+    let ids: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["nc-1", "nc-2", "ofi-1"]);
+    // Wed 2026-03-04 + 30 working days = six weeks later, Wed 2026-04-15.
+    assert_eq!(
+        r.finding("nc-1").and_then(|f| f.due_on),
+        Some(day(2026, 4, 15))
+    );
+    assert_eq!(
+        r.finding("nc-2").and_then(|f| f.due_on),
+        Some(day(2026, 6, 4))
+    );
+    // N1: an opportunity is not an NC: no deadline.
+    assert_eq!(r.finding("ofi-1").and_then(|f| f.due_on), None);
+    assert!(
+        r.reasons
+            .iter()
+            .any(|x| x.rule == "N2" && x.message.contains("no holiday calendar"))
+    );
+    Ok(())
+}
+
+#[test]
+fn n2_working_days_skip_weekends() {
+    // Friday + 1 working day = Monday; Saturday + 1 = Monday; Friday + 5 = next Friday.
+    assert_eq!(add_working_days(day(2026, 3, 6), 1), day(2026, 3, 9));
+    assert_eq!(add_working_days(day(2026, 3, 7), 1), day(2026, 3, 9));
+    assert_eq!(add_working_days(day(2026, 3, 6), 5), day(2026, 3, 13));
+    assert_eq!(add_working_days(day(2026, 3, 6), 0), day(2026, 3, 6));
+    // Across a month end and a year end: Thu 2026-12-31 + 30 = Thu 2027-02-11.
+    assert_eq!(add_working_days(day(2026, 12, 31), 30), day(2027, 2, 11));
+}
+
+#[test]
+fn n2_minor_deadline_clamps_at_month_end() {
+    let s = NcSettings::default();
+    assert_eq!(
+        due_date(Severity::Minor, day(2026, 11, 30), &s),
+        Some(day(2027, 2, 28))
+    );
+    assert_eq!(
+        due_date(Severity::Minor, day(2027, 11, 30), &s),
+        Some(day(2028, 2, 29))
+    );
+    assert_eq!(due_date(Severity::Opportunity, day(2026, 11, 30), &s), None);
+    let longer = NcSettings {
+        major_working_days: 10,
+        ..NcSettings::default()
+    };
+    assert_eq!(
+        due_date(Severity::Major, day(2026, 3, 6), &longer),
+        Some(day(2026, 3, 20))
+    );
+}
+
+#[test]
+fn n1_two_minors_in_a_process_no_flag_three_flag_other_processes_separate() -> TestResult {
+    let two = with(
+        audit_body(),
+        "/findings",
+        json!([
+            minor("access control"),
+            minor("Access Control "),
+            minor("hr"),
+            minor("hr2")
+        ]),
+    );
+    assert!(record(&two, "a")?.systemic_flags.is_empty());
+    let three = with(
+        audit_body(),
+        "/findings",
+        json!([
+            minor("access control"),
+            minor("hr"),
+            minor("Access Control "),
+            minor("access control"),
+            minor("hr")
+        ]),
+    );
+    let r = record(&three, "a")?;
+    assert_eq!(r.systemic_flags.len(), 1, "{:?}", r.systemic_flags);
+    let flag = r.systemic_flags.first().ok_or("no flag")?;
+    assert_eq!(flag.rule, "N1");
+    assert_eq!(flag.process, "access control");
+    assert_eq!(flag.nc_ids, ["nc-1", "nc-3", "nc-4"]);
+    // A flag, not an upgrade: all are still minors.
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.finding.severity == Severity::Minor)
+    );
+    Ok(())
+}
+
+#[test]
+fn n1_opportunities_do_not_count_toward_the_systemic_flag() -> TestResult {
+    let ofi =
+        json!({ "severity": "opportunity", "clause": "6.2", "statement": "s", "process": "hr" });
+    let body = with(
+        audit_body(),
+        "/findings",
+        json!([minor("hr"), minor("hr"), ofi]),
+    );
+    assert!(record(&body, "a")?.systemic_flags.is_empty());
+    Ok(())
+}
+
+fn record_with_remote(
+    audit_type: &str,
+    assessments: &[certflow_domain::remote_audit::AssessmentRecord],
+) -> Result<AuditRecord, Vec<certflow_domain::violation::Violation>> {
+    let body = with(
+        with(
+            audit_body(),
+            "/remote",
+            json!({ "used": true, "tools": ["Microsoft Teams"] }),
+        ),
+        "/type",
+        json!(audit_type),
+    );
+    let req =
+        request(&body).map_err(|e| vec![certflow_domain::violation::Violation::new("test", e)])?;
+    let reg =
+        register().map_err(|e| vec![certflow_domain::violation::Violation::new("test", e)])?;
+    record_audit(
+        req,
+        "a".into(),
+        &client(),
+        &reg,
+        assessments,
+        &NcSettings::default(),
+        &DecisionSettings::default(),
+    )
+}
+
+#[test]
+fn m1_remote_use_without_an_assessment_is_refused() -> TestResult {
+    let Err(v) = record_with_remote("stage_2", &[]) else {
+        return Err("accepted".into());
+    };
+    assert_eq!(v.len(), 1);
+    assert!(v.iter().all(|x| x.rule == "M1"), "{v:?}");
+    // An assessment for another audit type does not count.
+    let other = assessment("stage_1", &[])?;
+    let Err(v) = record_with_remote("stage_2", &[other]) else {
+        return Err("accepted".into());
+    };
+    assert!(v.iter().all(|x| x.rule == "M1"), "{v:?}");
+    Ok(())
+}
+
+#[test]
+fn m2_remote_use_the_assessment_forbids_is_refused() -> TestResult {
+    let none = assessment("stage_2", &[("/client_agreement", json!(false))])?;
+    let Err(v) = record_with_remote("stage_2", &[none]) else {
+        return Err("accepted".into());
+    };
+    assert!(v.len() == 1 && v.iter().all(|x| x.rule == "M2"), "{v:?}");
+    Ok(())
+}
+
+#[test]
+fn m1_remote_use_with_an_allowing_assessment_is_recorded() -> TestResult {
+    let full = assessment("stage_2", &[])?;
+    let r = record_with_remote("stage_2", &[full]).map_err(|v| format!("{v:?}"))?;
+    assert_eq!(r.remote_allowed, Some(Remote::Full));
+    let partial = assessment("stage_2", &[("/physical_processes", json!(true))])?;
+    let r = record_with_remote("stage_2", &[partial]).map_err(|v| format!("{v:?}"))?;
+    assert_eq!(r.remote_allowed, Some(Remote::Partial));
+    Ok(())
+}
+
+#[test]
+fn m1_the_latest_assessment_counts() -> TestResult {
+    let allowing = assessment("stage_2", &[])?;
+    let mut forbidding = assessment("stage_2", &[("/client_agreement", json!(false))])?;
+    forbidding.at += chrono::Duration::days(1);
+    let refused = record_with_remote("stage_2", &[allowing.clone(), forbidding.clone()]);
+    assert!(refused.is_err());
+    forbidding.at -= chrono::Duration::days(2);
+    assert!(record_with_remote("stage_2", &[allowing, forbidding]).is_ok());
+    Ok(())
+}
+
+#[test]
+fn d4_team_member_who_consulted_or_is_unknown_is_refused() -> TestResult {
+    // p-consultant consulted until 2025-06-30; the audit starts 2026-03-02.
+    let body = with(
+        audit_body(),
+        "/team",
+        json!([{ "person": "p-lead", "role": "lead" }, { "person": "p-consultant", "role": "technical_expert" },
+               { "person": "p-nobody", "role": "trainee" }]),
+    );
+    let Err(v) = record_audit(
+        request(&body)?,
+        "a".into(),
+        &client(),
+        &register()?,
+        &[],
+        &NcSettings::default(),
+        &DecisionSettings::default(),
+    ) else {
+        return Err("accepted".into());
+    };
+    assert_eq!(v.len(), 2, "{v:?}");
+    assert!(v.iter().all(|x| x.rule == "D4"), "{v:?}");
+    // Two years after, the same team member may audit.
+    let later = with(
+        with(body, "/starts_on", json!("2027-06-30")),
+        "/ends_on",
+        json!("2027-07-01"),
+    );
+    let later = with(
+        later,
+        "/team",
+        json!([{ "person": "p-lead", "role": "lead" }, { "person": "p-consultant", "role": "auditor" }]),
+    );
+    assert!(record(&later, "a").is_ok());
+    Ok(())
+}
+
+#[test]
+fn n1_n2_d1_d7_d8_reading_reports_every_error_at_once() -> TestResult {
+    let bad = json!({
+        "type": "stage_3",
+        "starts_on": "2026-03-04",
+        "ends_on": "2026-03-02",
+        "team": [{ "person": "p-a", "role": "auditor" }, { "person": "P-A", "role": "trainee" }],
+        "remote": { "used": true },
+        "findings": [
+            { "severity": "major", "clause": "A.5.15", "statement": "s", "process": "p" },
+            { "severity": "minor", "clause": "", "statement": "s", "evidence": "e", "process": "p", "colour": 1 },
+            { "severity": "minor", "clause": "c", "statement": "s", "evidence": "e", "process": "p",
+              "mark_misuse": { "deliberate": true, "serious_effect": true } }
+        ],
+        "recommendation": "maybe",
+        "extra": true
+    });
+    let Err(errors) = certflow_domain::audit::AuditRequest::from_json(&bad) else {
+        return Err("accepted".into());
+    };
+    let has = |field: &str, code: ErrorCode, rule: &str| {
+        errors
+            .iter()
+            .any(|e| e.field == field && e.code == code && e.rule == rule)
+    };
+    assert!(has("/type", ErrorCode::InvalidValue, "D8"), "{errors:?}");
+    assert!(has("/ends_on", ErrorCode::OutOfRange, "N2"), "{errors:?}");
+    assert!(has("/team", ErrorCode::Required, "D1"), "{errors:?}");
+    assert!(
+        has("/team/1/person", ErrorCode::Duplicate, "D1"),
+        "{errors:?}"
+    );
+    assert!(
+        has("/remote/tools", ErrorCode::Required, "M3"),
+        "{errors:?}"
+    );
+    assert!(
+        has("/findings/0/evidence", ErrorCode::Required, "N1"),
+        "{errors:?}"
+    );
+    assert!(
+        has("/findings/1/clause", ErrorCode::Required, "N1"),
+        "{errors:?}"
+    );
+    assert!(
+        has("/findings/1/colour", ErrorCode::UnknownField, "N1"),
+        "{errors:?}"
+    );
+    assert!(
+        has("/findings/2/severity", ErrorCode::InvalidValue, "N3"),
+        "{errors:?}"
+    );
+    assert!(
+        has("/recommendation", ErrorCode::InvalidValue, "D7"),
+        "{errors:?}"
+    );
+    assert!(has("/extra", ErrorCode::UnknownField, "D8"), "{errors:?}");
+    assert_eq!(errors.len(), 11, "{errors:?}");
+    // Two leads.
+    let two = with(
+        audit_body(),
+        "/team",
+        json!([{ "person": "a", "role": "lead" }, { "person": "b", "role": "lead" }]),
+    );
+    let Err(errors) = certflow_domain::audit::AuditRequest::from_json(&two) else {
+        return Err("accepted".into());
+    };
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.field == "/team" && e.code == ErrorCode::Duplicate)
+    );
+    Ok(())
+}
+
+#[test]
+fn n3_mark_misuse_graded_by_intent_and_effect() -> TestResult {
+    let misuse = |deliberate: bool, serious: bool, severity: &str| {
+        with(
+            audit_body(),
+            "/findings",
+            json!([{ "severity": severity, "clause": "mark", "statement": "logo on product",
+                     "evidence": "photo", "process": "marketing",
+                     "mark_misuse": { "deliberate": deliberate, "serious_effect": serious } }]),
+        )
+    };
+    assert!(request(&misuse(true, true, "major")).is_ok());
+    assert!(request(&misuse(true, false, "minor")).is_ok());
+    assert!(request(&misuse(false, true, "major")).is_err());
+    assert!(request(&misuse(false, false, "opportunity")).is_err());
+    Ok(())
+}
+
+#[test]
+fn d5_respond_and_verify() -> TestResult {
+    let mut r = record(&audit_body(), "audit-1")?;
+    // Verify needs a response first.
+    let v = verify(&mut r, "nc-1", verification("2026-03-20", true)?);
+    assert!(matches!(v, Err(ref x) if x.rule == "D5"), "{v:?}");
+    // N1: an opportunity takes no response.
+    let v = respond(&mut r, "ofi-1", response("2026-03-10")?);
+    assert!(matches!(v, Err(ref x) if x.rule == "N1"), "{v:?}");
+    assert!(respond(&mut r, "nc-9", response("2026-03-10")?).is_err());
+    respond(&mut r, "nc-1", response("2026-03-10")?).map_err(|v| format!("{v:?}"))?;
+    assert_eq!(
+        r.finding("nc-1").map(|f| f.state()),
+        Some(NcState::Responded)
+    );
+    // Not before the response was submitted.
+    assert!(verify(&mut r, "nc-1", verification("2026-03-09", true)?).is_err());
+    verify(&mut r, "nc-1", verification("2026-03-12", false)?).map_err(|v| format!("{v:?}"))?;
+    assert_eq!(
+        r.finding("nc-1").map(|f| f.state()),
+        Some(NcState::Rejected)
+    );
+    // Already verified: a new response first.
+    assert!(verify(&mut r, "nc-1", verification("2026-03-13", true)?).is_err());
+    respond(&mut r, "nc-1", response("2026-03-15")?).map_err(|v| format!("{v:?}"))?;
+    verify(&mut r, "nc-1", verification("2026-03-16", true)?).map_err(|v| format!("{v:?}"))?;
+    assert_eq!(
+        r.finding("nc-1").map(|f| f.state()),
+        Some(NcState::Accepted)
+    );
+    assert_eq!(r.finding("nc-1").map(|f| f.responses.len()), Some(2));
+    // Closed: no more responses.
+    assert!(respond(&mut r, "nc-1", response("2026-03-17")?).is_err());
+    Ok(())
+}
+
+#[test]
+fn d5_response_and_verification_reading_reports_every_error_at_once() {
+    let r = certflow_domain::audit::NcResponse::from_json(
+        &json!({ "cause": "", "correction": 3, "submitted_on": "yesterday", "x": 1 }),
+    );
+    assert!(
+        matches!(r, Err(ref e) if e.len() == 5 && e.iter().all(|e| e.rule == "D5")),
+        "{r:?}"
+    );
+    let v = certflow_domain::audit::Verification::from_json(&json!({ "accepted": "yes" }));
+    assert!(matches!(v, Err(ref e) if e.len() == 3), "{v:?}");
+}
+
+#[test]
+fn d8_audit_record_round_trips_as_json() -> TestResult {
+    let mut r = record(&audit_body(), "audit-1")?;
+    respond(&mut r, "nc-1", response("2026-03-10")?).map_err(|v| format!("{v:?}"))?;
+    let text = serde_json::to_string(&r).map_err(|e| e.to_string())?;
+    let back: AuditRecord = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    assert_eq!(back, r);
+    Ok(())
+}
+
+/// N2: the plain day-by-day count the fast version must agree with.
+fn working_days_by_hand(from: chrono::NaiveDate, days: u32) -> chrono::NaiveDate {
+    use chrono::{Datelike, Weekday};
+    let mut date = from;
+    let mut left = days;
+    while left > 0 {
+        date = date.succ_opt().unwrap_or(date);
+        if !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
+            left -= 1;
+        }
+    }
+    date
+}
+
+proptest::proptest! {
+    #[test]
+    fn n2_working_days_agree_with_counting_by_hand(offset in 0i64..20_000, days in 0u32..400) {
+        let from = day(2000, 1, 1) + chrono::Duration::days(offset);
+        proptest::prop_assert_eq!(add_working_days(from, days), working_days_by_hand(from, days));
+    }
+}
+
+#[test]
+fn n2_huge_setting_saturates_instead_of_looping() {
+    assert_eq!(
+        add_working_days(day(2026, 3, 6), u32::MAX),
+        chrono::NaiveDate::MAX
+    );
+}
+
+#[test]
+fn d8_optional_fields_agree_between_schema_and_types() -> TestResult {
+    let mut body = audit_body();
+    body["notes"] = json!("closing meeting held on site");
+    let req = request(&body)?;
+    assert_eq!(req.notes.as_deref(), Some("closing meeting held on site"));
+    let v = certflow_domain::audit::Verification::from_json(&json!({
+        "verified_by": "p-lead", "verified_on": "2026-03-12", "accepted": false, "note": "no evidence of training"
+    }))
+    .map_err(|e| format!("{e:?}"))?;
+    assert_eq!(v.note.as_deref(), Some("no evidence of training"));
+    let d = certflow_domain::decision::DecisionRequest::from_json(&json!({
+        "decision_maker": "p-dm", "outcome": "refuse", "justification": "major open"
+    }))
+    .map_err(|e| format!("{e:?}"))?;
+    assert_eq!(d.justification.as_deref(), Some("major open"));
+    Ok(())
+}

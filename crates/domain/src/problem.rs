@@ -2,6 +2,7 @@
 //! (`application/problem+json`), with the field errors of I2 in `errors`.
 
 use crate::FieldError;
+use crate::violation::Violation;
 use serde::Serialize;
 
 /// The media type of a problem response.
@@ -27,6 +28,9 @@ pub struct Problem {
     /// For a refused state change (409): where the application stands.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_status: Option<String>,
+    /// For a request the rules refuse (409): every rule it breaks, with what was found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<Violation>,
 }
 
 impl Problem {
@@ -39,7 +43,19 @@ impl Problem {
             detail: None,
             errors: Vec::new(),
             current_status: None,
+            violations: Vec::new(),
         }
+    }
+
+    /// The 409 for a well-formed request the rules refuse: every broken rule at once
+    /// (e.g. D1–D8 at the decision).
+    pub fn refused(what: &str, violations: Vec<Violation>) -> Problem {
+        let count = violations.len();
+        let mut problem = Problem::new(409, "rules-not-met", &format!("{what} is refused")).detail(
+            format!("{count} rule(s) not met; each names the rule and what was found"),
+        );
+        problem.violations = violations;
+        problem
     }
 
     /// Names the current status (a refused state change).

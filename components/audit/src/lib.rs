@@ -1,0 +1,225 @@
+//! certflow audit (N1–N3, with M1 and D4 when an audit is recorded): operators record each
+//! audit of an accepted application (stage 1, stage 2, surveillance, recertification,
+//! special) with its team, remote use and findings; nonconformities get their due dates
+//! (N2) and systemic flags (N1), then responses and verification. Thin: HTTP in,
+//! `certflow_domain::audit` for every rule, key-value out.
+//!
+//! Routes (operators):
+//! - `POST /api/applications/:id/audits` records an audit, `GET` lists them.
+//! - `POST /api/applications/:id/audits/:audit/nonconformities/:nc/response` records the
+//!   client's response (cause, correction, corrective action).
+//! - `POST /api/applications/:id/audits/:audit/nonconformities/:nc/verification` records who
+//!   verified it, when, and whether it is accepted.
+//!
+//! Keys (docs/STORAGE.md): appends to and changes `audits` of `application:<id>` with
+//! compare-and-swap; reads `person:<id>` (the people register, owned by independence).
+
+use certflow_component::{
+    Bucket, Method, Outcome, Reply, Request, Update, application_not_found, get_json, invalid,
+    is_application_id, method_not_allowed, now, open_store, require_operator, store_error,
+    update_json,
+};
+use certflow_domain::audit::{
+    AuditRecord, AuditRequest, NcResponse, NcSettings, Verification, record_audit, respond, verify,
+};
+use certflow_domain::decision::DecisionSettings;
+use certflow_domain::people::Person;
+use certflow_domain::remote_audit::AssessmentRecord;
+use certflow_domain::violation::Violation;
+use certflow_domain::{ApplicationRecord, Problem, Status, TransitionRefused};
+use serde_json::{Value, json};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+use spin_sdk::http_component;
+
+/// Largest body accepted: an audit with many findings and their evidence.
+const MAX_BODY: usize = 256 * 1024;
+
+#[http_component]
+async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
+    certflow_component::serve(incoming, out, MAX_BODY, route).await
+}
+
+fn route(req: &Request) -> Outcome {
+    let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    let (id, rest) = match segments.as_slice() {
+        ["api", "applications", id, "audits", rest @ ..] => (*id, rest),
+        _ => return Err(Problem::new(404, "not-found", "Not found")),
+    };
+    require_operator(req)?;
+    if !is_application_id(id) {
+        return Err(application_not_found());
+    }
+    match (rest, &req.method) {
+        ([], Method::Post) => {
+            certflow_component::idempotent(req, &format!("audit:{id}"), || record(req, id))
+        }
+        ([], Method::Get) => list(id),
+        ([], _) => Err(method_not_allowed("GET, POST")),
+        (
+            [
+                audit,
+                "nonconformities",
+                nc,
+                step @ ("response" | "verification"),
+            ],
+            Method::Post,
+        ) => change_nonconformity(req, id, audit, nc, step),
+        ([_, "nonconformities", _, "response" | "verification"], _) => {
+            Err(method_not_allowed("POST"))
+        }
+        _ => Err(Problem::new(404, "not-found", "Not found")),
+    }
+}
+
+/// A person of the register, read with the register's own reader (absent: `None`).
+fn person(bucket: &Bucket, id: &str) -> Result<Option<Person>, Problem> {
+    let stored: Option<Value> = get_json(bucket, &format!("person:{id}"))?;
+    Ok(stored.and_then(|v| Person::from_json(&v).ok()))
+}
+
+/// Records stored as JSON in the application record, read back into their type.
+fn typed<T: serde::de::DeserializeOwned>(stored: &[Value]) -> Result<Vec<T>, Problem> {
+    stored
+        .iter()
+        .map(|v| serde_json::from_value(v.clone()).map_err(store_error))
+        .collect()
+}
+
+/// POST: checks the audit (M1 remote use, D4 team, N1 systemic minors, N2 due dates) and
+/// appends it; the first audit moves an accepted application to `in_audit`.
+fn record(req: &Request, id: &str) -> Outcome {
+    let request =
+        AuditRequest::from_json(&req.json_body()?).map_err(|e| invalid("The audit", e))?;
+    let bucket = open_store()?;
+    let mut team = Vec::new();
+    for member in &request.team {
+        // Someone missing from the register is reported by the D4 check.
+        if let Some(person) = person(&bucket, &member.person)? {
+            team.push((member.person.clone(), person));
+        }
+    }
+    let at = now();
+    let mut recorded = None;
+    update_json::<ApplicationRecord, _>(
+        &bucket,
+        &format!("application:{id}"),
+        true,
+        |mut record| {
+            if !record.status.may_record_audits() {
+                return Update::Refuse(
+                    TransitionRefused {
+                        current: record.status,
+                        requested: Status::InAudit,
+                    }
+                    .into(),
+                );
+            }
+            let assessments: Vec<AssessmentRecord> = match typed(&record.remote_audits) {
+                Ok(a) => a,
+                Err(problem) => return Update::Refuse(problem),
+            };
+            let audit_id = format!("audit-{}", record.audits.len() + 1);
+            let audit = match record_audit(
+                request.clone(),
+                audit_id.clone(),
+                &record.application.organization.legal_id,
+                &team,
+                &assessments,
+                &NcSettings::default(),
+                &DecisionSettings::default(),
+            ) {
+                Ok(audit) => audit,
+                Err(violations) => {
+                    return Update::Refuse(Problem::refused("The audit", violations));
+                }
+            };
+            let stored = json!(audit);
+            record.audits.push(stored.clone());
+            let note = format!("{audit_id} recorded ({} finding(s))", audit.findings.len());
+            let rules = ["N1", "N2", "M1", "D4"];
+            let moved = if record.status == Status::Accepted {
+                record.transition(Status::InAudit, at, "operator", &rules, note)
+            } else {
+                record.append(at, "operator", &rules, note);
+                Ok(())
+            };
+            recorded = Some(stored);
+            match moved {
+                Ok(()) => Update::Store(record),
+                Err(refused) => Update::Refuse(refused.into()),
+            }
+        },
+    )?
+    .ok_or_else(application_not_found)?;
+    println!("application {id}: audit recorded");
+    Ok(Reply::json(201, &recorded.unwrap_or_default()))
+}
+
+/// GET: every audit of the application, oldest first.
+fn list(id: &str) -> Outcome {
+    let record: Value = get_json(&open_store()?, &format!("application:{id}"))?
+        .ok_or_else(application_not_found)?;
+    let audits = record.get("audits").cloned().unwrap_or(json!([]));
+    Ok(Reply::json(200, &json!({ "id": id, "audits": audits })))
+}
+
+/// What happens to a nonconformity.
+enum Change {
+    Response(NcResponse),
+    Verification(Verification),
+}
+
+/// POST a response to, or the verification of, one nonconformity (N2, D5).
+fn change_nonconformity(req: &Request, id: &str, audit_id: &str, nc: &str, step: &str) -> Outcome {
+    let body = req.json_body()?;
+    let change = match step {
+        "response" => {
+            Change::Response(NcResponse::from_json(&body).map_err(|e| invalid("The response", e))?)
+        }
+        _ => Change::Verification(
+            Verification::from_json(&body).map_err(|e| invalid("The verification", e))?,
+        ),
+    };
+    let at = now();
+    let mut changed = None;
+    update_json::<ApplicationRecord, _>(
+        &open_store()?,
+        &format!("application:{id}"),
+        true,
+        |mut record| {
+            let Some(slot) = record
+                .audits
+                .iter_mut()
+                .find(|a| a.get("id").and_then(Value::as_str) == Some(audit_id))
+            else {
+                return Update::Refuse(
+                    Problem::new(404, "not-found", "Not found")
+                        .detail(format!("no audit {audit_id} in this application")),
+                );
+            };
+            let mut audit: AuditRecord = match serde_json::from_value(slot.clone()) {
+                Ok(audit) => audit,
+                Err(e) => return Update::Refuse(store_error(e)),
+            };
+            let applied: Result<(), Violation> = match &change {
+                Change::Response(response) => respond(&mut audit, nc, response.clone()),
+                Change::Verification(verification) => verify(&mut audit, nc, verification.clone()),
+            };
+            if let Err(violation) = applied {
+                return Update::Refuse(Problem::refused("The change", vec![violation]));
+            }
+            *slot = json!(audit);
+            changed = audit.finding(nc).map(|f| json!(f));
+            record.append(
+                at,
+                "operator",
+                &["N2", "D5"],
+                format!("{step} recorded for {nc} of {audit_id}"),
+            );
+            Update::Store(record)
+        },
+    )?
+    .ok_or_else(application_not_found)?;
+    println!("application {id}: {step} recorded for {nc} of {audit_id}");
+    Ok(Reply::json(200, &changed.unwrap_or_default()))
+}

@@ -1,0 +1,187 @@
+//! certflow independence (D1–D8): the CB's people register and the certification decision.
+//! The decision is checked against everything stored: the decision maker took no part in the
+//! audits (D1), is competent (D2), belongs to the CB (D3), never consulted for the client in
+//! the last 2 years (D4), every major nonconformity is verified closed and every minor's plan
+//! accepted (D5) within 6 months of stage 2 (D6), a grant against a negative recommendation
+//! is justified (D7); every failed rule comes back in one 409, and a passing decision is
+//! recorded with what it relied on (D8). Thin: HTTP in, `certflow_domain::decision`, key-value
+//! out.
+//!
+//! Routes (operators): `PUT`/`GET /api/people/:id`, `POST /api/applications/:id/decision`.
+//! Keys (docs/STORAGE.md): owns `person:<id>`; sets `decision` of `application:<id>` and
+//! moves it to `decided` with compare-and-swap. A grant waits in `decided` until the
+//! certificate component exists to chain to.
+
+use certflow_component::{
+    Bucket, Method, Outcome, Reply, Request, Update, application_not_found, get_json, invalid,
+    is_application_id, method_not_allowed, now, open_store, require_operator, set_json,
+    store_error, update_json,
+};
+use certflow_domain::audit::AuditRecord;
+use certflow_domain::decision::{
+    DecisionRequest, DecisionSettings, Outcome as Verdict, check_decision,
+};
+use certflow_domain::people::Person;
+use certflow_domain::{ApplicationRecord, Problem, Status, TransitionRefused};
+use serde_json::{Value, json};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+use spin_sdk::http_component;
+
+/// Largest body accepted: a person with a long competence and consultancy history.
+const MAX_BODY: usize = 64 * 1024;
+
+#[http_component]
+async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
+    certflow_component::serve(incoming, out, MAX_BODY, route).await
+}
+
+fn route(req: &Request) -> Outcome {
+    let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    match (segments.as_slice(), &req.method) {
+        (["api", "people", id], Method::Put) => {
+            require_operator(req)?;
+            put_person(req, id)
+        }
+        (["api", "people", id], Method::Get) => {
+            require_operator(req)?;
+            get_person(id)
+        }
+        (["api", "people", _], _) => Err(method_not_allowed("GET, PUT")),
+        (["api", "applications", id, "decision"], Method::Post) => {
+            require_operator(req)?;
+            certflow_component::idempotent(req, &format!("decision:{id}"), || decide(req, id))
+        }
+        (["api", "applications", _, "decision"], _) => Err(method_not_allowed("POST")),
+        _ => Err(Problem::new(404, "not-found", "Not found")),
+    }
+}
+
+/// A register id: 1 to 64 lowercase letters, digits, `-`, `_` or `.`.
+fn person_id(id: &str) -> Result<&str, Problem> {
+    let valid = !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        });
+    if valid {
+        Ok(id)
+    } else {
+        Err(Problem::new(404, "not-found", "Not found")
+            .detail("person ids are 1 to 64 lowercase letters, digits, '-', '_' or '.'"))
+    }
+}
+
+/// A person of the register, read with the register's own reader (absent: `None`).
+fn person(bucket: &Bucket, id: &str) -> Result<Option<(Person, Value)>, Problem> {
+    let stored: Option<Value> = get_json(bucket, &format!("person:{id}"))?;
+    Ok(stored.and_then(|v| Person::from_json(&v).ok().map(|p| (p, v))))
+}
+
+/// PUT /api/people/:id: replaces the person's record (D2 competences, D3 employment, D4
+/// consultancy), refused whole with every error when invalid.
+fn put_person(req: &Request, id: &str) -> Outcome {
+    let id = person_id(id)?;
+    let body = req.json_body()?;
+    Person::from_json(&body).map_err(|e| invalid("The person", e))?;
+    set_json(&open_store()?, &format!("person:{id}"), &body)?;
+    println!("person {id} registered");
+    Ok(Reply::json(200, &json!({ "id": id, "person": body })))
+}
+
+fn get_person(id: &str) -> Outcome {
+    let id = person_id(id)?;
+    let (_, stored) = person(&open_store()?, id)?.ok_or_else(|| {
+        Problem::new(404, "not-found", "Not found").detail("no person with this id")
+    })?;
+    Ok(Reply::json(200, &json!({ "id": id, "person": stored })))
+}
+
+/// POST /api/applications/:id/decision: D1–D8 against what is stored; every failed rule in
+/// one 409; a passing decision recorded (D8) and the application `decided`.
+fn decide(req: &Request, id: &str) -> Outcome {
+    if !is_application_id(id) {
+        return Err(application_not_found());
+    }
+    let request =
+        DecisionRequest::from_json(&req.json_body()?).map_err(|e| invalid("The decision", e))?;
+    let bucket = open_store()?;
+    let decision_maker = person(&bucket, request.decision_maker.trim())?.map(|(p, _)| p);
+    let at = now();
+    let mut decided = None;
+    update_json::<ApplicationRecord, _>(
+        &bucket,
+        &format!("application:{id}"),
+        false,
+        |mut record| {
+            if !record.status.may_become(Status::Decided) {
+                return Update::Refuse(
+                    TransitionRefused {
+                        current: record.status,
+                        requested: Status::Decided,
+                    }
+                    .into(),
+                );
+            }
+            let audits: Result<Vec<AuditRecord>, Problem> = record
+                .audits
+                .iter()
+                .map(|v| serde_json::from_value(v.clone()).map_err(store_error))
+                .collect();
+            let audits = match audits {
+                Ok(audits) => audits,
+                Err(problem) => return Update::Refuse(problem),
+            };
+            let standards: Vec<_> = record
+                .application
+                .standards
+                .iter()
+                .map(|s| s.code)
+                .collect();
+            let technical_areas = record
+                .review
+                .as_ref()
+                .map(|r| r.technical_areas.clone())
+                .unwrap_or_default();
+            let decision = match check_decision(
+                &request,
+                decision_maker.as_ref(),
+                &record.application.organization.legal_id,
+                &standards,
+                &technical_areas,
+                &audits,
+                at.date_naive(),
+                &DecisionSettings::default(),
+            ) {
+                Ok(decision) => decision,
+                Err(violations) => {
+                    return Update::Refuse(Problem::refused("The decision", violations));
+                }
+            };
+            let verdict = match decision.outcome {
+                Verdict::Grant => "granted",
+                Verdict::Refuse => "refused",
+            };
+            let by = format!("operator:{}", decision.decision_maker.name);
+            let stored = json!(decision);
+            record.decision = Some(stored.clone());
+            decided = Some(stored);
+            let rules = ["D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8"];
+            match record.transition(
+                Status::Decided,
+                at,
+                &by,
+                &rules,
+                format!("certification {verdict}"),
+            ) {
+                Ok(()) => Update::Store(record),
+                Err(refused) => Update::Refuse(refused.into()),
+            }
+        },
+    )?
+    .ok_or_else(application_not_found)?;
+    println!("application {id}: decision recorded");
+    Ok(Reply::json(
+        201,
+        &json!({ "id": id, "status": Status::Decided, "decision": decided }),
+    ))
+}

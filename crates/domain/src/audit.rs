@@ -280,25 +280,6 @@ fn audit_rule(field: &str) -> &'static str {
     }
 }
 
-fn from_doc<T: serde::de::DeserializeOwned>(
-    doc: Value,
-    errors: Vec<FieldError>,
-    rule: &'static str,
-) -> Result<T, Vec<FieldError>> {
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    // Unreachable when the schema and the types agree (a test holds them together).
-    serde_json::from_value(doc).map_err(|e| {
-        vec![FieldError::new(
-            "",
-            ErrorCode::InvalidType,
-            e.to_string(),
-            rule,
-        )]
-    })
-}
-
 fn date_at(doc: &Value, field: &str) -> Option<NaiveDate> {
     doc.get(field)
         .and_then(Value::as_str)
@@ -427,7 +408,7 @@ impl AuditRequest {
                 }
             }
         }
-        from_doc(doc, errors, "D8")
+        schema::typed(doc, errors, "D8")
     }
 }
 
@@ -464,7 +445,7 @@ impl NcResponse {
             &IntakeConfig::default(),
             &mut errors,
         );
-        from_doc(doc, errors, "D5")
+        schema::typed(doc, errors, "D5")
     }
 }
 
@@ -502,7 +483,7 @@ impl Verification {
             &IntakeConfig::default(),
             &mut errors,
         );
-        from_doc(doc, errors, "D5")
+        schema::typed(doc, errors, "D5")
     }
 }
 

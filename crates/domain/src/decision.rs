@@ -28,7 +28,7 @@ use serde_json::Value;
 use crate::application::{LegalId, StandardCode};
 use crate::audit::{AuditRecord, NcState, Recommendation, Severity, audit_type_name};
 use crate::config::IntakeConfig;
-use crate::error::{ErrorCode, FieldError};
+use crate::error::FieldError;
 use crate::explain::Reason;
 use crate::people::Person;
 use crate::remote_audit::AuditType;
@@ -107,18 +107,7 @@ impl DecisionRequest {
                 e.rule = "D7";
             }
         }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        // Unreachable when the schema and the types agree (a test holds them together).
-        serde_json::from_value(doc).map_err(|e| {
-            vec![FieldError::new(
-                "",
-                ErrorCode::InvalidType,
-                e.to_string(),
-                "D8",
-            )]
-        })
+        schema::typed(doc, errors, "D8")
     }
 }
 

@@ -213,18 +213,7 @@ impl Person {
                 }
             }
         }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        // Unreachable when the schema and the types agree (a test holds them together).
-        serde_json::from_value(doc).map_err(|e| {
-            vec![FieldError::new(
-                "",
-                ErrorCode::InvalidType,
-                e.to_string(),
-                "D2",
-            )]
-        })
+        schema::typed(doc, errors, "D2")
     }
 
     /// D3: whether this person may take a certification decision: an employee of the CB or

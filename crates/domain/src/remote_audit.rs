@@ -208,18 +208,7 @@ impl Assessment {
                 "M3",
             ));
         }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        // Unreachable when the schema and the types agree (a test holds them together).
-        serde_json::from_value(doc).map_err(|e| {
-            vec![FieldError::new(
-                "",
-                ErrorCode::InvalidType,
-                e.to_string(),
-                "M1",
-            )]
-        })
+        schema::typed(doc, errors, "M1")
     }
 }
 

@@ -584,3 +584,24 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     }
     row[b.len()]
 }
+
+/// The checked document `doc` as a `T`, or the checking's `errors`: the last step of every
+/// reader built on [`check_kind`].
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(
+    doc: Value,
+    errors: Vec<FieldError>,
+    rule: &'static str,
+) -> Result<T, Vec<FieldError>> {
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // Unreachable when the schema and the types agree (a test holds them together).
+    serde_json::from_value(doc).map_err(|e| {
+        vec![FieldError::new(
+            "",
+            ErrorCode::InvalidType,
+            e.to_string(),
+            rule,
+        )]
+    })
+}

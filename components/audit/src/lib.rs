@@ -100,7 +100,7 @@ fn record(req: &Request, id: &str) -> Outcome {
     }
     let at = now();
     let mut recorded = None;
-    update_json::<ApplicationRecord, _>(
+    update_json::<ApplicationRecord<Value>, _>(
         &bucket,
         &format!("application:{id}"),
         true,
@@ -118,11 +118,14 @@ fn record(req: &Request, id: &str) -> Outcome {
                 Ok(a) => a,
                 Err(problem) => return Update::Refuse(problem),
             };
+            let Some(client) = record.legal_id() else {
+                return Update::Refuse(store_error("the stored application has no legal id"));
+            };
             let audit_id = format!("audit-{}", record.audits.len() + 1);
             let audit = match record_audit(
                 request.clone(),
                 audit_id.clone(),
-                &record.application.organization.legal_id,
+                &client,
                 &team,
                 &assessments,
                 &NcSettings::default(),
@@ -182,7 +185,7 @@ fn change_nonconformity(req: &Request, id: &str, audit_id: &str, nc: &str, step:
     };
     let at = now();
     let mut changed = None;
-    update_json::<ApplicationRecord, _>(
+    update_json::<ApplicationRecord<Value>, _>(
         &open_store()?,
         &format!("application:{id}"),
         true,

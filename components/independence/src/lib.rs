@@ -108,7 +108,7 @@ fn decide(req: &Request, id: &str) -> Outcome {
     let decision_maker = person(&bucket, request.decision_maker.trim())?.map(|(p, _)| p);
     let at = now();
     let mut decided = None;
-    update_json::<ApplicationRecord, _>(
+    update_json::<ApplicationRecord<Value>, _>(
         &bucket,
         &format!("application:{id}"),
         false,
@@ -131,12 +131,10 @@ fn decide(req: &Request, id: &str) -> Outcome {
                 Ok(audits) => audits,
                 Err(problem) => return Update::Refuse(problem),
             };
-            let standards: Vec<_> = record
-                .application
-                .standards
-                .iter()
-                .map(|s| s.code)
-                .collect();
+            let standards = record.standard_codes();
+            let Some(client) = record.legal_id() else {
+                return Update::Refuse(store_error("the stored application has no legal id"));
+            };
             let technical_areas = record
                 .review
                 .as_ref()
@@ -145,7 +143,7 @@ fn decide(req: &Request, id: &str) -> Outcome {
             let decision = match check_decision(
                 &request,
                 decision_maker.as_ref(),
-                &record.application.organization.legal_id,
+                &client,
                 &standards,
                 &technical_areas,
                 &audits,

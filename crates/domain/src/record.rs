@@ -226,6 +226,28 @@ impl<A> ApplicationRecord<A> {
     }
 }
 
+/// What later steps read of an application held as its stored JSON document: components that
+/// do not compute with the whole [`Application`] load `ApplicationRecord<Value>` and carry no
+/// code to deserialise it (it is most of a component's size).
+impl ApplicationRecord<serde_json::Value> {
+    /// The applicant's legal id (D4 compares it with consultancies).
+    pub fn legal_id(&self) -> Option<crate::application::LegalId> {
+        let id = self.application.pointer("/organization/legal_id")?;
+        serde_json::from_value(id.clone()).ok()
+    }
+
+    /// The standards applied for (D2).
+    pub fn standard_codes(&self) -> Vec<crate::application::StandardCode> {
+        self.application["standards"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .filter_map(|s| s["code"].as_str())
+            .filter_map(crate::application::StandardCode::parse)
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Status::{self, *};
@@ -267,6 +289,28 @@ mod tests {
         for to in ALL {
             assert!(!Decided.may_become(to));
         }
+    }
+
+    #[test]
+    fn d2_d4_a_stored_document_gives_its_legal_id_and_standards() -> Result<(), serde_json::Error> {
+        let record: super::ApplicationRecord<serde_json::Value> = serde_json::from_value(
+            serde_json::json!({
+                "id": "x", "status": "in_audit", "flags": [], "access_token_sha256": "", "history": [],
+                "application": {
+                    "organization": { "legal_id": { "type": "uscc", "number": "91310000MA1FL8XQ37" } },
+                    "standards": [ { "code": "ISO/IEC 27001", "edition": "2022" }, { "code": "ISO 9001" } ]
+                }
+            }),
+        )?;
+        assert_eq!(
+            record.legal_id().map(|id| id.number),
+            Some("91310000MA1FL8XQ37".to_string())
+        );
+        assert_eq!(
+            record.standard_codes(),
+            vec![crate::application::StandardCode::Iso27001]
+        );
+        Ok(())
     }
 
     #[test]

@@ -86,7 +86,7 @@ fn record_assessment(req: &Request, id: &str) -> Outcome {
                         "Not possible in the current status",
                     )
                     .detail(format!(
-                        "the application is {}; a rejected application is not audited",
+                        "the application is {}: no audit of it is planned any more",
                         status.name()
                     ))
                     .current_status(status.name()),

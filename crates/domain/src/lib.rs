@@ -26,6 +26,7 @@
 
 pub mod application;
 pub mod audit;
+pub mod certificate;
 pub mod config;
 pub mod decision;
 pub mod editions;

@@ -5,11 +5,15 @@
 mod common;
 
 use certflow_domain::Application;
+use certflow_domain::application::{CertificateStatus, StandardCode};
 use certflow_domain::certificate::{
-    Certificate, CertificateSettings, Grant, IssueRequest, NumberFormat, certificate_number, issue,
+    Action, Certificate, CertificateSettings, Grant, IssueRequest, NumberFormat, ReasonRequest,
+    ReduceScopeRequest, ReviseRequest, SurveillanceRequest, SuspendRequest, certificate_number,
+    issue, record_surveillance, reduce_scope, restore, revise, suspend, withdraw,
 };
 use certflow_domain::decision::{DecisionMaker, DecisionRecord, Outcome};
 use certflow_domain::review::{Decision, Jurisdiction, Review};
+use certflow_domain::violation::Violation;
 use chrono::{DateTime, NaiveDate, Utc};
 use common::{day, valid_application};
 use serde_json::{Value, json};
@@ -204,4 +208,344 @@ fn c3_surveillance_schedule_iaf_15_and_cn_12() -> TestResult {
     let due: Vec<_> = late.surveillance.iter().map(|s| s.due_by).collect();
     assert_eq!(due, vec![day(2027, 11, 30), day(2028, 12, 31)]);
     Ok(())
+}
+
+fn reason(text: &str) -> Result<ReasonRequest, String> {
+    ReasonRequest::from_json(&json!({ "reason": text })).map_err(|e| format!("{e:?}"))
+}
+
+fn suspension(body: Value) -> Result<SuspendRequest, String> {
+    SuspendRequest::from_json(&body).map_err(|e| format!("{e:?}"))
+}
+
+fn cert() -> Result<Certificate, String> {
+    issued(day(2026, 3, 20), "2026-04-01", Jurisdiction::Iaf)
+}
+
+fn refused(result: Result<(), Violation>, rule: &str) -> TestResult {
+    match result {
+        Err(v) if v.rule == rule => Ok(()),
+        other => Err(format!("expected a {rule} refusal, got {other:?}")),
+    }
+}
+
+fn err(v: Violation) -> String {
+    format!("{v:?}")
+}
+
+#[test]
+fn c5_suspend_default_limit_then_restore_r1_history() -> TestResult {
+    let mut c = cert()?;
+    let settings = CertificateSettings::default();
+    let on = day(2026, 8, 31);
+    suspend(
+        &mut c,
+        &suspension(json!({ "reason": "client request" }))?,
+        "op-1",
+        on,
+        &settings,
+    )
+    .map_err(err)?;
+    assert_eq!(c.status, CertificateStatus::Suspended);
+    // 6 months [cfg] by default, month end clamped.
+    assert_eq!(
+        c.suspension.as_ref().map(|s| s.resolve_by),
+        Some(day(2027, 2, 28))
+    );
+    restore(&mut c, &reason("resolved")?, "op-1", day(2026, 9, 15)).map_err(err)?;
+    assert_eq!(c.status, CertificateStatus::Active);
+    assert!(c.suspension.is_none());
+    let actions: Vec<_> = c.history.iter().map(|h| h.action).collect();
+    assert_eq!(
+        actions,
+        vec![Action::Issued, Action::Suspended, Action::Restored]
+    );
+    assert!(
+        c.history
+            .iter()
+            .all(|h| h.rule.starts_with('C') && !h.by.is_empty())
+    );
+    Ok(())
+}
+
+#[test]
+fn c5_suspend_refused_when_resolve_by_beyond_limit_or_already_suspended() -> TestResult {
+    let mut c = cert()?;
+    let settings = CertificateSettings::default();
+    let on = day(2026, 8, 1);
+    let too_late = suspension(json!({ "reason": "x", "resolve_by": "2027-02-02" }))?;
+    refused(suspend(&mut c, &too_late, "op", on, &settings), "C5")?;
+    let ok = suspension(json!({ "reason": "x", "resolve_by": "2026-10-01" }))?;
+    suspend(&mut c, &ok, "op", on, &settings).map_err(err)?;
+    refused(suspend(&mut c, &ok, "op", on, &settings), "C5")?;
+    Ok(())
+}
+
+#[test]
+fn c5_suspend_expired_refused_and_restore_active_refused() -> TestResult {
+    let mut c = cert()?;
+    let settings = CertificateSettings::default();
+    let after_expiry = day(2029, 4, 1);
+    refused(
+        suspend(
+            &mut c,
+            &suspension(json!({ "reason": "x" }))?,
+            "op",
+            after_expiry,
+            &settings,
+        ),
+        "C5",
+    )?;
+    refused(restore(&mut c, &reason("x")?, "op", day(2026, 5, 1)), "C5")?;
+    assert_eq!(c.history.len(), 1);
+    Ok(())
+}
+
+#[test]
+fn c5_withdrawn_certificate_refuses_everything() -> TestResult {
+    let mut c = cert()?;
+    let settings = CertificateSettings::default();
+    let on = day(2026, 6, 1);
+    withdraw(&mut c, &reason("fraud")?, "op", on).map_err(err)?;
+    assert_eq!(c.status, CertificateStatus::Withdrawn);
+    refused(restore(&mut c, &reason("x")?, "op", on), "C5")?;
+    refused(withdraw(&mut c, &reason("x")?, "op", on), "C5")?;
+    refused(
+        suspend(
+            &mut c,
+            &suspension(json!({ "reason": "x" }))?,
+            "op",
+            on,
+            &settings,
+        ),
+        "C5",
+    )?;
+    let reduce = ReduceScopeRequest::from_json(
+        &json!({ "reason": "x", "drop_standards": ["ISO/IEC 27701"] }),
+    )
+    .map_err(|e| format!("{e:?}"))?;
+    refused(reduce_scope(&mut c, &reduce, "op", on), "C5")?;
+    let rev = ReviseRequest::from_json(&json!({ "reason": "x", "scope": "y" }))
+        .map_err(|e| format!("{e:?}"))?;
+    refused(revise(&mut c, &rev, "op", on), "C5")?;
+    let held = SurveillanceRequest { held_on: on };
+    refused(
+        record_surveillance(&mut c, &held, "op", Jurisdiction::Iaf, &settings),
+        "C5",
+    )?;
+    assert_eq!(c.history.len(), 2);
+    Ok(())
+}
+
+#[test]
+fn c5_withdraw_suspended_allowed_expired_refused() -> TestResult {
+    let mut c = cert()?;
+    let settings = CertificateSettings::default();
+    suspend(
+        &mut c,
+        &suspension(json!({ "reason": "x" }))?,
+        "op",
+        day(2026, 6, 1),
+        &settings,
+    )
+    .map_err(err)?;
+    withdraw(&mut c, &reason("unresolved")?, "op", day(2026, 12, 2)).map_err(err)?;
+    let mut c = cert()?;
+    refused(withdraw(&mut c, &reason("x")?, "op", day(2029, 4, 1)), "C5")?;
+    Ok(())
+}
+
+#[test]
+fn c5_c1_reduce_scope_new_revision_old_obsolete_and_resolves_suspension() -> TestResult {
+    let mut c = cert()?;
+    let settings = CertificateSettings::default();
+    suspend(
+        &mut c,
+        &suspension(json!({ "reason": "x" }))?,
+        "op",
+        day(2026, 6, 1),
+        &settings,
+    )
+    .map_err(err)?;
+    let reduce = ReduceScopeRequest::from_json(&json!({
+        "reason": "PIMS failures unresolved", "drop_standards": ["ISO/IEC 27701"]
+    }))
+    .map_err(|e| format!("{e:?}"))?;
+    reduce_scope(&mut c, &reduce, "op", day(2026, 7, 1)).map_err(err)?;
+    assert_eq!(c.revision, 2);
+    assert!(c.scope_reduced);
+    assert_eq!(c.status, CertificateStatus::Active);
+    assert_eq!(c.revisions.len(), 2);
+    assert!(
+        c.revisions
+            .first()
+            .is_some_and(|r| r.obsolete && r.contents.standards.len() == 2)
+    );
+    assert!(c.revisions.last().is_some_and(|r| !r.obsolete));
+    let codes: Vec<_> = c
+        .contents()
+        .map(|x| x.standards.iter().map(|s| s.code).collect())
+        .unwrap_or_default();
+    assert_eq!(codes, vec![StandardCode::Iso27001]);
+    Ok(())
+}
+
+#[test]
+fn c5_reduce_scope_refused_central_site_unknown_standard_everything_and_i3() -> TestResult {
+    let mut c = cert()?;
+    let on = day(2026, 7, 1);
+    let body = |v: Value| ReduceScopeRequest::from_json(&v).map_err(|e| format!("{e:?}"));
+    refused(
+        reduce_scope(
+            &mut c,
+            &body(json!({ "reason": "x", "drop_sites": [0] }))?,
+            "op",
+            on,
+        ),
+        "C5",
+    )?;
+    refused(
+        reduce_scope(
+            &mut c,
+            &body(json!({ "reason": "x", "drop_sites": [5] }))?,
+            "op",
+            on,
+        ),
+        "C5",
+    )?;
+    refused(
+        reduce_scope(
+            &mut c,
+            &body(json!({ "reason": "x", "drop_standards": ["ISO 22301"] }))?,
+            "op",
+            on,
+        ),
+        "C5",
+    )?;
+    refused(
+        reduce_scope(&mut c, &body(json!({ "reason": "x" }))?, "op", on),
+        "C5",
+    )?;
+    refused(
+        reduce_scope(
+            &mut c,
+            &body(json!({ "reason": "x", "drop_standards": ["ISO/IEC 27001", "ISO/IEC 27701"] }))?,
+            "op",
+            on,
+        ),
+        "C5",
+    )?;
+    refused(
+        reduce_scope(
+            &mut c,
+            &body(json!({ "reason": "x", "drop_standards": ["ISO/IEC 27001"] }))?,
+            "op",
+            on,
+        ),
+        "I3",
+    )?;
+    assert_eq!(c.revision, 1);
+    Ok(())
+}
+
+#[test]
+fn c1_revise_keeps_obsolete_revision_and_refuses_no_change() -> TestResult {
+    let mut c = cert()?;
+    let on = day(2026, 9, 1);
+    let rev = ReviseRequest::from_json(&json!({ "reason": "renamed", "organization": "Acme Data Group Co., Ltd.", "soa_version": "SoA v4" }))
+        .map_err(|e| format!("{e:?}"))?;
+    revise(&mut c, &rev, "op", on).map_err(err)?;
+    assert_eq!(c.revision, 2);
+    assert!(
+        c.revisions
+            .first()
+            .is_some_and(|r| r.obsolete && r.contents.organization == "Acme Data Co., Ltd.")
+    );
+    assert_eq!(
+        c.contents().map(|x| x.organization.as_str()),
+        Some("Acme Data Group Co., Ltd.")
+    );
+    refused(revise(&mut c, &rev, "op", on), "C1")?;
+    Ok(())
+}
+
+#[test]
+fn c3_record_surveillance_replans_the_next_and_refuses_a_third() -> TestResult {
+    let mut c = cert()?;
+    let settings = CertificateSettings::default();
+    let held = |d| SurveillanceRequest { held_on: d };
+    record_surveillance(
+        &mut c,
+        &held(day(2027, 1, 15)),
+        "op",
+        Jurisdiction::Cn,
+        &settings,
+    )
+    .map_err(err)?;
+    // cn: 12 months after the surveillance held.
+    assert_eq!(
+        c.surveillance.get(1).map(|s| s.due_by),
+        Some(day(2028, 1, 15))
+    );
+    record_surveillance(
+        &mut c,
+        &held(day(2028, 1, 10)),
+        "op",
+        Jurisdiction::Cn,
+        &settings,
+    )
+    .map_err(err)?;
+    refused(
+        record_surveillance(
+            &mut c,
+            &held(day(2028, 6, 1)),
+            "op",
+            Jurisdiction::Cn,
+            &settings,
+        ),
+        "C3",
+    )?;
+    Ok(())
+}
+
+#[test]
+fn c3_c5_restore_refused_while_surveillance_overdue() -> TestResult {
+    let mut c = cert()?;
+    let settings = CertificateSettings::default();
+    suspend(
+        &mut c,
+        &suspension(json!({ "reason": "x" }))?,
+        "op",
+        day(2027, 3, 1),
+        &settings,
+    )
+    .map_err(err)?;
+    refused(restore(&mut c, &reason("x")?, "op", day(2027, 3, 25)), "C3")?;
+    record_surveillance(
+        &mut c,
+        &SurveillanceRequest {
+            held_on: day(2027, 3, 26),
+        },
+        "op",
+        Jurisdiction::Iaf,
+        &settings,
+    )
+    .map_err(err)?;
+    restore(&mut c, &reason("held")?, "op", day(2027, 3, 27)).map_err(err)?;
+    Ok(())
+}
+
+#[test]
+fn c5_bodies_report_every_error_at_once() {
+    let Err(e) = SuspendRequest::from_json(&json!({ "resolve_by": "2026-13-01", "extra": 1 }))
+    else {
+        return;
+    };
+    assert!(e.len() >= 3, "{e:?}");
+    assert!(e.iter().all(|e| e.rule == "C5"));
+    let Err(e) = IssueRequest::from_json(&json!({ "effective_on": "x", "signatory": {} })) else {
+        return;
+    };
+    assert!(e.iter().any(|e| e.rule == "C2"));
+    assert!(e.len() >= 3, "{e:?}");
 }

@@ -19,10 +19,16 @@
 //!   suspended), as C5 lists it "plus".
 
 mod issue;
+mod lifecycle;
 
 pub use issue::{
     CertificateSettings, CertificationBody, CertifiedSite, Contents, Grant, IssueRequest,
     NumberFormat, Signatory, SiteScope, certificate_number, issue,
+};
+
+pub use lifecycle::{
+    ReasonRequest, ReduceScopeRequest, ReviseRequest, SurveillanceRequest, SuspendRequest,
+    record_surveillance, reduce_scope, restore, revise, suspend, withdraw,
 };
 
 use chrono::NaiveDate;

@@ -9,7 +9,7 @@ use certflow_domain::application::{CertificateStatus, StandardCode};
 use certflow_domain::certificate::{
     Action, Certificate, CertificateSettings, Grant, IssueRequest, NumberFormat, ReasonRequest,
     ReduceScopeRequest, ReviseRequest, SurveillanceRequest, SuspendRequest, certificate_number,
-    issue, record_surveillance, reduce_scope, restore, revise, suspend, withdraw,
+    issue, record_surveillance, reduce_scope, restore, revise, suspend, sweep, withdraw,
 };
 use certflow_domain::decision::{DecisionMaker, DecisionRecord, Outcome};
 use certflow_domain::review::{Decision, Jurisdiction, Review};
@@ -548,4 +548,83 @@ fn c5_bodies_report_every_error_at_once() {
     };
     assert!(e.iter().any(|e| e.rule == "C2"));
     assert!(e.len() >= 3, "{e:?}");
+}
+
+#[test]
+fn c3_sweep_marks_overdue_under_iaf_without_suspending_and_is_idempotent() -> TestResult {
+    let mut c = cert()?;
+    let settings = CertificateSettings::default();
+    // Due by 2027-03-20: the due day itself is in time.
+    assert!(sweep(&mut c, day(2027, 3, 20), Jurisdiction::Iaf, &settings).is_empty());
+    let changes = sweep(&mut c, day(2027, 3, 21), Jurisdiction::Iaf, &settings);
+    assert_eq!(changes.len(), 1);
+    assert!(
+        changes
+            .iter()
+            .all(|ch| ch.action == Action::SurveillanceOverdue && ch.rule == "C3")
+    );
+    assert_eq!(c.status, CertificateStatus::Active);
+    let len = c.history.len();
+    assert!(sweep(&mut c, day(2027, 3, 21), Jurisdiction::Iaf, &settings).is_empty());
+    assert!(sweep(&mut c, day(2027, 3, 22), Jurisdiction::Iaf, &settings).is_empty());
+    assert_eq!(c.history.len(), len);
+    Ok(())
+}
+
+#[test]
+fn c5_sweep_cn_suspends_overdue_then_flags_after_limit_idempotent() -> TestResult {
+    let mut c = issued(day(2026, 3, 20), "2026-04-01", Jurisdiction::Cn)?;
+    let settings = CertificateSettings::default();
+    let changes = sweep(&mut c, day(2027, 3, 21), Jurisdiction::Cn, &settings);
+    let actions: Vec<_> = changes.iter().map(|ch| ch.action).collect();
+    assert_eq!(
+        actions,
+        vec![Action::SurveillanceOverdue, Action::Suspended]
+    );
+    assert_eq!(c.status, CertificateStatus::Suspended);
+    assert_eq!(
+        c.suspension.as_ref().map(|s| s.resolve_by),
+        Some(day(2027, 9, 21))
+    );
+    assert!(sweep(&mut c, day(2027, 3, 21), Jurisdiction::Cn, &settings).is_empty());
+    assert!(sweep(&mut c, day(2027, 9, 21), Jurisdiction::Cn, &settings).is_empty());
+    let changes = sweep(&mut c, day(2027, 9, 22), Jurisdiction::Cn, &settings);
+    assert_eq!(
+        changes.iter().map(|ch| ch.action).collect::<Vec<_>>(),
+        vec![Action::FlaggedForWithdrawal]
+    );
+    assert!(changes.iter().all(|ch| ch.rule == "C5"));
+    assert!(sweep(&mut c, day(2027, 9, 22), Jurisdiction::Cn, &settings).is_empty());
+    // The sweep only flags: the CB withdraws.
+    assert_eq!(c.status, CertificateStatus::Suspended);
+    Ok(())
+}
+
+#[test]
+fn c2_sweep_expires_after_last_valid_day_and_then_nothing() -> TestResult {
+    let mut c = cert()?;
+    let settings = CertificateSettings::default();
+    for (i, d) in [day(2027, 1, 10), day(2028, 1, 10)].into_iter().enumerate() {
+        record_surveillance(
+            &mut c,
+            &SurveillanceRequest { held_on: d },
+            "op",
+            Jurisdiction::Iaf,
+            &settings,
+        )
+        .map_err(|e| format!("{i}: {e:?}"))?;
+    }
+    assert!(sweep(&mut c, day(2029, 3, 31), Jurisdiction::Iaf, &settings).is_empty());
+    let changes = sweep(&mut c, day(2029, 4, 1), Jurisdiction::Iaf, &settings);
+    assert_eq!(
+        changes
+            .iter()
+            .map(|ch| (ch.action, ch.rule.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(Action::Expired, "C2")]
+    );
+    assert_eq!(c.status, CertificateStatus::Expired);
+    assert!(sweep(&mut c, day(2029, 4, 1), Jurisdiction::Iaf, &settings).is_empty());
+    assert!(sweep(&mut c, day(2030, 1, 1), Jurisdiction::Cn, &settings).is_empty());
+    Ok(())
 }

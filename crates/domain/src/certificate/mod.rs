@@ -20,6 +20,7 @@
 
 mod issue;
 mod lifecycle;
+mod sweep;
 
 pub use issue::{
     CertificateSettings, CertificationBody, CertifiedSite, Contents, Grant, IssueRequest,
@@ -30,6 +31,8 @@ pub use lifecycle::{
     ReasonRequest, ReduceScopeRequest, ReviseRequest, SurveillanceRequest, SuspendRequest,
     record_surveillance, reduce_scope, restore, revise, suspend, withdraw,
 };
+
+pub use sweep::{SWEEP, sweep};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

@@ -9,13 +9,15 @@ use certflow_domain::application::{CertificateStatus, StandardCode};
 use certflow_domain::certificate::{
     Action, Certificate, CertificateSettings, Grant, IssueRequest, NumberFormat, ReasonRequest,
     ReduceScopeRequest, ReviseRequest, SurveillanceRequest, SuspendRequest, certificate_number,
-    issue, record_surveillance, reduce_scope, restore, revise, suspend, sweep, withdraw,
+    certsearch_record, issue, record_surveillance, reduce_scope, restore, revise, suspend, sweep,
+    withdraw,
 };
 use certflow_domain::decision::{DecisionMaker, DecisionRecord, Outcome};
 use certflow_domain::review::{Decision, Jurisdiction, Review};
 use certflow_domain::violation::Violation;
 use chrono::{DateTime, NaiveDate, Utc};
 use common::{day, valid_application};
+use proptest::prelude::*;
 use serde_json::{Value, json};
 
 type TestResult = Result<(), String>;
@@ -627,4 +629,169 @@ fn c2_sweep_expires_after_last_valid_day_and_then_nothing() -> TestResult {
     assert!(sweep(&mut c, day(2029, 4, 1), Jurisdiction::Iaf, &settings).is_empty());
     assert!(sweep(&mut c, day(2030, 1, 1), Jurisdiction::Cn, &settings).is_empty());
     Ok(())
+}
+
+#[test]
+fn c6_i8_public_view_contains_no_personal_or_internal_field() -> TestResult {
+    let mut doc = valid_application();
+    doc["contact"] = json!({
+        "name": "Canary Personname", "email": "canary.leak@contact.example", "phone": "+86 21 9876 5432"
+    });
+    doc["consultancy"] = json!([{ "provider": "Canary Consulting", "person": "Canary Consultant", "ended_on": "2025-12-01" }]);
+    let app: Application = serde_json::from_value(doc).map_err(|e| e.to_string())?;
+    let review = review("Operation of the Acme cloud payroll service");
+    let decision = decision(day(2026, 3, 20));
+    let grant = Grant {
+        application: &app,
+        review: &review,
+        decision: &decision,
+    };
+    let mut body = request_json("2026-04-01");
+    body["signatory"] = json!({ "name": "Canary Signatoryname", "role": "General Manager" });
+    let req = IssueRequest::from_json(&body).map_err(|e| format!("{e:?}"))?;
+    let mut c = issue(
+        grant,
+        &req,
+        "CF-2026-000042".into(),
+        "canary-operator-id",
+        Jurisdiction::Iaf,
+        &CertificateSettings::default(),
+    )
+    .map_err(|v| format!("{v:?}"))?;
+    suspend(
+        &mut c,
+        &suspension(json!({ "reason": "Canary internal note" }))?,
+        "canary-operator-id",
+        day(2026, 6, 1),
+        &CertificateSettings::default(),
+    )
+    .map_err(err)?;
+    let view = serde_json::to_string(&c.public_view()).map_err(|e| e.to_string())?;
+    let export = serde_json::to_string(&certsearch_record(&c)).map_err(|e| e.to_string())?;
+    for text in [&view, &export] {
+        for secret in [
+            "Canary Personname",
+            "canary.leak@contact.example",
+            "+86 21 9876 5432",
+            "9876",
+            "Canary Consult",
+            "Canary Signatoryname",
+            "canary-operator-id",
+            "Canary internal note",
+            "88 Century Ave",
+            "200120",
+            "contact",
+            "email",
+            "phone",
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked in {text}");
+        }
+    }
+    // What C6 does show.
+    for shown in [
+        "CF-2026-000042",
+        "Acme Data Co., Ltd.",
+        "Shanghai",
+        "ISO/IEC 27001",
+        "2022",
+        "General Manager",
+        "suspended",
+        "2029-03-31",
+    ] {
+        assert!(view.contains(shown), "{shown} missing from {view}");
+    }
+    assert_eq!(c.public_view().history.len(), 2);
+    Ok(())
+}
+
+#[test]
+fn c7_certsearch_dates_yyyymmdd_schemes_and_sites() -> TestResult {
+    let c = issued(day(2028, 2, 29), "2028-02-29", Jurisdiction::Cn)?;
+    let r = certsearch_record(&c);
+    assert_eq!(r.certificate_number, "CF-2026-000042");
+    assert_eq!(r.certification_issue_date, "20280229");
+    assert_eq!(r.certification_original_issue_date, "20280229");
+    assert_eq!(r.certification_expiry_date, "20310228");
+    assert_eq!(r.certified_entity_name, "Acme Data Co., Ltd.");
+    let v = serde_json::to_value(&r).map_err(|e| e.to_string())?;
+    assert_eq!(v["certification_status"], json!("active"));
+    assert_eq!(
+        v["schemes"],
+        json!([
+            { "scheme_name": "ISMS", "standard_list": ["ISO/IEC 27001:2022"] },
+            { "scheme_name": "PIMS", "standard_list": ["ISO/IEC 27701:2019"] }
+        ])
+    );
+    assert_eq!(v["sites"][0]["site_city"], json!("Shanghai"));
+    assert_eq!(v["sites"][0]["is_main_site"], json!(true));
+    Ok(())
+}
+
+#[test]
+fn r1_certificate_round_trips_through_json() -> TestResult {
+    let mut c = cert()?;
+    suspend(
+        &mut c,
+        &suspension(json!({ "reason": "x" }))?,
+        "op",
+        day(2026, 6, 1),
+        &CertificateSettings::default(),
+    )
+    .map_err(err)?;
+    let text = serde_json::to_string(&c).map_err(|e| e.to_string())?;
+    let back: Certificate = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    assert_eq!(back, c);
+    let settings: CertificateSettings =
+        serde_json::from_value(json!({ "number_prefix": "ZB" })).map_err(|e| e.to_string())?;
+    assert_eq!(settings.suspension_months, 6);
+    assert_eq!(settings.number_prefix, "ZB");
+    Ok(())
+}
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        "[a-z0-9 :\\-]{0,12}".prop_map(Value::from),
+        Just(Value::from("2026-04-01")),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        Just("reason".to_string()),
+                        Just("resolve_by".to_string()),
+                        Just("effective_on".to_string()),
+                        Just("signatory".to_string()),
+                        Just("site_scopes".to_string()),
+                        Just("drop_sites".to_string()),
+                        Just("drop_standards".to_string()),
+                        Just("held_on".to_string()),
+                        Just("site".to_string()),
+                        Just("scope".to_string()),
+                        "[a-z_]{1,8}"
+                    ],
+                    inner
+                ),
+                0..6
+            )
+            .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn c1_c3_c5_body_readers_never_panic(v in arb_json()) {
+        let _ = IssueRequest::from_json(&v);
+        let _ = SuspendRequest::from_json(&v);
+        let _ = ReasonRequest::from_json(&v);
+        let _ = ReduceScopeRequest::from_json(&v);
+        let _ = ReviseRequest::from_json(&v);
+        let _ = SurveillanceRequest::from_json(&v);
+    }
 }

@@ -20,6 +20,7 @@
 
 mod issue;
 mod lifecycle;
+mod public;
 mod sweep;
 
 pub use issue::{
@@ -32,6 +33,10 @@ pub use lifecycle::{
     record_surveillance, reduce_scope, restore, revise, suspend, withdraw,
 };
 
+pub use public::{
+    CertSearchRecord, CertSearchScheme, CertSearchSite, Place, PublicCertificate, PublicChange,
+    PublicSite, certsearch_record,
+};
 pub use sweep::{SWEEP, sweep};
 
 use chrono::NaiveDate;

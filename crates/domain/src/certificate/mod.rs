@@ -1,5 +1,5 @@
 //! The certificate (C1–C7, R1): issuance ([`issue`]), its status lifecycle
-//! ([`lifecycle`]), the daily due-date sweep ([`sweep`]), the public view (C6) and the IAF
+//! ([`suspend`], [`restore`], [`withdraw`], [`reduce_scope`], [`revise`]), the daily due-date sweep ([`sweep`]), the public view (C6) and the IAF
 //! CertSearch export (C7). Pure: no I/O, no clock; every date is passed in.
 //!
 //! Choices where the rules are silent:

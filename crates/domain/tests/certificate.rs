@@ -795,3 +795,54 @@ proptest! {
         let _ = SurveillanceRequest::from_json(&v);
     }
 }
+
+fn recertified(
+    decided: NaiveDate,
+    previous: &str,
+    j: Jurisdiction,
+) -> Result<Certificate, Vec<Violation>> {
+    let app = application().map_err(|e| vec![Violation::new("test", e)])?;
+    let review = review("x");
+    let decision = decision(decided);
+    let mut body = request_json(&decided.to_string());
+    body["previous_expiry"] = json!(previous);
+    let req = IssueRequest::from_json(&body)
+        .map_err(|e| vec![Violation::new("test", format!("{e:?}"))])?;
+    let grant = Grant {
+        application: &app,
+        review: &review,
+        decision: &decision,
+    };
+    issue(
+        grant,
+        &req,
+        "n".into(),
+        "op",
+        j,
+        &CertificateSettings::default(),
+    )
+}
+
+#[test]
+fn c2_c4_recertification_continues_from_previous_expiry() -> TestResult {
+    for j in [Jurisdiction::Iaf, Jurisdiction::Cn] {
+        // Decided before expiry: the new cycle starts the day after the old expiry.
+        let c = recertified(day(2029, 2, 1), "2029-03-31", j).map_err(|v| format!("{v:?}"))?;
+        assert_eq!(c.expires_on, day(2032, 3, 31));
+        let c = recertified(day(2031, 1, 10), "2031-02-28", j).map_err(|v| format!("{v:?}"))?;
+        assert_eq!(c.expires_on, day(2034, 2, 28));
+    }
+    // C4: IAF restores within 6 months after expiry, keeping the cycle; cn does not.
+    let c = recertified(day(2029, 9, 30), "2029-03-31", Jurisdiction::Iaf)
+        .map_err(|v| format!("{v:?}"))?;
+    assert_eq!(c.expires_on, day(2032, 3, 31));
+    let Err(v) = recertified(day(2029, 10, 1), "2029-03-31", Jurisdiction::Iaf) else {
+        return Err("restored past the 6-month window".into());
+    };
+    assert!(v.iter().any(|v| v.rule == "C4"));
+    let Err(v) = recertified(day(2029, 4, 1), "2029-03-31", Jurisdiction::Cn) else {
+        return Err("cn restored after expiry".into());
+    };
+    assert!(v.iter().any(|v| v.rule == "C4"));
+    Ok(())
+}

@@ -57,6 +57,9 @@ pub struct CertificateSettings {
     /// C4: the client applies for recertification this many months before expiry
     /// (default 3).
     pub recertification_application_months: u32,
+    /// C4: under IAF a recertification decided this many months after the previous expiry
+    /// still continues the cycle (restoration, default 6); under `cn` none is allowed.
+    pub restore_after_expiry_months: u32,
     /// C1: the CB's name, address and mark.
     pub certification_body: CertificationBody,
 }
@@ -70,6 +73,7 @@ impl Default for CertificateSettings {
             max_gap_months: 15,
             cn_max_gap_months: 12,
             recertification_application_months: 3,
+            restore_after_expiry_months: 6,
             certification_body: CertificationBody::default(),
         }
     }
@@ -156,6 +160,10 @@ pub struct IssueRequest {
     /// C1: per-site scopes; a site not listed has the reviewed scope.
     #[serde(default)]
     pub site_scopes: Vec<SiteScope>,
+    /// C2, C4: for a recertification, the expiring certificate's last valid day: the new
+    /// validity continues from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_expiry: Option<NaiveDate>,
 }
 
 const DATE: Kind = Kind::Text {
@@ -192,6 +200,7 @@ static ISSUE: Kind = Kind::Object(&[
             max: schema::MAX_SITES,
         },
     ),
+    opt("previous_expiry", DATE),
 ]);
 
 impl IssueRequest {
@@ -200,7 +209,7 @@ impl IssueRequest {
         let mut errors = Vec::new();
         let doc = schema::check_kind(&ISSUE, input, "C1", &IntakeConfig::default(), &mut errors);
         for e in &mut errors {
-            if e.is_within("/effective_on") {
+            if e.is_within("/effective_on") || e.is_within("/previous_expiry") {
                 e.rule = "C2";
             }
         }
@@ -323,8 +332,27 @@ pub fn issue(
             Some(slot) => *slot = Some(s.scope.clone()),
         }
     }
+    let validity_start = match request.previous_expiry {
+        None => Some(request.effective_on),
+        Some(previous) => {
+            let restore_months = match jurisdiction {
+                Jurisdiction::Iaf => settings.restore_after_expiry_months,
+                Jurisdiction::Cn => 0,
+            };
+            let window = previous.checked_add_months(Months::new(restore_months));
+            if window.is_some_and(|end| decided_on > end) {
+                violations.push(Violation::new(
+                    "C4",
+                    format!(
+                        "the recertification was decided on {decided_on}, after the previous expiry {previous} and the {restore_months}-month restoration window: issue it as a new certification"
+                    ),
+                ));
+            }
+            previous.succ_opt()
+        }
+    };
     let gap = settings.max_gap(jurisdiction);
-    let dates = dates(request.effective_on, decided_on, gap, settings);
+    let dates = validity_start.and_then(|start| dates(start, decided_on, gap, settings));
     if dates.is_none() {
         violations.push(Violation::new(
             "C2",
@@ -390,14 +418,15 @@ pub fn issue(
     })
 }
 
-/// C2–C4: expiry, surveillance and recertification dates; `None` past the calendar's end.
+/// C2–C4: expiry (3 years from `validity_start`), surveillance and recertification dates;
+/// `None` past the calendar's end.
 fn dates(
-    effective_on: NaiveDate,
+    validity_start: NaiveDate,
     decided_on: NaiveDate,
     gap: u32,
     settings: &CertificateSettings,
 ) -> Option<(NaiveDate, Vec<SurveillanceDue>, Recertification)> {
-    let expires_on = expiry_from(effective_on)?;
+    let expires_on = expiry_from(validity_start)?;
     let first = first_surveillance_due(decided_on)?;
     let second = next_surveillance_due(first, gap)?.min(expires_on);
     let surveillance = [first, second]

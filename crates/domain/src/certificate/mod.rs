@@ -1,12 +1,15 @@
-//! The certificate (C1–C7, R1): issuance ([`issue`]), its status lifecycle
-//! ([`suspend`], [`restore`], [`withdraw`], [`reduce_scope`], [`revise`]), the daily due-date sweep ([`sweep`]), the public view (C6) and the IAF
-//! CertSearch export (C7). Pure: no I/O, no clock; every date is passed in.
+//! The certificate (C1–C7, R1): issuance ([`issue`]), its status lifecycle ([`suspend`],
+//! [`restore`], [`withdraw`], [`reduce_scope`], [`revise`]), the daily due-date sweep
+//! ([`sweep`]), the public view (C6) and the IAF CertSearch export (C7). Pure: no I/O, no
+//! clock; every date is passed in.
 //!
 //! Choices where the rules are silent:
 //! - Numbers: `<prefix>-<year>-<sequence, 6 digits zero-padded>` (`CF-2026-000042`); the
 //!   year is the year of issue and the sequence the component's atomic per-year counter.
 //!   A sequence above 999 999 is printed in full (never truncated: numbers stay unique, C1).
-//! - Validity (C2) counts from the effective date; expiry is the certificate's last valid
+//! - Validity (C2) counts from the effective date (a recertification: from the day after the
+//!   previous certificate's expiry, `previous_expiry`, when decided by then, or under IAF
+//!   within `restore_after_expiry_months` [cfg, 6] after it, C4; never after it under cn); expiry is the certificate's last valid
 //!   day, the day before the third anniversary (the month's last day when the anniversary
 //!   does not exist: 2028-02-29 → 2031-02-28), the same function as the programme's
 //!   ([`crate::programme::expiry_from`]).

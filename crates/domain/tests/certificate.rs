@@ -846,3 +846,23 @@ fn c2_c4_recertification_continues_from_previous_expiry() -> TestResult {
     assert!(v.iter().any(|v| v.rule == "C4"));
     Ok(())
 }
+
+#[test]
+fn c1_c3_c5_settings_checked_every_error_at_once() -> TestResult {
+    assert!(CertificateSettings::default().check().is_empty());
+    let bad: CertificateSettings = serde_json::from_value(json!({
+        "number_prefix": "", "number_digits": 40, "max_gap_months": 30, "suspension_months": 0
+    }))
+    .map_err(|e| e.to_string())?;
+    let fields: Vec<_> = bad.check().into_iter().map(|e| (e.field, e.rule)).collect();
+    assert_eq!(
+        fields,
+        vec![
+            ("/number_digits".to_string(), "C1"),
+            ("/number_prefix".to_string(), "C1"),
+            ("/max_gap_months".to_string(), "C3"),
+            ("/suspension_months".to_string(), "C5"),
+        ]
+    );
+    Ok(())
+}

@@ -10,7 +10,7 @@ use crate::application::{
 };
 use crate::config::IntakeConfig;
 use crate::decision::{DecisionRecord, Outcome};
-use crate::error::FieldError;
+use crate::error::{ErrorCode, FieldError};
 use crate::programme::{expiry_from, first_surveillance_due, next_surveillance_due};
 use crate::review::{Decision, Jurisdiction, Review};
 use crate::schema::{self, Cap, Format, Kind, line, opt, req};
@@ -86,6 +86,64 @@ impl CertificateSettings {
             prefix: self.number_prefix.clone(),
             digits: self.number_digits,
         }
+    }
+
+    /// C1–C5: the settings' problems, every one at once: a number width of 1 to 12 digits
+    /// and a prefix of one line (C1), gap limits of 12 to 24 months (C3, as the programme's),
+    /// an application lead of at most 11 months (C4), a restoration window of at most 6
+    /// months (C4) and a suspension limit of 1 to 12 months (C5).
+    pub fn check(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let mut out = |field: &str, ok: bool, rule: &'static str, message: &str| {
+            if !ok {
+                errors.push(FieldError::new(field, ErrorCode::OutOfRange, message, rule));
+            }
+        };
+        out(
+            "/number_digits",
+            (1..=12).contains(&self.number_digits),
+            "C1",
+            "1 to 12 digits",
+        );
+        out(
+            "/number_prefix",
+            !self.number_prefix.trim().is_empty()
+                && self.number_prefix.chars().count() <= 20
+                && !self.number_prefix.chars().any(char::is_control),
+            "C1",
+            "one line of 1 to 20 characters",
+        );
+        out(
+            "/max_gap_months",
+            (12..=24).contains(&self.max_gap_months),
+            "C3",
+            "12 to 24 months",
+        );
+        out(
+            "/cn_max_gap_months",
+            (12..=24).contains(&self.cn_max_gap_months),
+            "C3",
+            "12 to 24 months",
+        );
+        out(
+            "/recertification_application_months",
+            self.recertification_application_months <= 11,
+            "C4",
+            "at most 11 months",
+        );
+        out(
+            "/restore_after_expiry_months",
+            self.restore_after_expiry_months <= 6,
+            "C4",
+            "at most 6 months (IAF)",
+        );
+        out(
+            "/suspension_months",
+            (1..=12).contains(&self.suspension_months),
+            "C5",
+            "1 to 12 months",
+        );
+        errors
     }
 
     /// C3: the surveillance gap limit in `jurisdiction` (IAF 15, cn 12 months).

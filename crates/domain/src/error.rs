@@ -48,27 +48,28 @@ impl FieldError {
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// I1 (and A1–A6 for review inputs and settings; D1–D8, M3, N1 for people, audit,
-    /// response, verification and decision bodies): a required field is missing, null or
-    /// empty.
+    /// response, verification and decision bodies; C1–C5 for certificate issue, lifecycle
+    /// and surveillance bodies): a required field is missing, null or empty.
     Required,
-    /// I1, A*, D*, N*: wrong JSON type (e.g. a string where a number is expected).
+    /// I1, A*, D*, N*, C*: wrong JSON type (e.g. a string where a number is expected).
     InvalidType,
-    /// I1, A1: malformed text (date, email, phone, country code, URL, control characters).
+    /// I1, A1, C1–C5: malformed text (date, email, phone, country code, URL, control
+    /// characters).
     InvalidFormat,
-    /// I1, A*, D*, N*: not one of the allowed values (an enumeration, a multiple of 0.5 day,
+    /// I1, A*, D*, N*, C5: not one of the allowed values (an enumeration, a multiple of 0.5 day,
     /// N3: a mark-misuse finding graded against its intent and effect).
     InvalidValue,
     /// I1, D4: a unified social credit code whose check character is wrong.
     InvalidChecksum,
     /// I1, A1: refers to something that does not exist (a site or repetitive-group index).
     InvalidReference,
-    /// I1, I4, A*, N2: a number or date outside its allowed range (an audit ending before it
-    /// starts).
+    /// I1, I4, A*, N2, C1–C5: a number or date outside its allowed range (an audit ending
+    /// before it starts, a site index above the cap).
     OutOfRange,
-    /// I1, A*: text or list longer than allowed.
+    /// I1, A*, C*: text or list longer than allowed.
     TooLong,
-    /// I1, A*, D*, N*: a field the contract, the review inputs, the settings or the people,
-    /// audit and decision bodies do not define (usually a typo).
+    /// I1, A*, D*, N*, C*: a field the contract, the review inputs, the settings or the
+    /// people, audit, decision and certificate bodies do not define (usually a typo).
     UnknownField,
     /// I1, A1, A6, D1: the same thing given twice (a standard, a central site, a group
     /// decision, a person in an audit team, a second team lead).

@@ -19,13 +19,17 @@
 //! remote-audit risk assessment) [`remote_audit`]. The people register (D2–D4) is [`people`],
 //! audits and nonconformities (N1–N3, with M1/M2 and D4 checked when an audit is recorded)
 //! [`audit`], and the certification decision's independence check (D1–D8) [`decision`]; the
-//! rules an action breaks are [`violation::Violation`]s. Every figure carries its
+//! rules an action breaks are [`violation::Violation`]s. The certificate (C1–C7: numbering,
+//! issuance, the C5 lifecycle, the due-date sweep, the public view and the CertSearch
+//! export) is [`certificate`]; its certificate-level refusals are `Violation`s too, its
+//! JSON bodies' problems `FieldError`s (no new error codes were needed). Every figure carries its
 //! [`explain::Step`]s; every decision its [`explain::Reason`]s.
 
 #![warn(missing_docs)]
 
 pub mod application;
 pub mod audit;
+pub mod certificate;
 pub mod config;
 pub mod decision;
 pub mod editions;

@@ -132,6 +132,34 @@ pub fn plan(
     })
 }
 
+/// C2: the last valid day of a 3-year validity starting on `start`: the day before the third
+/// anniversary, or that month's last day when the anniversary does not exist (2028-02-29 →
+/// 2031-02-28). `None` past the calendar's end. Shared by the programme (A8) and the
+/// certificate (C1/C2).
+pub fn expiry_from(start: NaiveDate) -> Option<NaiveDate> {
+    let third_anniversary = start.checked_add_months(Months::new(36))?;
+    if third_anniversary.day() == start.day() {
+        third_anniversary.pred_opt()
+    } else {
+        Some(third_anniversary) // clamped: the anniversary does not exist, its month's end is the last day
+    }
+}
+
+/// C3: the last day of the first surveillance: 12 months after the decision, inclusive
+/// (month ends clamp). Shared by the programme (A8) and the certificate.
+pub fn first_surveillance_due(decision: NaiveDate) -> Option<NaiveDate> {
+    decision.checked_add_months(Months::new(12))
+}
+
+/// C3: the last day of the surveillance after one held (or due) on `previous`: at most
+/// `max_gap_months` later (15 IAF, 12 cn) and within the next calendar year (once per
+/// calendar year), whichever comes first. Shared by the programme (A8) and the certificate.
+pub fn next_surveillance_due(previous: NaiveDate, max_gap_months: u32) -> Option<NaiveDate> {
+    let gap_end = previous.checked_add_months(Months::new(max_gap_months))?;
+    let next_year_end = NaiveDate::from_ymd_opt(previous.year().checked_add(1)?, 12, 31)?;
+    Some(gap_end.min(next_year_end))
+}
+
 /// The dates, once the inputs are known to be in range; `None` past the calendar's end.
 fn schedule(
     stage_1: NaiveDate,
@@ -188,19 +216,14 @@ fn schedule(
 
     let decision = stage_2;
     let after = |months: u32| decision.checked_add_months(Months::new(months));
-    let third_anniversary = after(36)?;
-    let expiry = if third_anniversary.day() == decision.day() {
-        third_anniversary.pred_opt()?
-    } else {
-        third_anniversary // clamped: the anniversary does not exist, its month's end is the last day
-    };
+    let expiry = expiry_from(decision)?;
     steps.push(Step::new(
         "C2",
         format!("expected certification decision {decision} (the stage 2 date)"),
         format!("valid 3 years: expires {expiry} (last valid day)"),
     ));
 
-    let first_due = after(12)?;
+    let first_due = first_surveillance_due(decision)?;
     let surveillance_1 = PlannedAudit {
         planned: first_due,
         due_by: first_due,
@@ -213,7 +236,7 @@ fn schedule(
 
     let gap_end = first_due.checked_add_months(Months::new(gap))?;
     let next_year_end = NaiveDate::from_ymd_opt(first_due.year().checked_add(1)?, 12, 31)?;
-    let second_due = gap_end.min(next_year_end);
+    let second_due = next_surveillance_due(first_due, gap)?;
     let surveillance_2 = PlannedAudit {
         planned: after(24)?.min(second_due),
         due_by: second_due,

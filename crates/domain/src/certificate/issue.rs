@@ -1,0 +1,504 @@
+//! Issuance (C1–C4): the number, the contents and the dates.
+
+use chrono::{Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Action, Certificate, CertificateRevision, Change, Recertification, SurveillanceDue};
+use crate::application::{
+    Address, Application, CertificateStatus, RequestedStandard, StandardCode,
+};
+use crate::config::IntakeConfig;
+use crate::decision::{DecisionRecord, Outcome};
+use crate::error::{ErrorCode, FieldError};
+use crate::programme::{expiry_from, first_surveillance_due, next_surveillance_due};
+use crate::review::{Decision, Jurisdiction, Review};
+use crate::schema::{self, Cap, Format, Kind, line, opt, req};
+use crate::violation::Violation;
+
+/// C1: the CB named on every certificate [cfg].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CertificationBody {
+    /// The CB's name.
+    pub name: String,
+    /// The CB's address, one line.
+    pub address: String,
+    /// The accreditation mark shown (e.g. `"CNAS C000-M"`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+}
+
+impl Default for CertificationBody {
+    fn default() -> Self {
+        Self {
+            name: "certflow Certification Body".to_string(),
+            address: "to be configured".to_string(),
+            mark: None,
+        }
+    }
+}
+
+/// C1–C5: the certificate settings [cfg], passed in by the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CertificateSettings {
+    /// C1: the number's prefix (default `"CF"`).
+    pub number_prefix: String,
+    /// C1: the sequence's zero-padded width (default 6).
+    pub number_digits: usize,
+    /// C5: a suspension unresolved this many months later is flagged for withdrawal or scope
+    /// reduction (default 6).
+    pub suspension_months: u32,
+    /// C3: most months between two surveillance audits under IAF (default 15).
+    pub max_gap_months: u32,
+    /// C3: the same under the `cn` jurisdiction (default 12).
+    pub cn_max_gap_months: u32,
+    /// C4: the client applies for recertification this many months before expiry
+    /// (default 3).
+    pub recertification_application_months: u32,
+    /// C4: under IAF a recertification decided this many months after the previous expiry
+    /// still continues the cycle (restoration, default 6); under `cn` none is allowed.
+    pub restore_after_expiry_months: u32,
+    /// C1: the CB's name, address and mark.
+    pub certification_body: CertificationBody,
+}
+
+impl Default for CertificateSettings {
+    fn default() -> Self {
+        Self {
+            number_prefix: "CF".to_string(),
+            number_digits: 6,
+            suspension_months: 6,
+            max_gap_months: 15,
+            cn_max_gap_months: 12,
+            recertification_application_months: 3,
+            restore_after_expiry_months: 6,
+            certification_body: CertificationBody::default(),
+        }
+    }
+}
+
+impl CertificateSettings {
+    /// C1: the number format these settings give.
+    pub fn number_format(&self) -> NumberFormat {
+        NumberFormat {
+            prefix: self.number_prefix.clone(),
+            digits: self.number_digits,
+        }
+    }
+
+    /// C1–C5: the settings' problems, every one at once: a number width of 1 to 12 digits
+    /// and a prefix of one line (C1), gap limits of 12 to 24 months (C3, as the programme's),
+    /// an application lead of at most 11 months (C4), a restoration window of at most 6
+    /// months (C4) and a suspension limit of 1 to 12 months (C5).
+    pub fn check(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let mut out = |field: &str, ok: bool, rule: &'static str, message: &str| {
+            if !ok {
+                errors.push(FieldError::new(field, ErrorCode::OutOfRange, message, rule));
+            }
+        };
+        out(
+            "/number_digits",
+            (1..=12).contains(&self.number_digits),
+            "C1",
+            "1 to 12 digits",
+        );
+        out(
+            "/number_prefix",
+            !self.number_prefix.trim().is_empty()
+                && self.number_prefix.chars().count() <= 20
+                && !self.number_prefix.chars().any(char::is_control),
+            "C1",
+            "one line of 1 to 20 characters",
+        );
+        out(
+            "/max_gap_months",
+            (12..=24).contains(&self.max_gap_months),
+            "C3",
+            "12 to 24 months",
+        );
+        out(
+            "/cn_max_gap_months",
+            (12..=24).contains(&self.cn_max_gap_months),
+            "C3",
+            "12 to 24 months",
+        );
+        out(
+            "/recertification_application_months",
+            self.recertification_application_months <= 11,
+            "C4",
+            "at most 11 months",
+        );
+        out(
+            "/restore_after_expiry_months",
+            self.restore_after_expiry_months <= 6,
+            "C4",
+            "at most 6 months (IAF)",
+        );
+        out(
+            "/suspension_months",
+            (1..=12).contains(&self.suspension_months),
+            "C5",
+            "1 to 12 months",
+        );
+        errors
+    }
+
+    /// C3: the surveillance gap limit in `jurisdiction` (IAF 15, cn 12 months).
+    pub fn max_gap(&self, jurisdiction: Jurisdiction) -> u32 {
+        match jurisdiction {
+            Jurisdiction::Iaf => self.max_gap_months,
+            Jurisdiction::Cn => self.cn_max_gap_months,
+        }
+    }
+}
+
+/// C1: how certificate numbers are written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberFormat {
+    /// The prefix, e.g. `"CF"`.
+    pub prefix: String,
+    /// The sequence's zero-padded width, e.g. 6.
+    pub digits: usize,
+}
+
+impl Default for NumberFormat {
+    fn default() -> Self {
+        CertificateSettings::default().number_format()
+    }
+}
+
+/// C1: the unique certificate number `<prefix>-<year>-<sequence>`, e.g. `CF-2026-000042`.
+/// `sequence` is the component's atomic per-year counter; a sequence wider than `digits` is
+/// printed in full (never truncated, so numbers stay unique).
+pub fn certificate_number(format: &NumberFormat, year: i32, sequence: u64) -> String {
+    format!(
+        "{}-{year}-{sequence:0width$}",
+        format.prefix,
+        width = format.digits
+    )
+}
+
+/// C1: who signs, as given in the issue request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signatory {
+    /// The signatory's name (printed on the certificate; not in the public view, C6).
+    pub name: String,
+    /// The signatory's role, e.g. `"General Manager"` (public).
+    pub role: String,
+}
+
+/// C1: the scope of one site, by index into the application's `sites`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteScope {
+    /// Index into the application's `sites`.
+    pub site: usize,
+    /// That site's scope.
+    pub scope: String,
+}
+
+/// C1, C2: what an operator sends to issue a certificate:
+/// `{"effective_on": "2026-04-01", "soa_version": "SoA v3, 2026-02-01",
+///   "signatory": {"name": "Zhao Min", "role": "General Manager"},
+///   "site_scopes": [{"site": 0, "scope": "..."}]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRequest {
+    /// C2: the effective date, not before the decision.
+    pub effective_on: NaiveDate,
+    /// C1: the ISMS Statement of Applicability version (required with ISO/IEC 27001).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soa_version: Option<String>,
+    /// C1: the signatory.
+    pub signatory: Signatory,
+    /// C1: per-site scopes; a site not listed has the reviewed scope.
+    #[serde(default)]
+    pub site_scopes: Vec<SiteScope>,
+    /// C2, C4: for a recertification, the expiring certificate's last valid day: the new
+    /// validity continues from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_expiry: Option<NaiveDate>,
+}
+
+const DATE: Kind = Kind::Text {
+    cap: Cap::Chars(40),
+    format: Format::Date,
+};
+
+static ISSUE: Kind = Kind::Object(&[
+    req("effective_on", DATE),
+    opt("soa_version", line(100)),
+    req(
+        "signatory",
+        Kind::Object(&[req("name", line(100)), req("role", line(100))]),
+    ),
+    opt(
+        "site_scopes",
+        Kind::Array {
+            item: &Kind::Object(&[
+                req(
+                    "site",
+                    Kind::Integer {
+                        min: 0,
+                        max: schema::MAX_SITES as i64,
+                    },
+                ),
+                req(
+                    "scope",
+                    Kind::Text {
+                        cap: Cap::Scope,
+                        format: Format::Multiline,
+                    },
+                ),
+            ]),
+            max: schema::MAX_SITES,
+        },
+    ),
+    opt("previous_expiry", DATE),
+]);
+
+impl IssueRequest {
+    /// C1: reads an operator's JSON body, every error at once (rule C1; the date C2).
+    pub fn from_json(input: &Value) -> Result<IssueRequest, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let doc = schema::check_kind(&ISSUE, input, "C1", &IntakeConfig::default(), &mut errors);
+        for e in &mut errors {
+            if e.is_within("/effective_on") || e.is_within("/previous_expiry") {
+                e.rule = "C2";
+            }
+        }
+        schema::typed(doc, errors, "C1")
+    }
+}
+
+/// C1: a certified site: its location and scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertifiedSite {
+    /// Site name.
+    pub name: String,
+    /// Whether it is the central function.
+    pub central: bool,
+    /// Its address.
+    pub address: Address,
+    /// Its scope.
+    pub scope: String,
+}
+
+/// C1: what a certificate says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contents {
+    /// The certified organisation's legal name.
+    pub organization: String,
+    /// Its registered address.
+    pub organization_address: Address,
+    /// The certified sites.
+    pub sites: Vec<CertifiedSite>,
+    /// The standards with edition.
+    pub standards: Vec<RequestedStandard>,
+    /// The overall scope (the review's final scope, A9).
+    pub scope: String,
+    /// The ISMS Statement of Applicability version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soa_version: Option<String>,
+    /// The CB.
+    pub certification_body: CertificationBody,
+    /// The signatory.
+    pub signatory: Signatory,
+}
+
+/// C1: the records a certificate is issued from.
+#[derive(Debug, Clone, Copy)]
+pub struct Grant<'a> {
+    /// The stored application.
+    pub application: &'a Application,
+    /// The review (A9): its final scope.
+    pub review: &'a Review,
+    /// The certification decision (D8): must be a grant.
+    pub decision: &'a DecisionRecord,
+}
+
+/// C1–C4: issues a certificate numbered `number` from `grant` and `request`, recording the
+/// change by `by` (R1). Every broken rule at once: a decision that is not a grant or a review
+/// that did not accept (C1), an effective date before the decision (C2), no SoA version for
+/// ISO/IEC 27001 or a site scope for a site that does not exist or twice (C1), dates beyond
+/// the calendar (C2).
+pub fn issue(
+    grant: Grant<'_>,
+    request: &IssueRequest,
+    number: String,
+    by: &str,
+    jurisdiction: Jurisdiction,
+    settings: &CertificateSettings,
+) -> Result<Certificate, Vec<Violation>> {
+    let Grant {
+        application,
+        review,
+        decision,
+    } = grant;
+    let mut violations = Vec::new();
+    if decision.outcome != Outcome::Grant {
+        violations.push(Violation::new(
+            "C1",
+            "the certification decision refused certification: no certificate is issued",
+        ));
+    }
+    if review.decision != Decision::Accept {
+        violations.push(Violation::new(
+            "C1",
+            "the application review did not accept the application",
+        ));
+    }
+    let decided_on = decision.decided_on;
+    if request.effective_on < decided_on {
+        violations.push(Violation::new(
+            "C2",
+            format!(
+                "the effective date {} is before the certification decision of {decided_on}",
+                request.effective_on
+            ),
+        ));
+    }
+    let isms = application
+        .standards
+        .iter()
+        .any(|s| s.code == StandardCode::Iso27001);
+    if isms && request.soa_version.is_none() {
+        violations.push(Violation::new(
+            "C1",
+            "an ISO/IEC 27001 certificate names the Statement of Applicability version: soa_version is required",
+        ));
+    }
+    let mut site_scopes: Vec<Option<String>> = vec![None; application.sites.len()];
+    for s in &request.site_scopes {
+        match site_scopes.get_mut(s.site) {
+            None => violations.push(Violation::new(
+                "C1",
+                format!(
+                    "site_scopes names site {}, but the application has {} site(s)",
+                    s.site,
+                    application.sites.len()
+                ),
+            )),
+            Some(Some(_)) => violations.push(Violation::new(
+                "C1",
+                format!("site_scopes names site {} twice", s.site),
+            )),
+            Some(slot) => *slot = Some(s.scope.clone()),
+        }
+    }
+    let validity_start = match request.previous_expiry {
+        None => Some(request.effective_on),
+        Some(previous) => {
+            let restore_months = match jurisdiction {
+                Jurisdiction::Iaf => settings.restore_after_expiry_months,
+                Jurisdiction::Cn => 0,
+            };
+            let window = previous.checked_add_months(Months::new(restore_months));
+            if window.is_some_and(|end| decided_on > end) {
+                violations.push(Violation::new(
+                    "C4",
+                    format!(
+                        "the recertification was decided on {decided_on}, after the previous expiry {previous} and the {restore_months}-month restoration window: issue it as a new certification"
+                    ),
+                ));
+            }
+            previous.succ_opt()
+        }
+    };
+    let gap = settings.max_gap(jurisdiction);
+    let dates = validity_start.and_then(|start| dates(start, decided_on, gap, settings));
+    if dates.is_none() {
+        violations.push(Violation::new(
+            "C2",
+            "the certificate's dates run past the last representable date",
+        ));
+    }
+    let (Some((expires_on, surveillance, recertification)), true) = (dates, violations.is_empty())
+    else {
+        return Err(violations);
+    };
+
+    let sites = application
+        .sites
+        .iter()
+        .zip(site_scopes)
+        .map(|(site, scope)| CertifiedSite {
+            name: site.name.clone(),
+            central: site.central,
+            address: site.address.clone(),
+            scope: scope.unwrap_or_else(|| review.scope.clone()),
+        })
+        .collect();
+    let contents = Contents {
+        organization: application.organization.legal_name.clone(),
+        organization_address: application.organization.address.clone(),
+        sites,
+        standards: application.standards.clone(),
+        scope: review.scope.clone(),
+        soa_version: if isms {
+            request.soa_version.clone()
+        } else {
+            None
+        },
+        certification_body: settings.certification_body.clone(),
+        signatory: request.signatory.clone(),
+    };
+    Ok(Certificate {
+        number,
+        status: CertificateStatus::Active,
+        scope_reduced: false,
+        revision: 1,
+        revisions: vec![CertificateRevision {
+            revision: 1,
+            effective_on: request.effective_on,
+            obsolete: false,
+            contents,
+        }],
+        decided_on,
+        granted_on: request.effective_on,
+        expires_on,
+        surveillance,
+        recertification,
+        suspension: None,
+        history: vec![Change {
+            on: request.effective_on,
+            by: by.to_string(),
+            action: Action::Issued,
+            status: CertificateStatus::Active,
+            revision: 1,
+            reason: format!("issued on the grant decision of {decided_on}, valid to {expires_on}"),
+            rule: "C2".to_string(),
+        }],
+    })
+}
+
+/// C2–C4: expiry (3 years from `validity_start`), surveillance and recertification dates;
+/// `None` past the calendar's end.
+fn dates(
+    validity_start: NaiveDate,
+    decided_on: NaiveDate,
+    gap: u32,
+    settings: &CertificateSettings,
+) -> Option<(NaiveDate, Vec<SurveillanceDue>, Recertification)> {
+    let expires_on = expiry_from(validity_start)?;
+    let first = first_surveillance_due(decided_on)?;
+    let second = next_surveillance_due(first, gap)?.min(expires_on);
+    let surveillance = [first, second]
+        .into_iter()
+        .map(|due_by| SurveillanceDue {
+            due_by,
+            held_on: None,
+            overdue: false,
+        })
+        .collect();
+    let recertification = Recertification {
+        apply_by: expires_on
+            .checked_sub_months(Months::new(settings.recertification_application_months))?,
+        decide_by: expires_on,
+    };
+    Some((expires_on, surveillance, recertification))
+}

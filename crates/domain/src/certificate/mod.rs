@@ -1,0 +1,180 @@
+//! The certificate (C1–C7, R1): issuance ([`issue`]), its status lifecycle ([`suspend`],
+//! [`restore`], [`withdraw`], [`reduce_scope`], [`revise`]), the daily due-date sweep
+//! ([`sweep`]), the public view (C6) and the IAF CertSearch export (C7). Pure: no I/O, no
+//! clock; every date is passed in.
+//!
+//! Choices where the rules are silent:
+//! - Numbers: `<prefix>-<year>-<sequence, 6 digits zero-padded>` (`CF-2026-000042`); the
+//!   year is the year of issue and the sequence the component's atomic per-year counter.
+//!   A sequence above 999 999 is printed in full (never truncated: numbers stay unique, C1).
+//! - Validity (C2) counts from the effective date (a recertification: from the day after the
+//!   previous certificate's expiry, `previous_expiry`, when decided by then, or under IAF
+//!   within `restore_after_expiry_months` [cfg, 6] after it, C4; never after it under cn); expiry is the certificate's last valid
+//!   day, the day before the third anniversary (the month's last day when the anniversary
+//!   does not exist: 2028-02-29 → 2031-02-28), the same function as the programme's
+//!   ([`crate::programme::expiry_from`]).
+//! - Surveillance (C3) counts from the decision: the first due 12 months after it, the
+//!   second at most `max_gap_months` (15 IAF, 12 cn) after the first one held (or its due
+//!   date while it is not held) and within the next calendar year
+//!   ([`crate::programme::next_surveillance_due`]). None in the recertification year.
+//! - Recertification (C4): apply by expiry − 3 months [cfg]; decide by expiry.
+//! - "Scope reduced" is a flag next to the status (a scope-reduced certificate is active or
+//!   suspended), as C5 lists it "plus".
+
+mod issue;
+mod lifecycle;
+mod public;
+mod sweep;
+
+pub use issue::{
+    CertificateSettings, CertificationBody, CertifiedSite, Contents, Grant, IssueRequest,
+    NumberFormat, Signatory, SiteScope, certificate_number, issue,
+};
+
+pub use lifecycle::{
+    ReasonRequest, ReduceScopeRequest, ReviseRequest, SurveillanceRequest, SuspendRequest,
+    record_surveillance, reduce_scope, restore, revise, suspend, withdraw,
+};
+
+pub use public::{
+    CertSearchRecord, CertSearchScheme, CertSearchSite, Place, PublicCertificate, PublicChange,
+    PublicSite, certsearch_record,
+};
+pub use sweep::{SWEEP, sweep};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::application::CertificateStatus;
+
+/// A certificate as stored (C1, C5, R1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Certificate {
+    /// The unique number (C1), e.g. `CF-2026-000042`.
+    pub number: String,
+    /// C5: active, suspended, withdrawn or expired.
+    pub status: CertificateStatus,
+    /// C5: the scope was reduced at least once (the status stays active or suspended).
+    #[serde(default)]
+    pub scope_reduced: bool,
+    /// C1: the current revision number (1 at issue).
+    pub revision: u32,
+    /// C1: every revision, oldest first; all but the last are obsolete.
+    pub revisions: Vec<CertificateRevision>,
+    /// C2, C3: the certification decision's day.
+    pub decided_on: NaiveDate,
+    /// C1: the day of first grant (the first revision's effective date).
+    pub granted_on: NaiveDate,
+    /// C2: the last valid day.
+    pub expires_on: NaiveDate,
+    /// C3: the surveillance audits of the cycle.
+    pub surveillance: Vec<SurveillanceDue>,
+    /// C4: recertification dates.
+    pub recertification: Recertification,
+    /// C5: the current suspension, if suspended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspension: Option<Suspension>,
+    /// R1: every change, append-only.
+    pub history: Vec<Change>,
+}
+
+impl Certificate {
+    /// C1: the current revision's contents.
+    pub fn contents(&self) -> Option<&Contents> {
+        self.revisions.last().map(|r| &r.contents)
+    }
+}
+
+/// C1: one revision of the certificate's contents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertificateRevision {
+    /// The revision number, from 1.
+    pub revision: u32,
+    /// The day this revision took effect.
+    pub effective_on: NaiveDate,
+    /// C1: superseded by a later revision.
+    pub obsolete: bool,
+    /// What the certificate says.
+    pub contents: Contents,
+}
+
+/// C3: one surveillance audit due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SurveillanceDue {
+    /// The last day it may be held.
+    pub due_by: NaiveDate,
+    /// When it was held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_on: Option<NaiveDate>,
+    /// Marked overdue by the sweep (C3, C5).
+    #[serde(default)]
+    pub overdue: bool,
+}
+
+/// C4: recertification dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recertification {
+    /// The client applies by this day (expiry − 3 months [cfg]).
+    pub apply_by: NaiveDate,
+    /// The recertification decision is due by this day (the expiry).
+    pub decide_by: NaiveDate,
+}
+
+/// C5: a suspension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suspension {
+    /// First day suspended.
+    pub since: NaiveDate,
+    /// Why (internal; not public).
+    pub reason: String,
+    /// Unresolved after this day → withdrawal or scope reduction (C5, 6 months [cfg]).
+    pub resolve_by: NaiveDate,
+    /// Set by the sweep once `resolve_by` has passed (C5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flagged_for_withdrawal_on: Option<NaiveDate>,
+}
+
+/// R1: what a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Issued (C1, C2).
+    Issued,
+    /// Suspended (C5).
+    Suspended,
+    /// Restored after a suspension (C5).
+    Restored,
+    /// Withdrawn (C5).
+    Withdrawn,
+    /// Scope reduced: sites or standards dropped (C5), new revision (C1).
+    ScopeReduced,
+    /// Contents revised, new revision (C1).
+    Revised,
+    /// A surveillance audit held (C3).
+    SurveillanceHeld,
+    /// A surveillance audit overdue (C3).
+    SurveillanceOverdue,
+    /// A suspension unresolved past its limit: to withdraw or reduce (C5).
+    FlaggedForWithdrawal,
+    /// Past its expiry (C2).
+    Expired,
+}
+
+/// R1: one append-only change: who, when, what, why and the rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// The day.
+    pub on: NaiveDate,
+    /// Who (a CB operator's id, or `"sweep"` for the due-date sweep).
+    pub by: String,
+    /// What.
+    pub action: Action,
+    /// The status after the change.
+    pub status: CertificateStatus,
+    /// The revision after the change.
+    pub revision: u32,
+    /// Why (internal; not public).
+    pub reason: String,
+    /// The rule relied on, e.g. `"C5"`.
+    pub rule: String,
+}

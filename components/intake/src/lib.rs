@@ -9,9 +9,9 @@
 
 use base64::Engine as _;
 use certflow_component::{
-    Bucket, JSON, Method, Outcome, Reply, Request, constant_time_eq, get_json, is_application_id,
-    is_operator, method_not_allowed, open_store, random_bytes, set_json, sha256_hex, store_error,
-    unavailable,
+    Bucket, JSON, Method, Outcome, Reply, Request, check_idempotency_key, constant_time_eq,
+    first_outcome, get_json, is_application_id, is_operator, method_not_allowed, open_store,
+    random_bytes, set_json, sha256_hex, store_error, unavailable,
 };
 use certflow_domain::{ApplicationRecord, FieldError, IntakeConfig, Problem};
 use hmac::{Hmac, Mac};
@@ -24,8 +24,6 @@ use spin_sdk::wit::wasi::keyvalue::atomics;
 
 /// Largest body accepted (the limit; a large multi-site application is ~40 KiB).
 const MAX_BODY: usize = 256 * 1024;
-/// How long a concurrent duplicate waits for the first request's outcome.
-const REPLAY_WAIT_MS: u64 = 5_000;
 const FORM: &str = "application/x-www-form-urlencoded";
 /// Form field that carries the idempotency key (an HTML form cannot set headers).
 const FORM_IDEMPOTENCY_FIELD: &str = "idempotency_key";
@@ -115,17 +113,6 @@ fn decode_body(req: &Request) -> Result<(Value, Option<String>), Problem> {
                 .detail(format!("`{other}` is not accepted; send {JSON} or {FORM}")),
         ),
     }
-}
-
-fn check_idempotency_key(key: &str) -> Result<(), Problem> {
-    let printable = key.bytes().all(|b| (0x21..=0x7e).contains(&b));
-    if key.is_empty() || key.len() > 255 || !printable {
-        return Err(
-            Problem::new(400, "invalid-idempotency-key", "Invalid Idempotency-Key")
-                .detail("use 1 to 255 printable ASCII characters, e.g. a random UUID"),
-        );
-    }
-    Ok(())
 }
 
 /// The applicant's access token. With an Idempotency-Key it is derived from the key, so a
@@ -309,21 +296,7 @@ fn replay(
     body_sha256: &str,
 ) -> Result<Created, Problem> {
     let record_key = format!("idempotency:{key_hash}");
-    let mut waited = 0;
-    let first: IdempotencyRecord = loop {
-        if let Some(first) = get_json(bucket, &record_key)? {
-            break first;
-        }
-        if waited >= REPLAY_WAIT_MS {
-            return Err(
-                Problem::new(409, "idempotency-in-progress", "Request in progress").detail(
-                    "a request with this Idempotency-Key is still being processed; retry shortly",
-                ),
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        waited += 10;
-    };
+    let first: IdempotencyRecord = first_outcome(bucket, &record_key)?;
     if first.body_sha256 != body_sha256 {
         return Err(Problem::validation(vec![FieldError::new(
             "",

@@ -420,13 +420,7 @@ pub fn idempotent(req: &Request, scope: &str, create: impl FnOnce() -> Outcome) 
     let Some(key) = req.header("idempotency-key") else {
         return create();
     };
-    let printable = key.bytes().all(|b| (0x21..=0x7e).contains(&b));
-    if key.is_empty() || key.len() > 255 || !printable {
-        return Err(
-            Problem::new(400, "invalid-idempotency-key", "Invalid Idempotency-Key")
-                .detail("use 1 to 255 printable ASCII characters, e.g. a random UUID"),
-        );
-    }
+    check_idempotency_key(key)?;
     let bucket = open_store()?;
     let record_key = format!("idempotency:{scope}:{}", sha256_hex(key.as_bytes()));
     let claim_key = format!("{record_key}:claim");
@@ -457,11 +451,25 @@ pub fn idempotent(req: &Request, scope: &str, create: impl FnOnce() -> Outcome) 
     outcome
 }
 
-fn replay(bucket: &Bucket, record_key: &str, body_sha256: &str) -> Outcome {
+/// An Idempotency-Key is 1 to 255 printable ASCII characters (400 otherwise).
+pub fn check_idempotency_key(key: &str) -> Result<(), Problem> {
+    let printable = key.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    if key.is_empty() || key.len() > 255 || !printable {
+        return Err(
+            Problem::new(400, "invalid-idempotency-key", "Invalid Idempotency-Key")
+                .detail("use 1 to 255 printable ASCII characters, e.g. a random UUID"),
+        );
+    }
+    Ok(())
+}
+
+/// What the first request with a claimed Idempotency-Key left under `record_key`, waiting up
+/// to 5 s for a request still in progress (then 409: retry shortly).
+pub fn first_outcome<T: DeserializeOwned>(bucket: &Bucket, record_key: &str) -> Result<T, Problem> {
     let mut waited = 0;
-    let first: KeptReply = loop {
+    loop {
         if let Some(first) = get_json(bucket, record_key)? {
-            break first;
+            return Ok(first);
         }
         if waited >= REPLAY_WAIT_MS {
             return Err(
@@ -472,7 +480,11 @@ fn replay(bucket: &Bucket, record_key: &str, body_sha256: &str) -> Outcome {
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
         waited += 10;
-    };
+    }
+}
+
+fn replay(bucket: &Bucket, record_key: &str, body_sha256: &str) -> Outcome {
+    let first: KeptReply = first_outcome(bucket, record_key)?;
     if first.body_sha256 != body_sha256 {
         return Err(
             Problem::new(422, "validation", "The request is not valid").errors(vec![

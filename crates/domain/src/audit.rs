@@ -437,15 +437,7 @@ static RESPONSE: Kind = Kind::Object(&[
 impl NcResponse {
     /// N2, D5: reads a response body, every error at once (citing D5).
     pub fn from_json(input: &Value) -> Result<NcResponse, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let doc = schema::check_kind(
-            &RESPONSE,
-            input,
-            "D5",
-            &IntakeConfig::default(),
-            &mut errors,
-        );
-        schema::typed(doc, errors, "D5")
+        schema::read(&RESPONSE, input, "D5")
     }
 }
 
@@ -475,15 +467,7 @@ static VERIFICATION: Kind = Kind::Object(&[
 impl Verification {
     /// D5: reads a verification body, every error at once (citing D5).
     pub fn from_json(input: &Value) -> Result<Verification, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let doc = schema::check_kind(
-            &VERIFICATION,
-            input,
-            "D5",
-            &IntakeConfig::default(),
-            &mut errors,
-        );
-        schema::typed(doc, errors, "D5")
+        schema::read(&VERIFICATION, input, "D5")
     }
 }
 

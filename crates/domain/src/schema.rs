@@ -605,3 +605,15 @@ pub(crate) fn typed<T: serde::de::DeserializeOwned>(
         )]
     })
 }
+
+/// A body checked against `kind` (every error at once, citing `rule`) and read as a `T`: the
+/// whole of a reader that needs no check beyond the table.
+pub(crate) fn read<T: serde::de::DeserializeOwned>(
+    kind: &Kind,
+    input: &Value,
+    rule: &'static str,
+) -> Result<T, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let doc = check_kind(kind, input, rule, &IntakeConfig::default(), &mut errors);
+    typed(doc, errors, rule)
+}

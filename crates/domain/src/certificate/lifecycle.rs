@@ -21,7 +21,6 @@ use serde_json::Value;
 use super::issue::{Contents, Signatory, SiteScope};
 use super::{Action, Certificate, CertificateRevision, CertificateSettings, Change, Suspension};
 use crate::application::{CertificateStatus, StandardCode};
-use crate::config::IntakeConfig;
 use crate::error::FieldError;
 use crate::programme::next_surveillance_due;
 use crate::review::Jurisdiction;
@@ -34,16 +33,6 @@ const DATE: Kind = Kind::Text {
 };
 const REASON: Kind = multiline(4000);
 const STANDARD_NAMES: &[&str] = &["ISO/IEC 27001", "ISO/IEC 27701", "ISO 22301", "GB/T 30146"];
-
-fn read<T: serde::de::DeserializeOwned>(
-    kind: &Kind,
-    input: &Value,
-    rule: &'static str,
-) -> Result<T, Vec<FieldError>> {
-    let mut errors = Vec::new();
-    let doc = schema::check_kind(kind, input, rule, &IntakeConfig::default(), &mut errors);
-    schema::typed(doc, errors, rule)
-}
 
 /// C5: `{"reason": "...", "resolve_by": "2026-10-01"}`; `resolve_by` defaults to
 /// `suspension_months` [cfg] after the suspension and may not be later.
@@ -62,7 +51,7 @@ static SUSPEND: Kind = Kind::Object(&[req("reason", REASON), opt("resolve_by", D
 impl SuspendRequest {
     /// C5: reads the JSON body, every error at once.
     pub fn from_json(input: &Value) -> Result<SuspendRequest, Vec<FieldError>> {
-        read(&SUSPEND, input, "C5")
+        schema::read(&SUSPEND, input, "C5")
     }
 }
 
@@ -79,7 +68,7 @@ static REASON_ONLY: Kind = Kind::Object(&[req("reason", REASON)]);
 impl ReasonRequest {
     /// C5: reads the JSON body, every error at once.
     pub fn from_json(input: &Value) -> Result<ReasonRequest, Vec<FieldError>> {
-        read(&REASON_ONLY, input, "C5")
+        schema::read(&REASON_ONLY, input, "C5")
     }
 }
 
@@ -126,7 +115,7 @@ static REDUCE: Kind = Kind::Object(&[
 impl ReduceScopeRequest {
     /// C5: reads the JSON body, every error at once.
     pub fn from_json(input: &Value) -> Result<ReduceScopeRequest, Vec<FieldError>> {
-        read(&REDUCE, input, "C5")
+        schema::read(&REDUCE, input, "C5")
     }
 }
 
@@ -184,7 +173,7 @@ static REVISE: Kind = Kind::Object(&[
 impl ReviseRequest {
     /// C1: reads the JSON body, every error at once.
     pub fn from_json(input: &Value) -> Result<ReviseRequest, Vec<FieldError>> {
-        read(&REVISE, input, "C1")
+        schema::read(&REVISE, input, "C1")
     }
 }
 
@@ -201,7 +190,7 @@ static SURVEILLANCE: Kind = Kind::Object(&[req("held_on", DATE)]);
 impl SurveillanceRequest {
     /// C3: reads the JSON body, every error at once.
     pub fn from_json(input: &Value) -> Result<SurveillanceRequest, Vec<FieldError>> {
-        read(&SURVEILLANCE, input, "C3")
+        schema::read(&SURVEILLANCE, input, "C3")
     }
 }
 

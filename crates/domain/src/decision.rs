@@ -27,8 +27,9 @@ use serde_json::Value;
 
 use crate::application::{LegalId, StandardCode};
 use crate::audit::{AuditRecord, NcState, Recommendation, Severity, audit_type_name};
+use crate::certificate::{ISSUE, IssueRequest, issue_field_rule};
 use crate::config::IntakeConfig;
-use crate::error::FieldError;
+use crate::error::{ErrorCode, FieldError};
 use crate::explain::Reason;
 use crate::people::Person;
 use crate::remote_audit::AuditType;
@@ -82,17 +83,23 @@ pub struct DecisionRequest {
     /// Why; required to overturn a negative recommendation (D7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub justification: Option<String>,
+    /// A grant's certificate details (C1, C2): with them, the grant chains the certificate
+    /// component, which issues at once; without, an operator issues later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<IssueRequest>,
 }
 
 static DECISION: Kind = Kind::Object(&[
     req("decision_maker", line(100)),
     req("outcome", Kind::Enum(Outcome::NAMES)),
     opt("justification", multiline(4000)),
+    opt("certificate", ISSUE),
 ]);
 
 impl DecisionRequest {
     /// D7, D8: reads an operator's JSON body, every error at once (the justification's cite
-    /// D7, the others D8).
+    /// D7, the certificate details C1 and C2 as [`IssueRequest::from_json`], the others D8).
+    /// Certificate details come only with a grant.
     pub fn from_json(input: &Value) -> Result<DecisionRequest, Vec<FieldError>> {
         let mut errors = Vec::new();
         let doc = schema::check_kind(
@@ -105,7 +112,17 @@ impl DecisionRequest {
         for e in &mut errors {
             if e.is_within("/justification") {
                 e.rule = "D7";
+            } else if e.is_within("/certificate") {
+                e.rule = issue_field_rule(e.field.strip_prefix("/certificate").unwrap_or_default());
             }
+        }
+        if input["outcome"] == "refuse" && input.get("certificate").is_some_and(|c| !c.is_null()) {
+            errors.push(FieldError::new(
+                "/certificate",
+                ErrorCode::InvalidValue,
+                "certificate details come only with a grant: a refusal issues no certificate",
+                "C1",
+            ));
         }
         schema::typed(doc, errors, "D8")
     }

@@ -25,8 +25,11 @@ pub enum Status {
     Rejected,
     /// Audits are being recorded (stage 1, stage 2, ...), with their nonconformities (N1–N3).
     InAudit,
-    /// The certification decision is recorded (D1–D8), grant or refuse.
+    /// The certification decision is recorded (D1–D8), grant or refuse. Final for a refusal.
     Decided,
+    /// A grant's certificate is issued (C1–C4); the certificate's own status (C5) lives on
+    /// the certificate.
+    Certified,
 }
 
 impl Status {
@@ -39,6 +42,7 @@ impl Status {
             Status::Rejected => "rejected",
             Status::InAudit => "in_audit",
             Status::Decided => "decided",
+            Status::Certified => "certified",
         }
     }
 
@@ -47,7 +51,8 @@ impl Status {
     /// `under_review`, or still `submitted` when its screening failed (the operator's review
     /// computes every figure itself), and a decided review is final; the first audit of an
     /// accepted application moves it to `in_audit`, where later audits are added; the
-    /// certification decision (D1–D8) moves it to `decided`.
+    /// certification decision (D1–D8) moves it to `decided`, and issuing a grant's
+    /// certificate (C1) to `certified`.
     pub fn may_become(self, next: Status) -> bool {
         use Status::*;
         matches!(
@@ -56,6 +61,7 @@ impl Status {
                 | (Submitted | UnderReview, Accepted | Rejected)
                 | (Accepted, InAudit)
                 | (InAudit, Decided)
+                | (Decided, Certified)
         )
     }
 
@@ -69,7 +75,7 @@ impl Status {
     /// M1: whether an audit of the application may still be planned, so assessed for remote
     /// activity: not once the review rejected it, nor once it is decided.
     pub fn may_be_assessed_for_remote_audit(self) -> bool {
-        !matches!(self, Status::Rejected | Status::Decided)
+        !matches!(self, Status::Rejected | Status::Decided | Status::Certified)
     }
 }
 
@@ -150,6 +156,10 @@ pub struct ApplicationRecord<A = Application> {
     /// as stored, once recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<serde_json::Value>,
+    /// The number of the certificate issued on a grant (C1), stored as
+    /// `certificate:<number>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
 }
 
 impl<A> ApplicationRecord<A> {
@@ -183,6 +193,7 @@ impl<A> ApplicationRecord<A> {
             remote_audits: Vec::new(),
             audits: Vec::new(),
             decision: None,
+            certificate: None,
         }
     }
 
@@ -252,7 +263,15 @@ impl ApplicationRecord<serde_json::Value> {
 mod tests {
     use super::Status::{self, *};
 
-    const ALL: [Status; 6] = [Submitted, UnderReview, Accepted, Rejected, InAudit, Decided];
+    const ALL: [Status; 7] = [
+        Submitted,
+        UnderReview,
+        Accepted,
+        Rejected,
+        InAudit,
+        Decided,
+        Certified,
+    ];
 
     #[test]
     fn a9_only_the_workflow_moves_are_allowed() {
@@ -264,6 +283,7 @@ mod tests {
             (UnderReview, Rejected),
             (Accepted, InAudit),
             (InAudit, Decided),
+            (Decided, Certified),
         ];
         for from in ALL {
             for to in ALL {
@@ -285,9 +305,10 @@ mod tests {
     }
 
     #[test]
-    fn d8_a_decision_is_final_here() {
+    fn d8_a_decision_is_final_and_a_grant_only_becomes_certified() {
         for to in ALL {
-            assert!(!Decided.may_become(to));
+            assert!(to == Certified || !Decided.may_become(to));
+            assert!(!Certified.may_become(to));
         }
     }
 

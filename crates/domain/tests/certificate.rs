@@ -146,6 +146,33 @@ fn c2_effective_date_before_decision_refused() -> TestResult {
 }
 
 #[test]
+fn c2_effective_date_defaults_to_the_decision_day() -> TestResult {
+    let app = application()?;
+    let review = review("x");
+    let decision = decision(day(2028, 2, 29));
+    let mut body = request_json("2028-03-01");
+    body.as_object_mut().map(|o| o.remove("effective_on"));
+    let req = IssueRequest::from_json(&body).map_err(|e| format!("{e:?}"))?;
+    let grant = Grant {
+        application: &app,
+        review: &review,
+        decision: &decision,
+    };
+    let c = issue(
+        grant,
+        &req,
+        "CF-2028-000001".into(),
+        "op-1",
+        Jurisdiction::Iaf,
+        &CertificateSettings::default(),
+    )
+    .map_err(|v| format!("{v:?}"))?;
+    assert_eq!(c.granted_on, day(2028, 2, 29));
+    assert_eq!(c.expires_on, day(2031, 2, 28));
+    Ok(())
+}
+
+#[test]
 fn c1_soa_version_required_for_27001_and_site_index_checked() -> TestResult {
     let app = application()?;
     let review = review("x");

@@ -485,6 +485,49 @@ fn d7_d8_reading_reports_every_error_at_once() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn c1_c2_d8_a_grant_carries_certificate_details_a_refusal_none() -> TestResult {
+    let grant = DecisionRequest::from_json(&json!({
+        "decision_maker": "p-1", "outcome": "grant",
+        "certificate": { "soa_version": "SoA v3", "signatory": { "name": "Zhao Min", "role": "GM" } }
+    }))
+    .map_err(|e| format!("{e:?}"))?;
+    let certificate = grant.certificate.ok_or("certificate details dropped")?;
+    assert_eq!(certificate.effective_on, None);
+    assert_eq!(certificate.soa_version.as_deref(), Some("SoA v3"));
+
+    let Err(errors) = DecisionRequest::from_json(&json!({
+        "decision_maker": "p-1", "outcome": "grant",
+        "certificate": { "effective_on": "2026-02-30", "signatory": { "name": "Zhao Min" } }
+    })) else {
+        return Err("accepted bad certificate details".into());
+    };
+    let found: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.rule)).collect();
+    assert!(
+        found.contains(&("/certificate/effective_on", "C2")),
+        "{errors:?}"
+    );
+    assert!(
+        found.contains(&("/certificate/signatory/role", "C1")),
+        "{errors:?}"
+    );
+
+    let Err(errors) = DecisionRequest::from_json(&json!({
+        "decision_maker": "p-1", "outcome": "refuse",
+        "certificate": { "signatory": { "name": "Zhao Min", "role": "GM" } }
+    })) else {
+        return Err("a refusal with certificate details was accepted".into());
+    };
+    assert_eq!(
+        errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.rule))
+            .collect::<Vec<_>>(),
+        [("/certificate", "C1")]
+    );
+    Ok(())
+}
+
 fn arb_json() -> impl Strategy<Value = Value> {
     const KEYS: &[&str] = &[
         "name",

@@ -1129,6 +1129,42 @@ fn a1_a7_settings_each_bad_document_gives_its_error() {
 }
 
 #[test]
+fn c1_c5_settings_certificate_section_checked_whole() -> TestResult {
+    let doc = json!({ "jurisdiction": "cn", "certificate": {
+        "number_prefix": "ZB", "certification_body": { "name": "Zhongbiao", "address": "Beijing" }
+    } });
+    let settings = Settings::from_json(&doc).map_err(|e| format!("{e:?}"))?;
+    assert_eq!(settings.certificate.number_prefix, "ZB");
+    assert_eq!(settings.certificate.number_digits, 6);
+    let config: certflow_domain::certificate::CertificateConfig =
+        serde_json::from_value(json!(settings)).map_err(|e| e.to_string())?;
+    assert_eq!(
+        config.jurisdiction,
+        certflow_domain::review::Jurisdiction::Cn
+    );
+    assert_eq!(config.certificate, settings.certificate);
+
+    let bad = json!({ "certificate": { "number_digits": 0, "suspension_months": 13 } });
+    let errors = Settings::from_json(&bad).err().unwrap_or_default();
+    let found: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.rule)).collect();
+    assert_eq!(
+        found,
+        [
+            ("/certificate/number_digits", "C1"),
+            ("/certificate/suspension_months", "C5")
+        ]
+    );
+    let unknown = json!({ "certificate": { "prefix": "X" } });
+    let errors = Settings::from_json(&unknown).err().unwrap_or_default();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        (errors[0].field.as_str(), errors[0].rule),
+        ("/certificate", "C1")
+    );
+    Ok(())
+}
+
+#[test]
 fn a1_a7_settings_every_error_reported_at_once() {
     let doc = json!({
         "full_time_hours": -3,

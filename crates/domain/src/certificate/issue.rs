@@ -208,8 +208,9 @@ pub struct SiteScope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssueRequest {
-    /// C2: the effective date, not before the decision.
-    pub effective_on: NaiveDate,
+    /// C2: the effective date, not before the decision; absent: the decision's day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_on: Option<NaiveDate>,
     /// C1: the ISMS Statement of Applicability version (required with ISO/IEC 27001).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soa_version: Option<String>,
@@ -229,8 +230,8 @@ const DATE: Kind = Kind::Text {
     format: Format::Date,
 };
 
-static ISSUE: Kind = Kind::Object(&[
-    req("effective_on", DATE),
+pub(crate) const ISSUE: Kind = Kind::Object(&[
+    opt("effective_on", DATE),
     opt("soa_version", line(100)),
     req(
         "signatory",
@@ -267,11 +268,20 @@ impl IssueRequest {
         let mut errors = Vec::new();
         let doc = schema::check_kind(&ISSUE, input, "C1", &IntakeConfig::default(), &mut errors);
         for e in &mut errors {
-            if e.is_within("/effective_on") || e.is_within("/previous_expiry") {
-                e.rule = "C2";
-            }
+            e.rule = issue_field_rule(&e.field);
         }
         schema::typed(doc, errors, "C1")
+    }
+}
+
+/// The rule an error in the issue details at `field` (a JSON pointer within them) cites: the
+/// dates C2, the rest C1.
+pub(crate) fn issue_field_rule(field: &str) -> &'static str {
+    let within = |p: &str| field == p || field.starts_with(&format!("{p}/"));
+    if within("/effective_on") || within("/previous_expiry") {
+        "C2"
+    } else {
+        "C1"
     }
 }
 
@@ -353,12 +363,12 @@ pub fn issue(
         ));
     }
     let decided_on = decision.decided_on;
-    if request.effective_on < decided_on {
+    let effective_on = request.effective_on.unwrap_or(decided_on);
+    if effective_on < decided_on {
         violations.push(Violation::new(
             "C2",
             format!(
-                "the effective date {} is before the certification decision of {decided_on}",
-                request.effective_on
+                "the effective date {effective_on} is before the certification decision of {decided_on}"
             ),
         ));
     }
@@ -391,7 +401,7 @@ pub fn issue(
         }
     }
     let validity_start = match request.previous_expiry {
-        None => Some(request.effective_on),
+        None => Some(effective_on),
         Some(previous) => {
             let restore_months = match jurisdiction {
                 Jurisdiction::Iaf => settings.restore_after_expiry_months,
@@ -454,18 +464,18 @@ pub fn issue(
         revision: 1,
         revisions: vec![CertificateRevision {
             revision: 1,
-            effective_on: request.effective_on,
+            effective_on,
             obsolete: false,
             contents,
         }],
         decided_on,
-        granted_on: request.effective_on,
+        granted_on: effective_on,
         expires_on,
         surveillance,
         recertification,
         suspension: None,
         history: vec![Change {
-            on: request.effective_on,
+            on: effective_on,
             by: by.to_string(),
             action: Action::Issued,
             status: CertificateStatus::Active,

@@ -30,6 +30,7 @@ pub use issue::{
     CertificateSettings, CertificationBody, CertifiedSite, Contents, Grant, IssueRequest,
     NumberFormat, Signatory, SiteScope, certificate_number, issue,
 };
+pub(crate) use issue::{ISSUE, issue_field_rule};
 
 pub use lifecycle::{
     ReasonRequest, ReduceScopeRequest, ReviseRequest, SurveillanceRequest, SuspendRequest,
@@ -177,4 +178,18 @@ pub struct Change {
     pub reason: String,
     /// The rule relied on, e.g. `"C5"`.
     pub rule: String,
+}
+
+/// What the certificate component reads of the CB's settings document (`GET /api/settings`):
+/// the jurisdiction (C3–C5 variants) and the `certificate` section. The document was checked
+/// whole when it was stored ([`crate::review::Settings::from_json`]); its other keys are
+/// skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct CertificateConfig {
+    /// IAF or cn.
+    #[serde(default)]
+    pub jurisdiction: crate::review::Jurisdiction,
+    /// C1–C5 settings.
+    #[serde(default)]
+    pub certificate: CertificateSettings,
 }

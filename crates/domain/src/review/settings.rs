@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::quantity::{AuditDays, Hours};
 use super::reader::{Known, Reader, child, field};
+use crate::certificate::CertificateSettings;
 use crate::error::{ErrorCode, FieldError};
 
 /// The review's [cfg] values (A1, A2, A3, A5, A7, M5) and the jurisdiction.
@@ -46,6 +47,9 @@ pub struct Settings {
     /// Which national [cfg] variants apply. The review rules A1–A7 are the same in both; C3,
     /// C4 and C5 differ (the certificate component reads it). Default `iaf`.
     pub jurisdiction: Jurisdiction,
+    /// C1–C5: the certificate's settings (number format, CB, surveillance gaps, suspension
+    /// limit); the certificate component reads them with the jurisdiction.
+    pub certificate: CertificateSettings,
 }
 
 impl Default for Settings {
@@ -61,15 +65,17 @@ impl Default for Settings {
             remote_share_flag_percent: 30,
             max_integration_reduction_percent: 20,
             jurisdiction: Jurisdiction::Iaf,
+            certificate: CertificateSettings::default(),
         }
     }
 }
 
 /// Where the CB operates: which national [cfg] variants apply (C3, C4, C5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Jurisdiction {
     /// IAF rules only.
+    #[default]
     Iaf,
     /// China: CNAS and CNCA rules on top (e.g. surveillance every 12 months).
     Cn,
@@ -243,7 +249,7 @@ const MIN_DAYS: AuditDays = AuditDays::from_half_days(1);
 const MIN_COMPLEXITY_PERCENT: i64 = -100;
 const MAX_COMPLEXITY_PERCENT: i64 = 200;
 
-const FIELDS: [Known; 10] = [
+const FIELDS: [Known; 11] = [
     ("full_time_hours", "A1"),
     ("isms_time_table", "A2"),
     ("bcms_time_table", "A5"),
@@ -254,6 +260,7 @@ const FIELDS: [Known; 10] = [
     ("remote_share_flag_percent", "M5"),
     ("max_integration_reduction_percent", "A7"),
     ("jurisdiction", "C3"),
+    ("certificate", "C1"),
 ];
 
 impl Settings {
@@ -343,6 +350,27 @@ impl Settings {
                 ),
             }
         }
+        if let Some(v) = field(map, "certificate") {
+            read_certificate(r, v, &mut self.certificate);
+        }
+    }
+}
+
+/// C1–C5: the certificate section: its keys by serde (absent keys keep their default), then
+/// every out-of-range value at once ([`CertificateSettings::check`]).
+fn read_certificate(r: &mut Reader, value: &Value, target: &mut CertificateSettings) {
+    match CertificateSettings::deserialize(value.clone()) {
+        Ok(settings) => {
+            let errors = settings.check();
+            if errors.is_empty() {
+                *target = settings;
+            }
+            for mut e in errors {
+                e.field = format!("/certificate{}", e.field);
+                r.errors.push(e);
+            }
+        }
+        Err(e) => r.error("/certificate", ErrorCode::InvalidValue, e.to_string(), "C1"),
     }
 }
 

@@ -3,51 +3,9 @@
 //! decision, as a CB's procedure reads.
 
 use anyhow::{Context, Result, ensure};
-use certflow_tests::{Host, Reply, example_application, start_app};
-use reqwest::Method;
+use certflow_tests::start_app;
+use certflow_tests::workflow::{accepted_application, audit, days_ago, post, register_people};
 use serde_json::{Value, json};
-
-const CLIENT_USCC: &str = "91310000MA1FL8XQ37";
-
-fn person(name: &str, employment: &str, consulted_for_client: bool) -> Value {
-    let mut person = json!({
-        "name": name,
-        "employment": { "type": employment },
-        "competences": [
-            { "standard": "ISO/IEC 27001", "technical_areas": ["IAF 33"] },
-            { "standard": "ISO/IEC 27701", "technical_areas": ["IAF 33"] }
-        ]
-    });
-    if consulted_for_client {
-        person["consultancy"] = json!([{
-            "organization": { "type": "uscc", "number": CLIENT_USCC },
-            "ended_on": "2025-12-01"
-        }]);
-    }
-    person
-}
-
-fn audit(
-    kind: &str,
-    starts_on: &str,
-    ends_on: &str,
-    team: &[(&str, &str)],
-    findings: Value,
-) -> Value {
-    let team: Vec<Value> = team
-        .iter()
-        .map(|(person, role)| json!({ "person": person, "role": role }))
-        .collect();
-    json!({
-        "type": kind, "starts_on": starts_on, "ends_on": ends_on, "team": team,
-        "remote": { "used": false }, "findings": findings,
-        "recommendation": "grant_after_verification"
-    })
-}
-
-async fn post(host: &Host, path: &str, body: &Value) -> Result<Reply> {
-    host.operator(Method::POST, path, Some(body)).await
-}
 
 fn rules(problem: &Value) -> Vec<String> {
     problem["violations"]
@@ -60,46 +18,19 @@ fn rules(problem: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Registers the people, submits and accepts an application; returns its id.
-async fn accepted_application(host: &Host) -> Result<String> {
-    for (id, name, employment, consulted) in [
-        ("li-na", "Li Na", "employee", false),
-        ("chen-jie", "Chen Jie", "contracted", false),
-        ("wang-fang", "Wang Fang", "employee", false),
-        ("zhang-san", "Zhang San", "employee", true),
-        ("outsider", "Out Sider", "external", false),
-    ] {
-        let mut body = person(name, employment, consulted);
-        if employment == "contracted" {
-            body["employment"]["arrangement"] = json!("auditor contract 2026-014");
-        }
-        let put = host
-            .operator(Method::PUT, &format!("/api/people/{id}"), Some(&body))
-            .await?;
-        ensure!(put.status == 200, "{id}: {}", put.body);
-    }
-    let created = host.submit(&example_application()?, None).await?;
-    ensure!(created.status == 201, "{}", created.body);
-    let id = created.body["id"].as_str().context("id")?.to_string();
-    let accept =
-        json!({ "decision": "accept", "reviewer": "Wang Fang", "technical_areas": ["IAF 33"] });
-    let reviewed = post(host, &format!("/api/applications/{id}/review"), &accept).await?;
-    ensure!(reviewed.status == 200, "{}", reviewed.body);
-    Ok(id)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn d1_d8_from_audits_to_a_recorded_decision() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
+    register_people(&host).await?;
     let id = accepted_application(&host).await?;
     let audits = format!("/api/applications/{id}/audits");
 
     // D4: someone who consulted for the client within 2 years cannot audit it.
     let conflicted = audit(
         "stage_1",
-        "2026-10-05",
-        "2026-10-06",
+        days_ago(30)?,
+        days_ago(29)?,
         &[("zhang-san", "lead")],
         json!([]),
     );
@@ -115,7 +46,7 @@ async fn d1_d8_from_audits_to_a_recorded_decision() -> Result<()> {
     let stage_1 = post(
         &host,
         &audits,
-        &audit("stage_1", "2026-10-05", "2026-10-06", &team, json!([])),
+        &audit("stage_1", days_ago(30)?, days_ago(29)?, &team, json!([])),
     )
     .await?;
     ensure!(stage_1.status == 201, "{}", stage_1.body);
@@ -128,7 +59,7 @@ async fn d1_d8_from_audits_to_a_recorded_decision() -> Result<()> {
     let stage_2 = post(
         &host,
         &audits,
-        &audit("stage_2", "2026-11-09", "2026-11-11", &team, findings),
+        &audit("stage_2", days_ago(10)?, days_ago(8)?, &team, findings),
     )
     .await?;
     ensure!(stage_2.status == 201, "{}", stage_2.body);
@@ -159,11 +90,11 @@ async fn d1_d8_from_audits_to_a_recorded_decision() -> Result<()> {
     for (nc, _) in &ncs {
         let base = format!("{audits}/{audit_id}/nonconformities/{nc}");
         let response = json!({ "cause": "no owner", "correction": "reviewed now",
-                               "corrective_action": "quarterly review assigned", "submitted_on": "2026-11-16" });
+                               "corrective_action": "quarterly review assigned", "submitted_on": days_ago(5)? });
         let responded = post(&host, &format!("{base}/response"), &response).await?;
         ensure!(responded.status == 200, "{}", responded.body);
         let verification =
-            json!({ "verified_by": "Li Na", "verified_on": "2026-11-20", "accepted": true });
+            json!({ "verified_by": "Li Na", "verified_on": days_ago(3)?, "accepted": true });
         let verified = post(&host, &format!("{base}/verification"), &verification).await?;
         ensure!(verified.status == 200, "{}", verified.body);
     }
@@ -207,10 +138,11 @@ async fn d1_d8_from_audits_to_a_recorded_decision() -> Result<()> {
 async fn d8_two_concurrent_decisions_record_one() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
+    register_people(&host).await?;
     let id = accepted_application(&host).await?;
     let audits = format!("/api/applications/{id}/audits");
     let team = [("li-na", "lead")];
-    let stage_2 = audit("stage_2", "2026-11-09", "2026-11-11", &team, json!([]));
+    let stage_2 = audit("stage_2", days_ago(10)?, days_ago(8)?, &team, json!([]));
     ensure!(post(&host, &audits, &stage_2).await?.status == 201);
     let decision = format!("/api/applications/{id}/decision");
     let grant = json!({ "decision_maker": "wang-fang", "outcome": "grant" });

@@ -9,8 +9,10 @@
 //!
 //! Routes (operators): `PUT`/`GET /api/people/:id`, `POST /api/applications/:id/decision`.
 //! Keys (docs/STORAGE.md): owns `person:<id>`; sets `decision` of `application:<id>` and
-//! moves it to `decided` with compare-and-swap. A grant waits in `decided` until the
-//! certificate component exists to chain to.
+//! moves it to `decided` with compare-and-swap. A grant that carries certificate details
+//! chains the certificate component (`http://certificate.spin.internal/internal/issue/<id>`),
+//! which issues at once; the reply shows the certificate, or why it was not issued (the
+//! decision stands; an operator issues with `POST /api/applications/:id/certificate`).
 
 use certflow_component::{
     Bucket, Method, Outcome, Reply, Request, Update, application_not_found, get_json, invalid,
@@ -32,7 +34,56 @@ const MAX_BODY: usize = 64 * 1024;
 
 #[http_component]
 async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
-    certflow_component::serve(incoming, out, MAX_BODY, route).await
+    let outcome = match Request::read(incoming, MAX_BODY).await {
+        Ok(req) => match route(&req) {
+            Ok(reply) => Ok(issue_on_grant(&req, reply).await),
+            Err(problem) => Err(problem),
+        },
+        Err(problem) => Err(problem),
+    };
+    outcome.unwrap_or_else(Reply::problem).send(out).await
+}
+
+/// A recorded grant with certificate details (its first reply or a replay of it) chains the
+/// certificate component to issue (C1–C4; issuing is idempotent), and the reply shows the
+/// certificate or, when it was not issued, the certificate component's answer.
+async fn issue_on_grant(req: &Request, reply: Reply) -> Reply {
+    let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    let (["api", "applications", id, "decision"], Method::Post) =
+        (segments.as_slice(), &req.method)
+    else {
+        return reply;
+    };
+    let Some(mut body) = reply.success_json() else {
+        return reply;
+    };
+    let details = req
+        .json_body()
+        .ok()
+        .and_then(|b| b.get("certificate").cloned());
+    let (true, Some(details)) = (body["decision"]["outcome"] == "grant", details) else {
+        return reply;
+    };
+    let path = format!("/internal/issue/{id}");
+    match certflow_component::chain_post("certificate", &path, Some(&details)).await {
+        Ok((200 | 201, answer)) => {
+            let answer: Value = serde_json::from_slice(&answer).unwrap_or_default();
+            body["status"] = answer["status"].clone();
+            body["certificate"] = answer["certificate"].clone();
+        }
+        Ok((status, answer)) => {
+            eprintln!("application {id}: certificate not issued ({status})");
+            body["certificate_not_issued"] = serde_json::from_slice(&answer).unwrap_or_default();
+        }
+        Err(e) => {
+            eprintln!("application {id}: certificate component not reached: {e}");
+            body["certificate_not_issued"] = json!({
+                "title": "The certificate component was not reached",
+                "detail": "the grant is recorded; issue with POST /api/applications/<id>/certificate",
+            });
+        }
+    }
+    reply.with_json(&body)
 }
 
 fn route(req: &Request) -> Outcome {

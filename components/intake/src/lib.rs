@@ -172,7 +172,7 @@ async fn screen(mut created: Created) -> Created {
         return created;
     }
     let path = format!("/internal/screening/{}", created.id);
-    let screened = match certflow_component::chain_post("review", &path).await {
+    let screened = match certflow_component::chain_post("review", &path, None).await {
         Ok((200, body)) => serde_json::from_slice::<Value>(&body)
             .ok()
             .and_then(|b| b.get("status").cloned()),

@@ -50,6 +50,21 @@ impl Reply {
         self
     }
 
+    /// The JSON body of a successful (2xx) reply, for a handler that adds to it after a
+    /// chained call.
+    pub fn success_json(&self) -> Option<serde_json::Value> {
+        if !(200..300).contains(&self.status) {
+            return None;
+        }
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The reply with `body` as its JSON body, status and headers kept.
+    pub fn with_json(mut self, body: &serde_json::Value) -> Reply {
+        self.body = body.to_string().into_bytes();
+        self
+    }
+
     /// The answer to a problem (RFC 9457), with the headers its status calls for.
     pub fn problem(problem: Problem) -> Reply {
         let reply = Reply::new(
@@ -315,6 +330,29 @@ where
     Err(unavailable("the record kept changing; retry"))
 }
 
+/// Adds `delta` to the counter at `key` atomically (`wasi:keyvalue/atomics.increment`; an
+/// absent key counts from 0) and returns the new value.
+pub fn increment(bucket: &Bucket, key: &str, delta: i64) -> Result<i64, Problem> {
+    atomics::increment(bucket, key, delta).map_err(store_error)
+}
+
+/// Every key that starts with `prefix`, in order (Spin answers in one page; a cursor from
+/// another host is followed).
+pub fn keys_with_prefix(bucket: &Bucket, prefix: &str) -> Result<Vec<String>, Problem> {
+    let mut keys = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = bucket.list_keys(cursor.as_deref()).map_err(store_error)?;
+        keys.extend(page.keys.into_iter().filter(|k| k.starts_with(prefix)));
+        match page.cursor {
+            Some(next) if cursor.as_ref() != Some(&next) => cursor = Some(next),
+            _ => break,
+        }
+    }
+    keys.sort();
+    Ok(keys)
+}
+
 /// SHA-256 in lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -338,11 +376,26 @@ pub fn is_application_id(id: &str) -> bool {
 
 /// POSTs to another component of the app through Spin's local service chaining
 /// (`http://<component>.spin.internal<path>`; the caller lists that host in its
-/// `allowed_outbound_hosts`). Returns the status and the body, or why the call failed.
-pub async fn chain_post(component: &str, path: &str) -> Result<(u16, Vec<u8>), String> {
+/// `allowed_outbound_hosts`), with `body` as JSON when given. Returns the status and the
+/// body, or why the call failed.
+pub async fn chain_post(
+    component: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<(u16, Vec<u8>), String> {
     use spin_sdk::http::{IncomingResponse, OutgoingRequest, Scheme};
-    let request = OutgoingRequest::new(Fields::new());
     let authority = format!("{component}.spin.internal");
+    let headers = Fields::new();
+    let body = match body {
+        Some(body) => {
+            headers
+                .append("content-type", JSON.as_bytes())
+                .map_err(|e| format!("http://{authority}{path}: header: {e:?}"))?;
+            Some(serde_json::to_vec(body).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    let request = OutgoingRequest::new(headers);
     let accepted = request.set_method(&Method::Post).is_ok()
         && request.set_scheme(Some(&Scheme::Http)).is_ok()
         && request.set_authority(Some(&authority)).is_ok()
@@ -350,7 +403,7 @@ pub async fn chain_post(component: &str, path: &str) -> Result<(u16, Vec<u8>), S
     if !accepted {
         return Err(format!("cannot address http://{authority}{path}"));
     }
-    let response: IncomingResponse = spin_sdk::http::send(request)
+    let response: IncomingResponse = spin_sdk::http::send(Chained { request, body })
         .await
         .map_err(|e| format!("http://{authority}{path}: {e}"))?;
     let status = response.status();
@@ -359,6 +412,23 @@ pub async fn chain_post(component: &str, path: &str) -> Result<(u16, Vec<u8>), S
         .await
         .map_err(|e| format!("http://{authority}{path}: body: {e:?}"))?;
     Ok((status, body))
+}
+
+/// A chained request and its buffered body: the SDK's `send` starts the request, then writes
+/// the body, as wasi:http requires.
+struct Chained {
+    request: spin_sdk::http::OutgoingRequest,
+    body: Option<Vec<u8>>,
+}
+
+impl spin_sdk::http::conversions::TryIntoOutgoingRequest for Chained {
+    type Error = std::convert::Infallible;
+
+    fn try_into_outgoing_request(
+        self,
+    ) -> Result<(spin_sdk::http::OutgoingRequest, Option<Vec<u8>>), Self::Error> {
+        Ok((self.request, self.body))
+    }
 }
 
 /// Now, from the host's clock (components read the clock; the domain never does).

@@ -326,6 +326,16 @@ pub enum CertificateStatus {
 impl CertificateStatus {
     /// The contract's names, in declaration order.
     pub const NAMES: &'static [&'static str] = &["active", "suspended", "withdrawn", "expired"];
+
+    /// Its name in JSON and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            CertificateStatus::Active => "active",
+            CertificateStatus::Suspended => "suspended",
+            CertificateStatus::Withdrawn => "withdrawn",
+            CertificateStatus::Expired => "expired",
+        }
+    }
 }
 
 /// Contract extension for I5: a certificate the applicant held (from any CB, including a

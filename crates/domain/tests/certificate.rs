@@ -693,8 +693,9 @@ fn c6_i8_public_view_contains_no_personal_or_internal_field() -> TestResult {
         &CertificateSettings::default(),
     )
     .map_err(err)?;
-    let view = serde_json::to_string(&c.public_view()).map_err(|e| e.to_string())?;
-    let export = serde_json::to_string(&certsearch_record(&c)).map_err(|e| e.to_string())?;
+    let view = serde_json::to_string(&c.public_view(day(2026, 6, 2))).map_err(|e| e.to_string())?;
+    let export = serde_json::to_string(&certsearch_record(&c, day(2026, 6, 2)))
+        .map_err(|e| e.to_string())?;
     for text in [&view, &export] {
         for secret in [
             "Canary Personname",
@@ -727,14 +728,20 @@ fn c6_i8_public_view_contains_no_personal_or_internal_field() -> TestResult {
     ] {
         assert!(view.contains(shown), "{shown} missing from {view}");
     }
-    assert_eq!(c.public_view().history.len(), 2);
+    assert_eq!(c.public_view(day(2026, 6, 2)).history.len(), 2);
+    // C2, C6: past its last valid day the public sees it expired, sweep or no sweep.
+    let after = c.public_view(day(2029, 4, 1));
+    assert_eq!(
+        after.status,
+        certflow_domain::application::CertificateStatus::Expired
+    );
     Ok(())
 }
 
 #[test]
 fn c7_certsearch_dates_yyyymmdd_schemes_and_sites() -> TestResult {
     let c = issued(day(2028, 2, 29), "2028-02-29", Jurisdiction::Cn)?;
-    let r = certsearch_record(&c);
+    let r = certsearch_record(&c, day(2028, 3, 1));
     assert_eq!(r.certificate_number, "CF-2026-000042");
     assert_eq!(r.certification_issue_date, "20280229");
     assert_eq!(r.certification_original_issue_date, "20280229");

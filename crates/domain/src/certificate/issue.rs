@@ -89,7 +89,7 @@ impl CertificateSettings {
     }
 
     /// C1–C5: the settings' problems, every one at once: a number width of 1 to 12 digits
-    /// and a prefix of one line (C1), gap limits of 12 to 24 months (C3, as the programme's),
+    /// and a prefix of 1 to 20 letters, digits, `-`, `_` or `.` (C1), gap limits of 12 to 24 months (C3, as the programme's),
     /// an application lead of at most 11 months (C4), a restoration window of at most 6
     /// months (C4) and a suspension limit of 1 to 12 months (C5).
     pub fn check(&self) -> Vec<FieldError> {
@@ -107,11 +107,14 @@ impl CertificateSettings {
         );
         out(
             "/number_prefix",
-            !self.number_prefix.trim().is_empty()
-                && self.number_prefix.chars().count() <= 20
-                && !self.number_prefix.chars().any(char::is_control),
+            (1..=20).contains(&self.number_prefix.len())
+                && self
+                    .number_prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')),
             "C1",
-            "one line of 1 to 20 characters",
+            // Verifiers type the number into a URL (C6): nothing that needs escaping.
+            "1 to 20 ASCII letters, digits, '-', '_' or '.'",
         );
         out(
             "/max_gap_months",

@@ -96,8 +96,10 @@ pub struct PublicCertificate {
 }
 
 impl Certificate {
-    /// C6: the public view: nothing personal, no internal notes (see the module docs).
-    pub fn public_view(&self) -> PublicCertificate {
+    /// C6: the public view on `today`: nothing personal, no internal notes (see the module
+    /// docs). A certificate past its expiry shows as expired even before the sweep marks it
+    /// ([`Certificate::status_on`]).
+    pub fn public_view(&self, today: NaiveDate) -> PublicCertificate {
         let current = self.revisions.last();
         let contents = current.map(|r| &r.contents);
         PublicCertificate {
@@ -140,7 +142,7 @@ impl Certificate {
             granted_on: self.granted_on,
             effective_on: current.map_or(self.granted_on, |r| r.effective_on),
             expires_on: self.expires_on,
-            status: self.status,
+            status: self.status_on(today),
             scope_reduced: self.scope_reduced,
             history: self
                 .history
@@ -222,9 +224,9 @@ fn scheme_of(code: StandardCode) -> &'static str {
 }
 
 /// C7: the CertSearch record of `certificate`, built from its public view (C6: nothing
-/// personal leaves through the export either).
-pub fn certsearch_record(certificate: &Certificate) -> CertSearchRecord {
-    let view = certificate.public_view();
+/// personal leaves through the export either), with its status on `today`.
+pub fn certsearch_record(certificate: &Certificate, today: NaiveDate) -> CertSearchRecord {
+    let view = certificate.public_view(today);
     let mut schemes: Vec<CertSearchScheme> = Vec::new();
     for s in &view.standards {
         let name = scheme_of(s.code);

@@ -1,0 +1,428 @@
+//! certflow certificate (C1–C7, R1): issues a grant's certificate under a number from an
+//! atomic per-year counter, runs its status lifecycle and the due-date sweep, shows the public
+//! what C6 allows and exports IAF CertSearch records (C7). Thin: HTTP in,
+//! `certflow_domain::certificate` for every rule, key-value out.
+//!
+//! Routes:
+//! - `POST /internal/issue/:id`: chained by the independence component on a grant (no trigger
+//!   covers `/internal/`, so only service chaining reaches it).
+//! - Operators: `POST`/`GET /api/applications/:id/certificate` (issue, or read the issued
+//!   one), `GET /api/certificates/:number/record`, `POST /api/certificates/:number/<change>`
+//!   (`suspend`, `restore`, `withdraw`, `reduce-scope`, `revise`, `surveillance`),
+//!   `POST /api/certificates/sweep`, `GET /api/exports/certsearch`.
+//! - Public: `GET /api/certificates/:number` (C6).
+//!
+//! Keys (docs/STORAGE.md): owns `certificate:<number>` and the counters
+//! `certificate-counter:<year>`; sets `certificate` of `application:<id>` and moves it to
+//! `certified` with compare-and-swap; reads `settings` (jurisdiction and the certificate
+//! section), which the review component owns.
+
+use certflow_component::{
+    Bucket, Method, Outcome, Reply, Request, Update, application_not_found, get_json, increment,
+    invalid, is_application_id, keys_with_prefix, method_not_allowed, now, open_store,
+    require_operator, set_json, store_error, update_json,
+};
+use certflow_domain::certificate::{
+    self, Certificate, CertificateConfig, Grant, IssueRequest, ReasonRequest, ReduceScopeRequest,
+    ReviseRequest, SurveillanceRequest, SuspendRequest, certificate_number, certsearch_record,
+};
+use certflow_domain::decision::DecisionRecord;
+use certflow_domain::violation::Violation;
+use certflow_domain::{Application, ApplicationRecord, FieldError, Problem, Status};
+use chrono::{Datelike, NaiveDate};
+use serde_json::{Value, json};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+use spin_sdk::http_component;
+
+/// Largest body accepted: a revision with every site's scope is a few KiB.
+const MAX_BODY: usize = 64 * 1024;
+
+/// How long an issuance waits for a concurrent one's certificate to be stored before it
+/// stores it itself (the application's record already names the number).
+const WAIT_FOR_CONCURRENT_MS: u64 = 2_000;
+
+#[http_component]
+async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
+    certflow_component::serve(incoming, out, MAX_BODY, route).await
+}
+
+fn route(req: &Request) -> Outcome {
+    let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    match (segments.as_slice(), &req.method) {
+        (["internal", "issue", id], Method::Post) => issue(req, id, "decision"),
+        (["api", "applications", id, "certificate"], Method::Post) => {
+            require_operator(req)?;
+            certflow_component::idempotent(req, &format!("certificate:{id}"), || {
+                issue(req, id, "operator")
+            })
+        }
+        (["api", "applications", id, "certificate"], Method::Get) => {
+            require_operator(req)?;
+            of_application(id)
+        }
+        (["api", "applications", _, "certificate"], _) => Err(method_not_allowed("GET, POST")),
+        (["api", "certificates", "sweep"], Method::Post) => {
+            require_operator(req)?;
+            sweep()
+        }
+        (["api", "certificates", "sweep"], _) => Err(method_not_allowed("POST")),
+        (["api", "certificates", number], Method::Get) => verify(number),
+        (["api", "certificates", _], _) => Err(method_not_allowed("GET")),
+        (["api", "certificates", number, "record"], Method::Get) => {
+            require_operator(req)?;
+            let (certificate, _) = stored(&open_store()?, number)?;
+            Ok(Reply::json(200, &json!(certificate)))
+        }
+        (["api", "certificates", _, "record"], _) => Err(method_not_allowed("GET")),
+        (["api", "certificates", number, change], Method::Post) => {
+            require_operator(req)?;
+            let scope = format!("certificate:{number}:{change}");
+            certflow_component::idempotent(req, &scope, || lifecycle(req, number, change))
+        }
+        (["api", "certificates", _, _], _) => Err(method_not_allowed("POST")),
+        (["api", "exports", "certsearch"], Method::Get) => {
+            require_operator(req)?;
+            export()
+        }
+        (["api", "exports", "certsearch"], _) => Err(method_not_allowed("GET")),
+        _ => Err(Problem::new(404, "not-found", "Not found")),
+    }
+}
+
+/// The jurisdiction and the certificate settings from the CB's settings document (defaults
+/// when none is stored).
+fn config(bucket: &Bucket) -> Result<CertificateConfig, Problem> {
+    Ok(get_json(bucket, "settings")?.unwrap_or_default())
+}
+
+fn certificate_not_found() -> Problem {
+    Problem::new(404, "not-found", "Not found").detail("no certificate with this number")
+}
+
+/// The stored certificate and its key; 404 for an unknown number, or one that cannot be a
+/// certificate number (C1: letters, digits, `-`, `_`, `.`), before the store is asked.
+fn stored(bucket: &Bucket, number: &str) -> Result<(Certificate, String), Problem> {
+    let plausible = !number.is_empty()
+        && number.len() <= 64
+        && number
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !plausible {
+        return Err(certificate_not_found());
+    }
+    let key = format!("certificate:{number}");
+    let certificate = get_json(bucket, &key)?.ok_or_else(certificate_not_found)?;
+    Ok((certificate, key))
+}
+
+/// GET /api/certificates/:number, public (C6): what the certificate says and its status on
+/// today, never a contact, a signatory's name or an internal note.
+fn verify(number: &str) -> Outcome {
+    let (certificate, _) = stored(&open_store()?, number)?;
+    Ok(
+        Reply::json(200, &json!(certificate.public_view(now().date_naive())))
+            .header("cache-control", "no-cache"),
+    )
+}
+
+/// GET /api/applications/:id/certificate: the certificate issued on the application's grant.
+fn of_application(id: &str) -> Outcome {
+    if !is_application_id(id) {
+        return Err(application_not_found());
+    }
+    let bucket = open_store()?;
+    let record: ApplicationRecord<Value> =
+        get_json(&bucket, &format!("application:{id}"))?.ok_or_else(application_not_found)?;
+    let number = record.certificate.ok_or_else(|| {
+        Problem::new(404, "not-found", "Not found")
+            .detail("no certificate is issued for this application")
+            .current_status(record.status.name())
+    })?;
+    let (certificate, _) = stored(&bucket, &number)?;
+    Ok(Reply::json(200, &json!(certificate)))
+}
+
+/// Issues the certificate of a granted application (C1–C4), once: a second issuance, even a
+/// concurrent one, answers with the first certificate (200). The number is taken from the
+/// per-year counter only after every rule passed, and the application is claimed with
+/// compare-and-swap before the certificate is stored, so a number is never given twice (a
+/// lost race leaves a gap, never a duplicate) and no certificate exists that its application
+/// does not name.
+fn issue(req: &Request, id: &str, by: &str) -> Outcome {
+    if !is_application_id(id) {
+        return Err(application_not_found());
+    }
+    let request = IssueRequest::from_json(&req.json_body()?)
+        .map_err(|e| invalid("The certificate details", e))?;
+    let bucket = open_store()?;
+    let key = format!("application:{id}");
+    let record: ApplicationRecord<Value> =
+        get_json(&bucket, &key)?.ok_or_else(application_not_found)?;
+    if let Some(number) = &record.certificate
+        && let Some(existing) = wait_for(&bucket, number)?
+    {
+        return Ok(issued(200, id, &existing));
+    }
+    if record.certificate.is_none() && !record.status.may_become(Status::Certified) {
+        return Err(Problem::new(
+            409,
+            "invalid-transition",
+            "Not possible in the current status",
+        )
+        .detail(format!(
+            "the application is {}: a certificate is issued on a recorded grant (D8, C1)",
+            record.status.name()
+        ))
+        .current_status(record.status.name()));
+    }
+    let config = config(&bucket)?;
+    let at = now();
+    let mut certificate = grant_certificate(&record, &request, by, &config)?;
+    let number = match &record.certificate {
+        Some(number) => number.clone(),
+        None => next_number(&bucket, at.date_naive().year(), &config)?,
+    };
+    let mut named = None;
+    let note = format!("certificate {number} issued");
+    let claimed = update_json::<ApplicationRecord<Value>, _>(&bucket, &key, true, |mut r| {
+        if let Some(existing) = &r.certificate {
+            named = Some(existing.clone());
+            return Update::Refuse(Problem::new(409, "conflict", "Issued concurrently"));
+        }
+        match r.transition(Status::Certified, at, by, &["C1", "C2", "C3", "C4"], &note) {
+            Ok(()) => {
+                r.certificate = Some(number.clone());
+                Update::Store(r)
+            }
+            Err(refused) => Update::Refuse(refused.into()),
+        }
+    });
+    match (claimed, named) {
+        (Ok(Some(_)), _) => certificate.number = number,
+        (_, Some(existing)) => {
+            // Another issuance named its number first: its certificate is the one.
+            if let Some(theirs) = wait_for(&bucket, &existing)? {
+                return Ok(issued(200, id, &theirs));
+            }
+            certificate.number = existing;
+        }
+        (Ok(None), None) => return Err(application_not_found()),
+        (Err(problem), None) => return Err(problem),
+    }
+    set_json(
+        &bucket,
+        &format!("certificate:{}", certificate.number),
+        &certificate,
+    )?;
+    println!(
+        "application {id}: certificate {} issued",
+        certificate.number
+    );
+    Ok(issued(201, id, &certificate))
+}
+
+fn issued(status: u16, id: &str, certificate: &Certificate) -> Reply {
+    Reply::json(
+        status,
+        &json!({ "id": id, "status": Status::Certified, "certificate": certificate }),
+    )
+    .header(
+        "location",
+        format!("/api/certificates/{}", certificate.number),
+    )
+}
+
+/// C1–C4 against the stored application, review and decision (the number is set later).
+fn grant_certificate(
+    record: &ApplicationRecord<Value>,
+    request: &IssueRequest,
+    by: &str,
+    config: &CertificateConfig,
+) -> Result<Certificate, Problem> {
+    let application: Application =
+        serde_json::from_value(record.application.clone()).map_err(store_error)?;
+    let decision: Option<DecisionRecord> = record
+        .decision
+        .clone()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(store_error)?;
+    let (Some(review), Some(decision)) = (record.review.as_ref(), decision.as_ref()) else {
+        return Err(Problem::refused(
+            "The certificate",
+            vec![Violation::new("C1", "no review and decision are recorded")],
+        ));
+    };
+    let grant = Grant {
+        application: &application,
+        review,
+        decision,
+    };
+    certificate::issue(
+        grant,
+        request,
+        String::new(),
+        by,
+        config.jurisdiction,
+        &config.certificate,
+    )
+    .map_err(|violations| Problem::refused("The certificate", violations))
+}
+
+/// C1: the next number of `year` from the atomic per-year counter.
+fn next_number(bucket: &Bucket, year: i32, config: &CertificateConfig) -> Result<String, Problem> {
+    let sequence = increment(bucket, &format!("certificate-counter:{year}"), 1)?;
+    let sequence = u64::try_from(sequence).map_err(store_error)?;
+    Ok(certificate_number(
+        &config.certificate.number_format(),
+        year,
+        sequence,
+    ))
+}
+
+/// The certificate stored under `number`, waiting a little for an issuance in progress.
+fn wait_for(bucket: &Bucket, number: &str) -> Result<Option<Certificate>, Problem> {
+    let key = format!("certificate:{number}");
+    let mut waited = 0;
+    loop {
+        if let Some(certificate) = get_json(bucket, &key)? {
+            return Ok(Some(certificate));
+        }
+        if waited >= WAIT_FOR_CONCURRENT_MS {
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        waited += 10;
+    }
+}
+
+/// A lifecycle change as read from its body.
+enum Change {
+    Suspend(SuspendRequest),
+    Restore(ReasonRequest),
+    Withdraw(ReasonRequest),
+    ReduceScope(ReduceScopeRequest),
+    Revise(ReviseRequest),
+    Surveillance(SurveillanceRequest),
+}
+
+impl Change {
+    fn read(name: &str, body: &Value) -> Result<Change, Problem> {
+        let read: Result<Change, Vec<FieldError>> = match name {
+            "suspend" => SuspendRequest::from_json(body).map(Change::Suspend),
+            "restore" => ReasonRequest::from_json(body).map(Change::Restore),
+            "withdraw" => ReasonRequest::from_json(body).map(Change::Withdraw),
+            "reduce-scope" => ReduceScopeRequest::from_json(body).map(Change::ReduceScope),
+            "revise" => ReviseRequest::from_json(body).map(Change::Revise),
+            "surveillance" => SurveillanceRequest::from_json(body).map(Change::Surveillance),
+            _ => return Err(Problem::new(404, "not-found", "Not found").detail(
+                "certificate changes: suspend, restore, withdraw, reduce-scope, revise, surveillance",
+            )),
+        };
+        read.map_err(|e| invalid("The change", e))
+    }
+
+    /// C3, C5, R1: applies the change, or the rule it breaks.
+    fn apply(
+        &self,
+        c: &mut Certificate,
+        today: NaiveDate,
+        config: &CertificateConfig,
+    ) -> Result<(), Violation> {
+        let by = "operator";
+        match self {
+            Change::Suspend(r) => certificate::suspend(c, r, by, today, &config.certificate),
+            Change::Restore(r) => certificate::restore(c, r, by, today),
+            Change::Withdraw(r) => certificate::withdraw(c, r, by, today),
+            Change::ReduceScope(r) => certificate::reduce_scope(c, r, by, today),
+            Change::Revise(r) => certificate::revise(c, r, by, today),
+            Change::Surveillance(r) => {
+                certificate::record_surveillance(c, r, by, config.jurisdiction, &config.certificate)
+            }
+        }
+    }
+}
+
+/// POST /api/certificates/:number/<change>: the change by compare-and-swap, appended to the
+/// history (R1); a transition C5 does not allow is a 409 with the current status.
+fn lifecycle(req: &Request, number: &str, name: &str) -> Outcome {
+    let bucket = open_store()?;
+    let (_, key) = stored(&bucket, number)?;
+    let change = Change::read(name, &req.json_body()?)?;
+    let config = config(&bucket)?;
+    let today = now().date_naive();
+    let changed = update_json::<Certificate, _>(&bucket, &key, false, |mut c| {
+        match change.apply(&mut c, today, &config) {
+            Ok(()) => Update::Store(c),
+            Err(violation) => Update::Refuse(
+                Problem::refused("The change", vec![violation])
+                    .current_status(c.status_on(today).name()),
+            ),
+        }
+    })?
+    .ok_or_else(certificate_not_found)?;
+    println!("certificate {number}: {name}");
+    Ok(Reply::json(200, &json!(changed)))
+}
+
+/// POST /api/certificates/sweep (C2, C3, C5): brings every certificate up to date on today
+/// and reports what changed. Idempotent: a second sweep the same day changes nothing. A
+/// certificate that cannot be read is reported, and the others are still swept.
+fn sweep() -> Outcome {
+    let bucket = open_store()?;
+    let config = config(&bucket)?;
+    let today = now().date_naive();
+    let keys = keys_with_prefix(&bucket, "certificate:")?;
+    let mut changed = Vec::new();
+    let mut unreadable = Vec::new();
+    for key in &keys {
+        let Some(stored) = get_json::<Value>(&bucket, key)? else {
+            continue;
+        };
+        let Ok(mut current) = serde_json::from_value::<Certificate>(stored) else {
+            unreadable.push(key.clone());
+            continue;
+        };
+        let sweep = |c: &mut Certificate| {
+            certificate::sweep(c, today, config.jurisdiction, &config.certificate)
+        };
+        if sweep(&mut current).is_empty() {
+            continue;
+        }
+        let mut made = Vec::new();
+        update_json::<Certificate, _>(&bucket, key, true, |mut c| {
+            made = sweep(&mut c);
+            Update::Store(c)
+        })?;
+        if !made.is_empty() {
+            changed.push(json!({ "number": current.number, "changes": made }));
+        }
+    }
+    println!(
+        "sweep: {} of {} certificate(s) changed",
+        changed.len(),
+        keys.len()
+    );
+    Ok(Reply::json(
+        200,
+        &json!({ "swept_on": today, "certificates": keys.len(), "changed": changed,
+                 "unreadable": unreadable }),
+    ))
+}
+
+/// GET /api/exports/certsearch (C7): every certificate as an IAF CertSearch record, with its
+/// status on today.
+fn export() -> Outcome {
+    let bucket = open_store()?;
+    let today = now().date_naive();
+    let mut records = Vec::new();
+    for key in keys_with_prefix(&bucket, "certificate:")? {
+        if let Some(c) = get_json::<Certificate>(&bucket, &key)? {
+            records.push(certsearch_record(&c, today));
+        }
+    }
+    Ok(Reply::json(
+        200,
+        &json!({ "generated_on": today, "records": records }),
+    ))
+}

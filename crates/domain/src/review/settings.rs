@@ -356,10 +356,15 @@ impl Settings {
     }
 }
 
-/// C1–C5: the certificate section: its keys by serde (absent keys keep their default), then
-/// every out-of-range value at once ([`CertificateSettings::check`]).
+/// C1–C5: the certificate section: its keys by serde (absent or null keys keep their
+/// default, as everywhere in the document), then every out-of-range value at once
+/// ([`CertificateSettings::check`]).
 fn read_certificate(r: &mut Reader, value: &Value, target: &mut CertificateSettings) {
-    match CertificateSettings::deserialize(value.clone()) {
+    let mut section = value.clone();
+    if let Some(map) = section.as_object_mut() {
+        map.retain(|_, v| !v.is_null());
+    }
+    match CertificateSettings::deserialize(section) {
         Ok(settings) => {
             let errors = settings.check();
             if errors.is_empty() {

@@ -119,10 +119,10 @@ fn stored(bucket: &Bucket, number: &str) -> Result<(Certificate, String), Proble
 /// today, never a contact, a signatory's name or an internal note.
 fn verify(number: &str) -> Outcome {
     let (certificate, _) = stored(&open_store()?, number)?;
-    Ok(
-        Reply::json(200, &json!(certificate.public_view(now().date_naive())))
-            .header("cache-control", "no-cache"),
-    )
+    Ok(Reply::json(
+        200,
+        &json!(certificate.public_view(now().date_naive())),
+    ))
 }
 
 /// GET /api/applications/:id/certificate: the certificate issued on the application's grant.
@@ -307,6 +307,16 @@ enum Change {
 }
 
 impl Change {
+    /// The changes, as named in the path.
+    const NAMES: [&'static str; 6] = [
+        "suspend",
+        "restore",
+        "withdraw",
+        "reduce-scope",
+        "revise",
+        "surveillance",
+    ];
+
     fn read(name: &str, body: &Value) -> Result<Change, Problem> {
         let read: Result<Change, Vec<FieldError>> = match name {
             "suspend" => SuspendRequest::from_json(body).map(Change::Suspend),
@@ -315,9 +325,7 @@ impl Change {
             "reduce-scope" => ReduceScopeRequest::from_json(body).map(Change::ReduceScope),
             "revise" => ReviseRequest::from_json(body).map(Change::Revise),
             "surveillance" => SurveillanceRequest::from_json(body).map(Change::Surveillance),
-            _ => return Err(Problem::new(404, "not-found", "Not found").detail(
-                "certificate changes: suspend, restore, withdraw, reduce-scope, revise, surveillance",
-            )),
+            _ => return Err(Problem::new(404, "not-found", "Not found")),
         };
         read.map_err(|e| invalid("The change", e))
     }
@@ -346,6 +354,10 @@ impl Change {
 /// POST /api/certificates/:number/<change>: the change by compare-and-swap, appended to the
 /// history (R1); a transition C5 does not allow is a 409 with the current status.
 fn lifecycle(req: &Request, number: &str, name: &str) -> Outcome {
+    if !Change::NAMES.contains(&name) {
+        return Err(Problem::new(404, "not-found", "Not found")
+            .detail(format!("certificate changes: {}", Change::NAMES.join(", "))));
+    }
     let bucket = open_store()?;
     let (_, key) = stored(&bucket, number)?;
     let change = Change::read(name, &req.json_body()?)?;
@@ -411,18 +423,23 @@ fn sweep() -> Outcome {
 }
 
 /// GET /api/exports/certsearch (C7): every certificate as an IAF CertSearch record, with its
-/// status on today.
+/// status on today. A certificate that cannot be read is reported, and the others exported.
 fn export() -> Outcome {
     let bucket = open_store()?;
     let today = now().date_naive();
     let mut records = Vec::new();
+    let mut unreadable = Vec::new();
     for key in keys_with_prefix(&bucket, "certificate:")? {
-        if let Some(c) = get_json::<Certificate>(&bucket, &key)? {
-            records.push(certsearch_record(&c, today));
+        let Some(stored) = get_json::<Value>(&bucket, &key)? else {
+            continue;
+        };
+        match serde_json::from_value::<Certificate>(stored) {
+            Ok(c) => records.push(certsearch_record(&c, today)),
+            Err(_) => unreadable.push(key),
         }
     }
     Ok(Reply::json(
         200,
-        &json!({ "generated_on": today, "records": records }),
+        &json!({ "generated_on": today, "records": records, "unreadable": unreadable }),
     ))
 }

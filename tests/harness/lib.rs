@@ -20,7 +20,9 @@ pub fn root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".."))
 }
 
-/// Builds a guest workspace for `wasm32-wasip2` once per test process.
+/// Builds a guest workspace for `wasm32-wasip2` once per test process, into its own
+/// `target/` where the manifests look for the `.wasm` files: a `CARGO_TARGET_DIR` set for the
+/// host's build is not passed on.
 fn build_guests(
     workspace: &'static str,
     done: &'static OnceLock<Result<(), String>>,
@@ -29,6 +31,7 @@ fn build_guests(
         let dir = root().join(workspace);
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["build", "--target", "wasm32-wasip2", "--release"])
+            .env_remove("CARGO_TARGET_DIR")
             .current_dir(&dir)
             .status()
             .map_err(|e| format!("cannot run cargo in {}: {e}", dir.display()))?;
@@ -79,6 +82,9 @@ pub fn scenario(name: &str) -> PathBuf {
 pub struct Start {
     pub variables: BTreeMap<String, String>,
     pub request_timeout: Option<Duration>,
+    /// How far ahead of real time the guests' wall clock runs (zero: today). Restarting on
+    /// the same state directory with an offset tests date-driven rules on a later day.
+    pub clock_offset: Duration,
 }
 
 /// A host serving one manifest, with a client pointed at it.
@@ -99,6 +105,7 @@ impl Host {
             build: false,
             request_timeout: start.request_timeout.unwrap_or(Duration::from_secs(30)),
             variables: start.variables.clone(),
+            clock_offset: start.clock_offset,
         };
         let running = RunningHost::start(&opts)
             .await
@@ -148,6 +155,12 @@ pub const OPERATOR_TOKEN: &str = "operator-token-for-tests";
 
 /// Builds certflow's components and starts the real `spin.toml` with operator tokens set.
 pub async fn start_app(state: &Path) -> Result<Host> {
+    start_app_at(state, Duration::ZERO).await
+}
+
+/// [`start_app`] with the guests' wall clock `clock_offset` ahead of real time: the app as it
+/// runs on a later day (the state in `state` is kept, so a test issues today and sweeps later).
+pub async fn start_app_at(state: &Path, clock_offset: Duration) -> Result<Host> {
     build_app_components()?;
     let mut variables = BTreeMap::new();
     variables.insert(
@@ -159,6 +172,7 @@ pub async fn start_app(state: &Path) -> Result<Host> {
         state,
         &Start {
             variables,
+            clock_offset,
             ..Start::default()
         },
     )

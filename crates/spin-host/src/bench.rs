@@ -54,6 +54,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
         build: opts.build,
         request_timeout: Duration::from_secs(30),
         variables: Default::default(),
+        clock_offset: Duration::ZERO,
     };
     let app = crate::up::load(&up)?;
     let routed = app

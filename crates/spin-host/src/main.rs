@@ -108,6 +108,7 @@ fn main() -> Result<()> {
                     build: !no_build,
                     request_timeout: Duration::from_secs(request_timeout),
                     variables: variables.into_iter().collect(),
+                    clock_offset: Duration::ZERO,
                 })
                 .await
             }

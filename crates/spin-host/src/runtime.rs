@@ -16,7 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::clocks::WallClock;
+use wasmtime_wasi::{FsPerms, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -51,6 +52,25 @@ pub struct App {
     pub components: BTreeMap<String, LoadedComponent>,
     pub key_value: Arc<BTreeMap<String, Arc<KvDatabase>>>,
     pub request_timeout: Duration,
+    /// Test only: added to the guests' wall clock (see `UpOptions::clock_offset`).
+    clock_offset: Duration,
+}
+
+/// The real wall clock plus a fixed offset: what the guests see when a test runs the host
+/// on a later day (`UpOptions::clock_offset`).
+struct OffsetWallClock {
+    real: WallClock,
+    offset: Duration,
+}
+
+impl HostWallClock for OffsetWallClock {
+    fn resolution(&self) -> Duration {
+        self.real.resolution()
+    }
+
+    fn now(&self) -> Duration {
+        self.real.now().saturating_add(self.offset)
+    }
 }
 
 /// Per-instance state (the `T` of `Store<T>`).
@@ -227,6 +247,7 @@ impl App {
         components: BTreeMap<String, LoadedComponent>,
         key_value: BTreeMap<String, Arc<KvDatabase>>,
         request_timeout: Duration,
+        clock_offset: Duration,
     ) -> App {
         App {
             engine,
@@ -234,6 +255,7 @@ impl App {
             components,
             key_value: Arc::new(key_value),
             request_timeout,
+            clock_offset,
         }
     }
 
@@ -242,6 +264,12 @@ impl App {
         let mut wasi = WasiCtx::builder();
         wasi.stdout(crate::logging::ComponentOutput::stdout(&info.id))
             .stderr(crate::logging::ComponentOutput::stderr(&info.id));
+        if !self.clock_offset.is_zero() {
+            wasi.wall_clock(OffsetWallClock {
+                real: WallClock::new(),
+                offset: self.clock_offset,
+            });
+        }
         for (name, value) in &info.environment {
             wasi.env(name, value);
         }
@@ -473,4 +501,28 @@ fn denied(url: &url::Url) -> Box<dyn Future<Output = SendResult> + Send> {
     tracing::error!("{}", crate::allowed_hosts::denial_log_message(&pattern));
     eprintln!("{}", crate::allowed_hosts::denial_warning(&pattern));
     Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::ensure;
+
+    #[test]
+    fn offset_wall_clock_runs_ahead_of_the_real_one_by_the_offset() -> Result<()> {
+        let offset = Duration::from_secs(400 * 24 * 60 * 60);
+        let clock = OffsetWallClock {
+            real: WallClock::new(),
+            offset,
+        };
+        let before = WallClock::new().now();
+        let shifted = clock.now();
+        let after = WallClock::new().now();
+        ensure!(
+            before + offset <= shifted && shifted <= after + offset,
+            "{before:?} + {offset:?} vs {shifted:?}"
+        );
+        ensure!(clock.resolution() == WallClock::new().resolution());
+        Ok(())
+    }
 }

@@ -24,6 +24,14 @@ pub struct UpOptions {
     pub request_timeout: Duration,
     /// `--variable name=value`: values that win over `SPIN_VARIABLE_*` (as in `spin up`).
     pub variables: BTreeMap<String, String>,
+    /// Test only: how far ahead of real time the guests' wall clock runs (`Duration::ZERO`,
+    /// the default everywhere but tests, leaves it alone). Date-driven rules, such as the
+    /// certificate sweep (surveillance overdue, suspension, expiry), are thereby tested end
+    /// to end on a later day without waiting months or years: restart the host on the same
+    /// state directory with an offset. Only `wasi:clocks/wall-clock` moves; the monotonic
+    /// clock, the host's own clock and request timeouts are untouched. Deliberately no CLI
+    /// flag or environment variable.
+    pub clock_offset: Duration,
 }
 
 /// Finds `spin.toml`: `--from` may name the file or its folder.
@@ -215,6 +223,7 @@ pub fn load(opts: &UpOptions) -> Result<Arc<App>> {
         components,
         key_value,
         opts.request_timeout,
+        opts.clock_offset,
     )))
 }
 

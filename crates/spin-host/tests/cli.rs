@@ -21,8 +21,12 @@ struct Up {
     stderr: std::thread::JoinHandle<String>,
 }
 
+/// Starts `certflow up`, which builds the components first. The manifests look for the
+/// `.wasm` files under each guest workspace's own `target/`, so a `CARGO_TARGET_DIR` set for
+/// this test's build is not passed on to the components' build.
 fn up(manifest: &Path, state: &Path, extra: &[&str]) -> Result<Up> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_certflow"))
+        .env_remove("CARGO_TARGET_DIR")
         .arg("up")
         .arg("--from")
         .arg(manifest)

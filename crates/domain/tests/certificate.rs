@@ -71,6 +71,14 @@ fn issued(
     effective_on: &str,
     jurisdiction: Jurisdiction,
 ) -> Result<Certificate, String> {
+    issued_on_request(decided, &request(effective_on)?, jurisdiction)
+}
+
+fn issued_on_request(
+    decided: NaiveDate,
+    request: &IssueRequest,
+    jurisdiction: Jurisdiction,
+) -> Result<Certificate, String> {
     let app = application()?;
     let review = review("Operation of the Acme cloud payroll service");
     let decision = decision(decided);
@@ -81,7 +89,7 @@ fn issued(
     };
     issue(
         grant,
-        &request(effective_on)?,
+        request,
         "CF-2026-000042".into(),
         "op-1",
         jurisdiction,
@@ -147,26 +155,10 @@ fn c2_effective_date_before_decision_refused() -> TestResult {
 
 #[test]
 fn c2_effective_date_defaults_to_the_decision_day() -> TestResult {
-    let app = application()?;
-    let review = review("x");
-    let decision = decision(day(2028, 2, 29));
     let mut body = request_json("2028-03-01");
     body.as_object_mut().map(|o| o.remove("effective_on"));
     let req = IssueRequest::from_json(&body).map_err(|e| format!("{e:?}"))?;
-    let grant = Grant {
-        application: &app,
-        review: &review,
-        decision: &decision,
-    };
-    let c = issue(
-        grant,
-        &req,
-        "CF-2028-000001".into(),
-        "op-1",
-        Jurisdiction::Iaf,
-        &CertificateSettings::default(),
-    )
-    .map_err(|v| format!("{v:?}"))?;
+    let c = issued_on_request(day(2028, 2, 29), &req, Jurisdiction::Iaf)?;
     assert_eq!(c.granted_on, day(2028, 2, 29));
     assert_eq!(c.expires_on, day(2031, 2, 28));
     Ok(())

@@ -6,7 +6,7 @@ use anyhow::{Context, Result, ensure};
 use certflow_tests::workflow::{
     accepted_application, assessment, audit, certificate_details, days_ago, post, register_people,
 };
-use certflow_tests::{Host, example_application, start_app};
+use certflow_tests::{Host, example_application, reply, start_app};
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use reqwest::Method;
@@ -293,11 +293,14 @@ async fn c1_c7_from_submission_to_a_verified_certificate() -> Result<()> {
         );
     }
 
-    // Withdraw; a withdrawn certificate is neither restored nor suspended (C5).
-    let withdrawn = post(
-        &host,
-        &change("withdraw"),
-        &json!({ "reason": "client request" }),
+    // Withdraw (by the operator with a bare token: recorded as `operator`); a withdrawn
+    // certificate is neither restored nor suspended (C5).
+    let withdrawn = reply(
+        host.client
+            .post(host.url(&change("withdraw")))
+            .bearer_auth("someone-else")
+            .header("content-type", "application/json")
+            .body(json!({ "reason": "client request" }).to_string()),
     )
     .await?;
     ensure!(
@@ -345,7 +348,8 @@ async fn c1_c7_from_submission_to_a_verified_certificate() -> Result<()> {
             .as_str()
             .is_some_and(|r| r.starts_with(reason))
             && full.body["history"][1]["rule"] == "C5"
-            && full.body["history"][1]["by"] == "operator",
+            && full.body["history"][1]["by"] == "operator:ops-lead"
+            && full.body["history"][5]["by"] == "operator",
         "{}",
         full.body
     );

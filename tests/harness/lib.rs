@@ -150,7 +150,11 @@ impl Host {
     }
 }
 
-/// The operator token the app tests start with (one of two configured).
+/// The name the test operator's token is configured with (`<name>:<token>`), so histories
+/// record `operator:ops-lead` (R1).
+pub const OPERATOR: &str = "ops-lead";
+
+/// The operator token the app tests start with (one of two configured; the other is bare).
 pub const OPERATOR_TOKEN: &str = "operator-token-for-tests";
 
 /// Builds certflow's components and starts the real `spin.toml` with operator tokens set.
@@ -165,7 +169,7 @@ pub async fn start_app_at(state: &Path, clock_offset: Duration) -> Result<Host> 
     let mut variables = BTreeMap::new();
     variables.insert(
         "operator_tokens".to_string(),
-        format!("someone-else,{OPERATOR_TOKEN}"),
+        format!("someone-else,{OPERATOR}:{OPERATOR_TOKEN}"),
     );
     Host::start(
         &app_manifest(),

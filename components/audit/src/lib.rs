@@ -45,13 +45,13 @@ fn route(req: &Request) -> Outcome {
         ["api", "applications", id, "audits", rest @ ..] => (*id, rest),
         _ => return Err(Problem::new(404, "not-found", "Not found")),
     };
-    require_operator(req)?;
+    let by = require_operator(req)?;
     if !is_application_id(id) {
         return Err(application_not_found());
     }
     match (rest, &req.method) {
         ([], Method::Post) => {
-            certflow_component::idempotent(req, &format!("audit:{id}"), || record(req, id))
+            certflow_component::idempotent(req, &format!("audit:{id}"), || record(req, id, &by))
         }
         ([], Method::Get) => list(id),
         ([], _) => Err(method_not_allowed("GET, POST")),
@@ -63,7 +63,7 @@ fn route(req: &Request) -> Outcome {
                 step @ ("response" | "verification"),
             ],
             Method::Post,
-        ) => change_nonconformity(req, id, audit, nc, step),
+        ) => change_nonconformity(req, id, audit, nc, step, &by),
         ([_, "nonconformities", _, "response" | "verification"], _) => {
             Err(method_not_allowed("POST"))
         }
@@ -87,7 +87,7 @@ fn typed<T: serde::de::DeserializeOwned>(stored: &[Value]) -> Result<Vec<T>, Pro
 
 /// POST: checks the audit (M1 remote use, D4 team, N1 systemic minors, N2 due dates) and
 /// appends it; the first audit moves an accepted application to `in_audit`.
-fn record(req: &Request, id: &str) -> Outcome {
+fn record(req: &Request, id: &str, by: &str) -> Outcome {
     let request =
         AuditRequest::from_json(&req.json_body()?).map_err(|e| invalid("The audit", e))?;
     let bucket = open_store()?;
@@ -141,9 +141,9 @@ fn record(req: &Request, id: &str) -> Outcome {
             let note = format!("{audit_id} recorded ({} finding(s))", audit.findings.len());
             let rules = ["N1", "N2", "M1", "D4"];
             let moved = if record.status == Status::Accepted {
-                record.transition(Status::InAudit, at, "operator", &rules, note)
+                record.transition(Status::InAudit, at, by, &rules, note)
             } else {
-                record.append(at, "operator", &rules, note);
+                record.append(at, by, &rules, note);
                 Ok(())
             };
             recorded = Some(stored);
@@ -173,7 +173,14 @@ enum Change {
 }
 
 /// POST a response to, or the verification of, one nonconformity (N2, D5).
-fn change_nonconformity(req: &Request, id: &str, audit_id: &str, nc: &str, step: &str) -> Outcome {
+fn change_nonconformity(
+    req: &Request,
+    id: &str,
+    audit_id: &str,
+    nc: &str,
+    step: &str,
+    by: &str,
+) -> Outcome {
     let body = req.json_body()?;
     let change = match step {
         "response" => {
@@ -215,7 +222,7 @@ fn change_nonconformity(req: &Request, id: &str, audit_id: &str, nc: &str, step:
             changed = audit.finding(nc).map(|f| json!(f));
             record.append(
                 at,
-                "operator",
+                by,
                 &["N2", "D5"],
                 format!("{step} recorded for {nc} of {audit_id}"),
             );

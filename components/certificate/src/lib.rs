@@ -51,9 +51,9 @@ fn route(req: &Request) -> Outcome {
     match (segments.as_slice(), &req.method) {
         (["internal", "issue", id], Method::Post) => issue(req, id, "decision"),
         (["api", "applications", id, "certificate"], Method::Post) => {
-            require_operator(req)?;
+            let by = require_operator(req)?;
             certflow_component::idempotent(req, &format!("certificate:{id}"), || {
-                issue(req, id, "operator")
+                issue(req, id, &by)
             })
         }
         (["api", "applications", id, "certificate"], Method::Get) => {
@@ -75,9 +75,9 @@ fn route(req: &Request) -> Outcome {
         }
         (["api", "certificates", _, "record"], _) => Err(method_not_allowed("GET")),
         (["api", "certificates", number, change], Method::Post) => {
-            require_operator(req)?;
+            let by = require_operator(req)?;
             let scope = format!("certificate:{number}:{change}");
-            certflow_component::idempotent(req, &scope, || lifecycle(req, number, change))
+            certflow_component::idempotent(req, &scope, || lifecycle(req, number, change, &by))
         }
         (["api", "certificates", _, _], _) => Err(method_not_allowed("POST")),
         (["api", "exports", "certsearch"], Method::Get) => {
@@ -334,10 +334,10 @@ impl Change {
     fn apply(
         &self,
         c: &mut Certificate,
+        by: &str,
         today: NaiveDate,
         config: &CertificateConfig,
     ) -> Result<(), Violation> {
-        let by = "operator";
         match self {
             Change::Suspend(r) => certificate::suspend(c, r, by, today, &config.certificate),
             Change::Restore(r) => certificate::restore(c, r, by, today),
@@ -353,7 +353,7 @@ impl Change {
 
 /// POST /api/certificates/:number/<change>: the change by compare-and-swap, appended to the
 /// history (R1); a transition C5 does not allow is a 409 with the current status.
-fn lifecycle(req: &Request, number: &str, name: &str) -> Outcome {
+fn lifecycle(req: &Request, number: &str, name: &str, by: &str) -> Outcome {
     if !Change::NAMES.contains(&name) {
         return Err(Problem::new(404, "not-found", "Not found")
             .detail(format!("certificate changes: {}", Change::NAMES.join(", "))));
@@ -364,7 +364,7 @@ fn lifecycle(req: &Request, number: &str, name: &str) -> Outcome {
     let config = config(&bucket)?;
     let today = now().date_naive();
     let changed = update_json::<Certificate, _>(&bucket, &key, false, |mut c| {
-        match change.apply(&mut c, today, &config) {
+        match change.apply(&mut c, by, today, &config) {
             Ok(()) => Update::Store(c),
             Err(violation) => Update::Refuse(
                 Problem::refused("The change", vec![violation])

@@ -213,32 +213,60 @@ impl Request {
     }
 }
 
-/// 401 without credentials; the same 401 for a token that is not an operator's.
-pub fn require_operator(req: &Request) -> Result<(), Problem> {
+/// 401 without credentials; the same 401 for a token that is not an operator's. Returns who
+/// the operator is, as histories record it (R1): `operator:<name>` for a named token,
+/// `operator` for a bare one (see [`operator_identity`]).
+pub fn require_operator(req: &Request) -> Result<String, Problem> {
     let unauthorized = |detail: &str| {
         Problem::new(401, "unauthorized", "Operator credentials required").detail(detail)
     };
     match req.bearer_token() {
         None => Err(unauthorized("send Authorization: Bearer <operator token>")),
-        Some(token) if !token.is_empty() && is_operator(token) => Ok(()),
+        Some(token) if !token.is_empty() => operator_identity(token)
+            .ok_or_else(|| unauthorized("this token is not an operator token")),
         Some(_) => Err(unauthorized("this token is not an operator token")),
     }
 }
 
-/// Whether `presented` equals one of the comma-separated tokens of the `operator_tokens`
-/// variable, in constant time (comparing digests, so neither content nor length leaks).
+/// Whether `presented` is one of the operators' tokens.
 pub fn is_operator(presented: &str) -> bool {
+    operator_identity(presented).is_some()
+}
+
+/// Who presents `presented`, if it is one of the comma-separated entries of the
+/// `operator_tokens` variable. An entry is a bare token, or `<name>:<token>` with a name of 1
+/// to 64 lowercase letters, digits, `-`, `_` or `.`, so that histories name the operator
+/// (R1). Every entry is compared, in constant time (digests, so neither content nor length
+/// leaks).
+pub fn operator_identity(presented: &str) -> Option<String> {
     let configured = spin_sdk::variables::get("operator_tokens").unwrap_or_default();
     let presented = Sha256::digest(presented.as_bytes());
-    let mut matched = subtle::Choice::from(0);
-    for token in configured
+    let mut identity = None;
+    for entry in configured
         .split(',')
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        matched |= Sha256::digest(token.as_bytes()).ct_eq(&presented);
+        let (name, token) = match entry.split_once(':') {
+            Some((name, token)) if is_operator_name(name) && !token.is_empty() => {
+                (Some(name), token)
+            }
+            _ => (None, entry),
+        };
+        let matched: bool = Sha256::digest(token.as_bytes()).ct_eq(&presented).into();
+        if matched && identity.is_none() {
+            identity =
+                Some(name.map_or_else(|| "operator".to_string(), |n| format!("operator:{n}")));
+        }
     }
-    matched.into()
+    identity
+}
+
+fn is_operator_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        })
 }
 
 /// Whether two strings are equal, in constant time.

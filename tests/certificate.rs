@@ -4,10 +4,11 @@
 
 use anyhow::{Context, Result, ensure};
 use certflow_tests::workflow::{
-    accepted_application, assessment, audit, certificate_details, days_ago, post, register_people,
+    accepted_application, assessment, audit, certificate_details, date, days_ago, post,
+    register_people,
 };
 use certflow_tests::{Host, example_application, reply, start_app};
-use chrono::{Datelike, Months, NaiveDate, Utc};
+use chrono::{Datelike, Months, Utc};
 use futures::{StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -22,13 +23,6 @@ fn rules(problem: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn date(v: &Value) -> Result<NaiveDate> {
-    v.as_str()
-        .context("not a date")?
-        .parse()
-        .with_context(|| format!("{v}"))
 }
 
 /// Holds stage 2 (on site, no findings) for an accepted application.

@@ -4,20 +4,13 @@
 //! `POST /api/certificates/sweep` applies what the date alone changes, once.
 
 use anyhow::{Context, Result, ensure};
-use certflow_tests::workflow::{certify, register_people};
+use certflow_tests::workflow::{certify, date, register_people};
 use certflow_tests::{Host, start_app, start_app_at};
 use chrono::{Days, NaiveDate, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
-
-fn date(v: &Value) -> Result<NaiveDate> {
-    v.as_str()
-        .context("not a date")?
-        .parse()
-        .with_context(|| format!("{v}"))
-}
 
 /// The day after `day`.
 fn after(day: NaiveDate) -> Result<NaiveDate> {

@@ -75,6 +75,14 @@ pub fn days_ago(days: u64) -> Result<NaiveDate> {
         .context("date out of range")
 }
 
+/// A date as the API writes it (`YYYY-MM-DD`).
+pub fn date(v: &Value) -> Result<NaiveDate> {
+    v.as_str()
+        .context("not a date")?
+        .parse()
+        .with_context(|| format!("{v}"))
+}
+
 /// An audit by `team` (`(person, role)`), on site, recommending a grant.
 pub fn audit(
     kind: &str,

@@ -28,7 +28,9 @@ use certflow_domain::certificate::{
 };
 use certflow_domain::decision::DecisionRecord;
 use certflow_domain::violation::Violation;
-use certflow_domain::{Application, ApplicationRecord, FieldError, Problem, Status};
+use certflow_domain::{
+    Application, ApplicationRecord, FieldError, Problem, Status, TransitionRefused,
+};
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
@@ -164,51 +166,29 @@ fn issue(req: &Request, id: &str, by: &str) -> Outcome {
         return Ok(issued(200, id, &existing));
     }
     if record.certificate.is_none() && !record.status.may_become(Status::Certified) {
-        return Err(Problem::new(
-            409,
-            "invalid-transition",
-            "Not possible in the current status",
-        )
-        .detail(format!(
-            "the application is {}: a certificate is issued on a recorded grant (D8, C1)",
-            record.status.name()
-        ))
-        .current_status(record.status.name()));
+        return Err(TransitionRefused {
+            current: record.status,
+            requested: Status::Certified,
+        }
+        .into());
     }
     let config = config(&bucket)?;
     let at = now();
     let mut certificate = grant_certificate(&record, &request, by, &config)?;
-    let number = match &record.certificate {
-        Some(number) => number.clone(),
-        None => next_number(&bucket, at.date_naive().year(), &config)?,
+    certificate.number = match record.certificate {
+        // Named by an earlier issuance that never stored it: store it under that number.
+        Some(number) => number,
+        None => {
+            let number = next_number(&bucket, at.date_naive().year(), &config)?;
+            match claim(&bucket, &key, number, by, at)? {
+                Claim::Won(number) => number,
+                Claim::Lost(theirs) => match wait_for(&bucket, &theirs)? {
+                    Some(certificate) => return Ok(issued(200, id, &certificate)),
+                    None => theirs,
+                },
+            }
+        }
     };
-    let mut named = None;
-    let note = format!("certificate {number} issued");
-    let claimed = update_json::<ApplicationRecord<Value>, _>(&bucket, &key, true, |mut r| {
-        if let Some(existing) = &r.certificate {
-            named = Some(existing.clone());
-            return Update::Refuse(Problem::new(409, "conflict", "Issued concurrently"));
-        }
-        match r.transition(Status::Certified, at, by, &["C1", "C2", "C3", "C4"], &note) {
-            Ok(()) => {
-                r.certificate = Some(number.clone());
-                Update::Store(r)
-            }
-            Err(refused) => Update::Refuse(refused.into()),
-        }
-    });
-    match (claimed, named) {
-        (Ok(Some(_)), _) => certificate.number = number,
-        (_, Some(existing)) => {
-            // Another issuance named its number first: its certificate is the one.
-            if let Some(theirs) = wait_for(&bucket, &existing)? {
-                return Ok(issued(200, id, &theirs));
-            }
-            certificate.number = existing;
-        }
-        (Ok(None), None) => return Err(application_not_found()),
-        (Err(problem), None) => return Err(problem),
-    }
     set_json(
         &bucket,
         &format!("certificate:{}", certificate.number),
@@ -219,6 +199,46 @@ fn issue(req: &Request, id: &str, by: &str) -> Outcome {
         certificate.number
     );
     Ok(issued(201, id, &certificate))
+}
+
+/// Who names the application's certificate.
+enum Claim {
+    /// This issuance: the application is `certified` under this number.
+    Won(String),
+    /// A concurrent issuance named this number first.
+    Lost(String),
+}
+
+/// Names `number` as the application's certificate and moves it to `certified`, by
+/// compare-and-swap, unless another issuance named one first.
+fn claim(
+    bucket: &Bucket,
+    key: &str,
+    number: String,
+    by: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Claim, Problem> {
+    let mut theirs = None;
+    let note = format!("certificate {number} issued");
+    let claimed = update_json::<ApplicationRecord<Value>, _>(bucket, key, true, |mut r| {
+        if let Some(existing) = &r.certificate {
+            theirs = Some(existing.clone());
+            return Update::Refuse(Problem::new(409, "conflict", "Issued concurrently"));
+        }
+        match r.transition(Status::Certified, at, by, &["C1", "C2", "C3", "C4"], &note) {
+            Ok(()) => {
+                r.certificate = Some(number.clone());
+                Update::Store(r)
+            }
+            Err(refused) => Update::Refuse(refused.into()),
+        }
+    });
+    match (claimed, theirs) {
+        (_, Some(theirs)) => Ok(Claim::Lost(theirs)),
+        (Ok(Some(_)), None) => Ok(Claim::Won(number)),
+        (Ok(None), None) => Err(application_not_found()),
+        (Err(problem), None) => Err(problem),
+    }
 }
 
 fn issued(status: u16, id: &str, certificate: &Certificate) -> Reply {

@@ -113,7 +113,7 @@ impl DecisionRequest {
             if e.is_within("/justification") {
                 e.rule = "D7";
             } else if e.is_within("/certificate") {
-                e.rule = issue_field_rule(e.field.strip_prefix("/certificate").unwrap_or_default());
+                e.rule = issue_field_rule(e, "/certificate");
             }
         }
         if input["outcome"] == "refuse" && input.get("certificate").is_some_and(|c| !c.is_null()) {

@@ -271,17 +271,17 @@ impl IssueRequest {
         let mut errors = Vec::new();
         let doc = schema::check_kind(&ISSUE, input, "C1", &IntakeConfig::default(), &mut errors);
         for e in &mut errors {
-            e.rule = issue_field_rule(&e.field);
+            e.rule = issue_field_rule(e, "");
         }
         schema::typed(doc, errors, "C1")
     }
 }
 
-/// The rule an error in the issue details at `field` (a JSON pointer within them) cites: the
-/// dates C2, the rest C1.
-pub(crate) fn issue_field_rule(field: &str) -> &'static str {
-    let within = |p: &str| field == p || field.starts_with(&format!("{p}/"));
-    if within("/effective_on") || within("/previous_expiry") {
+/// The rule an error in issue details held at `base` (`""` for a body of its own,
+/// `"/certificate"` inside a decision) cites: the dates C2, the rest C1.
+pub(crate) fn issue_field_rule(error: &FieldError, base: &str) -> &'static str {
+    let within = |field: &str| error.is_within(&format!("{base}/{field}"));
+    if within("effective_on") || within("previous_expiry") {
         "C2"
     } else {
         "C1"

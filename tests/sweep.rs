@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result, ensure};
 use certflow_tests::workflow::{certify, date, register_people};
-use certflow_tests::{Host, start_app, start_app_at};
+use certflow_tests::{Host, OPERATOR, start_app, start_app_at};
 use chrono::{Days, NaiveDate, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -104,7 +104,8 @@ async fn sweep_twice(host: &Host, day: NaiveDate, number: &str) -> Result<Vec<St
         );
         for change in changed[0]["changes"].as_array().context("changes")? {
             ensure!(
-                date(&change["on"])? == day && change["by"] == "sweep",
+                // R1: recorded as the operator who ran the sweep.
+                date(&change["on"])? == day && change["by"] == format!("operator:{OPERATOR}"),
                 "{change}"
             );
             actions.push(change["action"].as_str().context("action")?.to_string());

@@ -51,11 +51,11 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
 fn route(req: &Request) -> Outcome {
     let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
     match (segments.as_slice(), &req.method) {
-        (["internal", "issue", id], Method::Post) => issue(req, id, "decision"),
+        (["internal", "issue", id], Method::Post) => issue(req, id, None),
         (["api", "applications", id, "certificate"], Method::Post) => {
             let by = require_operator(req)?;
             certflow_component::idempotent(req, &format!("certificate:{id}"), || {
-                issue(req, id, &by)
+                issue(req, id, Some(&by))
             })
         }
         (["api", "applications", id, "certificate"], Method::Get) => {
@@ -64,8 +64,8 @@ fn route(req: &Request) -> Outcome {
         }
         (["api", "applications", _, "certificate"], _) => Err(method_not_allowed("GET, POST")),
         (["api", "certificates", "sweep"], Method::Post) => {
-            require_operator(req)?;
-            sweep()
+            let by = require_operator(req)?;
+            sweep(&by)
         }
         (["api", "certificates", "sweep"], _) => Err(method_not_allowed("POST")),
         (["api", "certificates", number], Method::Get) => verify(number),
@@ -149,8 +149,9 @@ fn of_application(id: &str) -> Outcome {
 /// per-year counter only after every rule passed, and the application is claimed with
 /// compare-and-swap before the certificate is stored, so a number is never given twice (a
 /// lost race leaves a gap, never a duplicate) and no certificate exists that its application
-/// does not name.
-fn issue(req: &Request, id: &str, by: &str) -> Outcome {
+/// does not name. `by` is the authenticated operator (R1); `None` for the issuance chained
+/// by the decision, which records who made the grant ([`decided_by`]).
+fn issue(req: &Request, id: &str, by: Option<&str>) -> Outcome {
     if !is_application_id(id) {
         return Err(application_not_found());
     }
@@ -160,6 +161,8 @@ fn issue(req: &Request, id: &str, by: &str) -> Outcome {
     let key = format!("application:{id}");
     let record: ApplicationRecord<Value> =
         get_json(&bucket, &key)?.ok_or_else(application_not_found)?;
+    let by = by.map_or_else(|| decided_by(&record), str::to_string);
+    let by = by.as_str();
     if let Some(number) = &record.certificate
         && let Some(existing) = wait_for(&bucket, number)?
     {
@@ -199,6 +202,22 @@ fn issue(req: &Request, id: &str, by: &str) -> Outcome {
         certificate.number
     );
     Ok(issued(201, id, &certificate))
+}
+
+/// Who an issuance chained by the decision records (R1): the principal that recorded the
+/// decision, as its history entry says (an outside client cannot reach `/internal/`, and the
+/// stored history cannot be forged by the chained call); the component when the history has
+/// no decision entry.
+fn decided_by(record: &ApplicationRecord<Value>) -> String {
+    record
+        .history
+        .iter()
+        .rev()
+        .find(|change| change.status == Status::Decided)
+        .map_or_else(
+            || "certificate (chained from the decision)".to_string(),
+            |change| change.by.clone(),
+        )
 }
 
 /// Who names the application's certificate.
@@ -398,9 +417,10 @@ fn lifecycle(req: &Request, number: &str, name: &str, by: &str) -> Outcome {
 }
 
 /// POST /api/certificates/sweep (C2, C3, C5): brings every certificate up to date on today
-/// and reports what changed. Idempotent: a second sweep the same day changes nothing. A
-/// certificate that cannot be read is reported, and the others are still swept.
-fn sweep() -> Outcome {
+/// and reports what changed, each change recorded as made `by` the operator who ran it (R1).
+/// Idempotent: a second sweep the same day changes nothing. A certificate that cannot be read
+/// is reported, and the others are still swept.
+fn sweep(by: &str) -> Outcome {
     let bucket = open_store()?;
     let config = config(&bucket)?;
     let today = now().date_naive();
@@ -416,7 +436,7 @@ fn sweep() -> Outcome {
             continue;
         };
         let sweep = |c: &mut Certificate| {
-            certificate::sweep(c, today, config.jurisdiction, &config.certificate)
+            certificate::sweep(c, today, config.jurisdiction, &config.certificate, by)
         };
         if sweep(&mut current).is_empty() {
             continue;

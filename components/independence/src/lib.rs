@@ -34,6 +34,7 @@ const MAX_BODY: usize = 64 * 1024;
 
 #[http_component]
 async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
+    let head = certflow_component::is_head(&incoming);
     let outcome = match Request::read(incoming, MAX_BODY).await {
         Ok(req) => match route(&req) {
             Ok(reply) => Ok(issue_on_grant(&req, reply).await),
@@ -41,7 +42,7 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
         },
         Err(problem) => Err(problem),
     };
-    outcome.unwrap_or_else(Reply::problem).send(out).await
+    outcome.unwrap_or_else(Reply::problem).send(head, out).await
 }
 
 /// A recorded grant with certificate details (its first reply or a replay of it) chains the
@@ -99,8 +100,8 @@ fn route(req: &Request) -> Outcome {
         }
         (["api", "people", _], _) => Err(method_not_allowed("GET, PUT")),
         (["api", "applications", id, "decision"], Method::Post) => {
-            require_operator(req)?;
-            certflow_component::idempotent(req, &format!("decision:{id}"), || decide(req, id))
+            let by = require_operator(req)?;
+            certflow_component::idempotent(req, &format!("decision:{id}"), || decide(req, id, &by))
         }
         (["api", "applications", _, "decision"], _) => Err(method_not_allowed("POST")),
         _ => Err(Problem::new(404, "not-found", "Not found")),
@@ -148,8 +149,10 @@ fn get_person(id: &str) -> Outcome {
 }
 
 /// POST /api/applications/:id/decision: D1–D8 against what is stored; every failed rule in
-/// one 409; a passing decision recorded (D8) and the application `decided`.
-fn decide(req: &Request, id: &str) -> Outcome {
+/// one 409; a passing decision recorded (D8) and the application `decided`. The history
+/// records `by`, the authenticated operator (R1); the decision maker named in the body is
+/// recorded as such in the decision.
+fn decide(req: &Request, id: &str, by: &str) -> Outcome {
     if !is_application_id(id) {
         return Err(application_not_found());
     }
@@ -210,7 +213,6 @@ fn decide(req: &Request, id: &str) -> Outcome {
                 Verdict::Grant => "granted",
                 Verdict::Refuse => "refused",
             };
-            let by = format!("operator:{}", decision.decision_maker.name);
             let stored = json!(decision);
             record.decision = Some(stored.clone());
             decided = Some(stored);
@@ -218,7 +220,7 @@ fn decide(req: &Request, id: &str) -> Outcome {
             match record.transition(
                 Status::Decided,
                 at,
-                &by,
+                by,
                 &rules,
                 format!("certification {verdict}"),
             ) {

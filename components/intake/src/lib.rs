@@ -38,6 +38,7 @@ struct IdempotencyRecord {
 
 #[http_component]
 async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
+    let head = certflow_component::is_head(&incoming);
     let outcome = match Request::read(incoming, MAX_BODY).await {
         Ok(req) => match (&req.method, application_id(&req.path)) {
             (Method::Post, None) => match submit(&req) {
@@ -59,7 +60,7 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
             reply
         }
     });
-    reply.send(out).await
+    reply.send(head, out).await
 }
 
 /// `/api/applications` → None, `/api/applications/<id>` → Some(id).

@@ -33,13 +33,13 @@ fn route(req: &Request) -> Outcome {
     let ["api", "applications", id, "remote-audit"] = segments.as_slice() else {
         return Err(Problem::new(404, "not-found", "Not found"));
     };
-    require_operator(req)?;
+    let by = require_operator(req)?;
     if !is_application_id(id) {
         return Err(application_not_found());
     }
     match req.method {
         Method::Post => certflow_component::idempotent(req, &format!("remote-audit:{id}"), || {
-            record_assessment(req, id)
+            record_assessment(req, id, &by)
         }),
         Method::Get => list(id),
         _ => Err(method_not_allowed("GET, POST")),
@@ -58,14 +58,16 @@ fn remote_share_flag_percent() -> Result<u32, Problem> {
     Ok(configured.unwrap_or_else(|| Settings::default().remote_share_flag_percent))
 }
 
-/// POST: assesses (M1–M5) and appends the assessment to the record (M3). Appends never
-/// conflict: when another request appended first, this one appends after it.
-fn record_assessment(req: &Request, id: &str) -> Outcome {
+/// POST: assesses (M1–M5) and appends the assessment to the record (M3), with `by`, the
+/// authenticated operator who recorded it (R1). Appends never conflict: when another request
+/// appended first, this one appends after it.
+fn record_assessment(req: &Request, id: &str, by: &str) -> Outcome {
     let assessment =
         Assessment::from_json(&req.json_body()?).map_err(|e| invalid("The assessment", e))?;
     let result = assess(&assessment, remote_share_flag_percent()?);
     let entry = AssessmentRecord {
         at: now(),
+        by: by.to_string(),
         assessment,
         result,
     };

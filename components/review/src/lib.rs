@@ -46,8 +46,8 @@ fn route(req: &Request) -> Outcome {
         (["internal", "screening", id], Method::Post) => screen(id, SCREENING_BY)
             .map(|record| Reply::json(200, &json!({ "id": record.id, "status": record.status }))),
         (["api", "applications", id, "screening"], Method::Post) => {
-            require_operator(req)?;
-            screen(id, "operator").map(|record| {
+            let by = require_operator(req)?;
+            screen(id, &by).map(|record| {
                 Reply::json(
                     200,
                     &json!({ "id": record.id, "status": record.status, "screening": record.screening }),
@@ -55,8 +55,8 @@ fn route(req: &Request) -> Outcome {
             })
         }
         (["api", "applications", id, "review"], Method::Post) => {
-            require_operator(req)?;
-            certflow_component::idempotent(req, &format!("review:{id}"), || decide(req, id))
+            let by = require_operator(req)?;
+            certflow_component::idempotent(req, &format!("review:{id}"), || decide(req, id, &by))
         }
         (["api", "settings"], Method::Get) => {
             require_operator(req)?;
@@ -176,8 +176,10 @@ fn screen(id: &str, by: &str) -> Result<ApplicationRecord, Problem> {
 
 /// POST /api/applications/:id/review (A9): accept or reject, with every figure computed from
 /// the operator's inputs. The status moves by compare-and-swap: of two concurrent reviews one
-/// wins and the other gets 409; a decided application answers 409 with its status.
-fn decide(req: &Request, id: &str) -> Outcome {
+/// wins and the other gets 409; a decided application answers 409 with its status. The
+/// history records `by`, the authenticated operator (R1); the reviewer named in the body is
+/// recorded as the review's `reviewer`.
+fn decide(req: &Request, id: &str, by: &str) -> Outcome {
     if !is_application_id(id) {
         return Err(application_not_found());
     }
@@ -229,7 +231,6 @@ fn decide(req: &Request, id: &str) -> Outcome {
                 request.reasons.join("; ")
             ),
         };
-        let by = format!("operator:{}", request.reviewer);
         record.review = Some(Review {
             at,
             reviewer: request.reviewer.clone(),
@@ -239,7 +240,7 @@ fn decide(req: &Request, id: &str) -> Outcome {
             technical_areas: request.technical_areas.clone(),
             figures,
         });
-        match record.transition(next, at, &by, &["A9"], note) {
+        match record.transition(next, at, by, &["A9"], note) {
             Ok(()) => Update::Store(record),
             Err(refused) => Update::Refuse(refused.into()),
         }

@@ -72,14 +72,21 @@ impl Reply {
             certflow_domain::problem::CONTENT_TYPE,
             problem.to_json(),
         );
-        match problem.status {
-            401 => reply.header("www-authenticate", "Bearer realm=\"certflow\""),
+        match (problem.status, problem.allow.clone()) {
+            (401, _) => reply.header("www-authenticate", "Bearer realm=\"certflow\""),
+            // RFC 9110 §15.5.6: a 405 lists what the resource answers.
+            (405, Some(allow)) => reply.header("allow", allow),
             _ => reply,
         }
     }
 
-    /// Sends the reply.
-    pub async fn send(self, out: ResponseOutparam) {
+    /// Sends the reply; for a `HEAD` request (`head`), its status and headers without the
+    /// body (RFC 9110 §9.3.2: HEAD is GET without the content). No `content-length` is
+    /// sent for it, which RFC 9110 §8.6 allows.
+    pub async fn send(mut self, head: bool, out: ResponseOutparam) {
+        if head {
+            self.body = Vec::new();
+        }
         let fields: Vec<(String, Vec<u8>)> = self
             .headers
             .into_iter()
@@ -102,13 +109,64 @@ impl Reply {
 
 /// What a component needs of a request: method, path, headers and a capped body.
 pub struct Request {
-    /// The method.
+    /// The method; `HEAD` is read as [`Method::Get`] (RFC 9110 §9.3.2), with [`Request::head`]
+    /// set, so every GET route answers HEAD too.
     pub method: Method,
-    /// The path, without the query.
+    /// Whether the request was a `HEAD`: the reply is sent without its body.
+    pub head: bool,
+    /// The path, without the query, each segment percent-decoded once (RFC 3986 §2.3,
+    /// §6.2.2.2: `/api/certificates/CF%2D2026%2D000001` is `/api/certificates/CF-2026-000001`).
+    /// A segment never holds a `/`: an encoded one (`%2F`) is a 404, not a separator.
     pub path: String,
     /// Lowercase names.
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+}
+
+/// Request headers the app reads as one value each: sent twice, the request is ambiguous
+/// (which credentials, which body type, which key?) and is refused with 400, rather than
+/// reading the first (RFC 9110 §5.3: only list-valued fields may repeat).
+pub const SINGLE_VALUED_HEADERS: [&str; 3] = ["authorization", "content-type", "idempotency-key"];
+
+/// Whether `incoming` is a `HEAD` request (its reply is then sent without a body).
+pub fn is_head(incoming: &IncomingRequest) -> bool {
+    matches!(incoming.method(), Method::Head)
+}
+
+/// Percent-decodes each segment of `path` once (RFC 3986 §2.3, §6.2.2.2), keeping the `/`
+/// separators. 400 `malformed-path` for a `%` not followed by two hex digits or a segment
+/// that does not decode to UTF-8; 404 `not-found` for a segment holding an encoded `/`
+/// (`%2F`), which names no resource of the app (a segment is never split in two).
+pub fn decode_path(path: &str) -> Result<String, Problem> {
+    let malformed = |detail: &str| {
+        Problem::new(400, "malformed-path", "Malformed path").detail(detail.to_string())
+    };
+    let mut decoded = String::with_capacity(path.len());
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            decoded.push('/');
+        }
+        let bytes = segment.as_bytes();
+        let well_formed = bytes.iter().enumerate().all(|(at, b)| {
+            *b != b'%'
+                || (bytes.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && bytes.get(at + 2).is_some_and(u8::is_ascii_hexdigit))
+        });
+        if !well_formed {
+            return Err(malformed(
+                "a '%' in the path must be followed by two hexadecimal digits (RFC 3986 §2.1)",
+            ));
+        }
+        let text = percent_encoding::percent_decode_str(segment)
+            .decode_utf8()
+            .map_err(|_| malformed("a path segment does not decode to UTF-8"))?;
+        if text.contains('/') {
+            return Err(Problem::new(404, "not-found", "Not found")
+                .detail("an encoded '/' (%2F) in a path segment names no resource"));
+        }
+        decoded.push_str(&text);
+    }
+    Ok(decoded)
 }
 
 impl Request {
@@ -128,12 +186,11 @@ impl Request {
     /// Reads a request, refusing a body over `max_body` bytes without buffering it (413).
     pub async fn read(incoming: IncomingRequest, max_body: usize) -> Result<Request, Problem> {
         let path_and_query = incoming.path_with_query().unwrap_or_default();
-        let path = path_and_query
-            .split('?')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        let method = incoming.method();
+        let path = decode_path(path_and_query.split('?').next().unwrap_or_default())?;
+        let (method, head) = match incoming.method() {
+            Method::Head => (Method::Get, true),
+            method => (method, false),
+        };
         let headers: Vec<(String, String)> = incoming
             .headers()
             .entries()
@@ -145,6 +202,14 @@ impl Request {
                 )
             })
             .collect();
+        for name in SINGLE_VALUED_HEADERS {
+            if headers.iter().filter(|(n, _)| n == name).count() > 1 {
+                return Err(
+                    Problem::new(400, "duplicate-header", "Header sent more than once")
+                        .detail(format!("send one {name} header")),
+                );
+            }
+        }
         let too_large = || {
             Problem::new(413, "body-too-large", "Body too large")
                 .detail(format!("the body may be at most {max_body} bytes"))
@@ -173,20 +238,25 @@ impl Request {
         }
         Ok(Request {
             method,
+            head,
             path,
             headers,
             body,
         })
     }
 
-    /// The bearer token presented, if any (`None`: no `Authorization` header at all).
+    /// The bearer token presented, if any (`None`: no `Authorization` header at all; `""`:
+    /// a header with another scheme or no token). The scheme is matched case-insensitively
+    /// (RFC 9110 §11.1, RFC 6750 §2.1: `Bearer`, `bearer`, `BEARER` are one scheme), and may
+    /// be followed by one or more spaces. [`Request::read`] refuses two `Authorization`
+    /// headers.
     pub fn bearer_token(&self) -> Option<&str> {
-        let authorization = self.header("authorization")?;
+        let authorization = self.header("authorization")?.trim();
         Some(
             authorization
-                .strip_prefix("Bearer ")
-                .or_else(|| authorization.strip_prefix("bearer "))
-                .map(str::trim)
+                .split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token.trim())
                 .unwrap_or_default(),
         )
     }
@@ -274,10 +344,15 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
-/// 405 naming what the resource answers.
+/// 405 naming what the resource answers (`allow`: e.g. `"GET, PUT"`), in its detail and in
+/// the `allow` header (RFC 9110 §15.5.6). A resource that answers GET answers HEAD too
+/// (RFC 9110 §9.3.2), so `HEAD` is added after `GET`.
 pub fn method_not_allowed(allow: &str) -> Problem {
-    Problem::new(405, "method-not-allowed", "Method not allowed")
-        .detail(format!("this resource answers {allow}"))
+    let allow = allow.replace("GET", "GET, HEAD");
+    let mut problem = Problem::new(405, "method-not-allowed", "Method not allowed")
+        .detail(format!("this resource answers {allow}"));
+    problem.allow = Some(allow);
+    problem
 }
 
 /// 503: something the component depends on failed; the client may retry.
@@ -487,11 +562,12 @@ pub async fn serve(
     max_body: usize,
     route: impl FnOnce(&Request) -> Outcome,
 ) {
+    let head = is_head(&incoming);
     let outcome = match Request::read(incoming, max_body).await {
         Ok(req) => route(&req),
         Err(problem) => Err(problem),
     };
-    outcome.unwrap_or_else(Reply::problem).send(out).await
+    outcome.unwrap_or_else(Reply::problem).send(head, out).await
 }
 
 /// How long a concurrent request with a claimed Idempotency-Key waits for the first one.

@@ -31,6 +31,10 @@ pub struct Problem {
     /// For a request the rules refuse (409): every rule it breaks, with what was found.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<Violation>,
+    /// For a 405: the methods the resource answers, sent as the `allow` header (RFC 9110
+    /// §15.5.6), not in the body.
+    #[serde(skip)]
+    pub allow: Option<String>,
 }
 
 impl Problem {
@@ -44,6 +48,7 @@ impl Problem {
             errors: Vec::new(),
             current_status: None,
             violations: Vec::new(),
+            allow: None,
         }
     }
 

@@ -128,7 +128,8 @@ impl Factors {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Assessment {
-    /// Who assessed (R1).
+    /// Who assessed, as the operator names them (data; who *recorded* the assessment is
+    /// [`AssessmentRecord::by`], R1).
     pub assessor: String,
     /// The audit assessed.
     pub audit: AuditType,
@@ -455,6 +456,11 @@ fn flags(
 pub struct AssessmentRecord {
     /// When it was recorded.
     pub at: chrono::DateTime<chrono::Utc>,
+    /// Who recorded it (R1): the authenticated principal, e.g. `operator:<name>` (the
+    /// assessor named in the body is `assessment.assessor`). Empty in records stored before
+    /// it was kept.
+    #[serde(default)]
+    pub by: String,
     /// What the operator recorded (M1).
     pub assessment: Assessment,
     /// What M1–M5 made of it.

@@ -576,8 +576,23 @@ fn c3_sweep_marks_overdue_under_iaf_without_suspending_and_is_idempotent() -> Te
     let mut c = cert()?;
     let settings = CertificateSettings::default();
     // Due by 2027-03-20: the due day itself is in time.
-    assert!(sweep(&mut c, day(2027, 3, 20), Jurisdiction::Iaf, &settings).is_empty());
-    let changes = sweep(&mut c, day(2027, 3, 21), Jurisdiction::Iaf, &settings);
+    assert!(
+        sweep(
+            &mut c,
+            day(2027, 3, 20),
+            Jurisdiction::Iaf,
+            &settings,
+            "operator:ops-lead"
+        )
+        .is_empty()
+    );
+    let changes = sweep(
+        &mut c,
+        day(2027, 3, 21),
+        Jurisdiction::Iaf,
+        &settings,
+        "operator:ops-lead",
+    );
     assert_eq!(changes.len(), 1);
     assert!(
         changes
@@ -586,8 +601,26 @@ fn c3_sweep_marks_overdue_under_iaf_without_suspending_and_is_idempotent() -> Te
     );
     assert_eq!(c.status, CertificateStatus::Active);
     let len = c.history.len();
-    assert!(sweep(&mut c, day(2027, 3, 21), Jurisdiction::Iaf, &settings).is_empty());
-    assert!(sweep(&mut c, day(2027, 3, 22), Jurisdiction::Iaf, &settings).is_empty());
+    assert!(
+        sweep(
+            &mut c,
+            day(2027, 3, 21),
+            Jurisdiction::Iaf,
+            &settings,
+            "operator:ops-lead"
+        )
+        .is_empty()
+    );
+    assert!(
+        sweep(
+            &mut c,
+            day(2027, 3, 22),
+            Jurisdiction::Iaf,
+            &settings,
+            "operator:ops-lead"
+        )
+        .is_empty()
+    );
     assert_eq!(c.history.len(), len);
     Ok(())
 }
@@ -596,7 +629,13 @@ fn c3_sweep_marks_overdue_under_iaf_without_suspending_and_is_idempotent() -> Te
 fn c5_sweep_cn_suspends_overdue_then_flags_after_limit_idempotent() -> TestResult {
     let mut c = issued(day(2026, 3, 20), "2026-04-01", Jurisdiction::Cn)?;
     let settings = CertificateSettings::default();
-    let changes = sweep(&mut c, day(2027, 3, 21), Jurisdiction::Cn, &settings);
+    let changes = sweep(
+        &mut c,
+        day(2027, 3, 21),
+        Jurisdiction::Cn,
+        &settings,
+        "operator:ops-lead",
+    );
     let actions: Vec<_> = changes.iter().map(|ch| ch.action).collect();
     assert_eq!(
         actions,
@@ -607,17 +646,76 @@ fn c5_sweep_cn_suspends_overdue_then_flags_after_limit_idempotent() -> TestResul
         c.suspension.as_ref().map(|s| s.resolve_by),
         Some(day(2027, 9, 21))
     );
-    assert!(sweep(&mut c, day(2027, 3, 21), Jurisdiction::Cn, &settings).is_empty());
-    assert!(sweep(&mut c, day(2027, 9, 21), Jurisdiction::Cn, &settings).is_empty());
-    let changes = sweep(&mut c, day(2027, 9, 22), Jurisdiction::Cn, &settings);
+    assert!(
+        sweep(
+            &mut c,
+            day(2027, 3, 21),
+            Jurisdiction::Cn,
+            &settings,
+            "operator:ops-lead"
+        )
+        .is_empty()
+    );
+    assert!(
+        sweep(
+            &mut c,
+            day(2027, 9, 21),
+            Jurisdiction::Cn,
+            &settings,
+            "operator:ops-lead"
+        )
+        .is_empty()
+    );
+    let changes = sweep(
+        &mut c,
+        day(2027, 9, 22),
+        Jurisdiction::Cn,
+        &settings,
+        "operator:ops-lead",
+    );
     assert_eq!(
         changes.iter().map(|ch| ch.action).collect::<Vec<_>>(),
         vec![Action::FlaggedForWithdrawal]
     );
     assert!(changes.iter().all(|ch| ch.rule == "C5"));
-    assert!(sweep(&mut c, day(2027, 9, 22), Jurisdiction::Cn, &settings).is_empty());
+    assert!(
+        sweep(
+            &mut c,
+            day(2027, 9, 22),
+            Jurisdiction::Cn,
+            &settings,
+            "operator:ops-lead"
+        )
+        .is_empty()
+    );
     // The sweep only flags: the CB withdraws.
     assert_eq!(c.status, CertificateStatus::Suspended);
+    Ok(())
+}
+
+#[test]
+fn r1_sweep_records_the_principal_that_ran_it() -> TestResult {
+    let mut c = issued(day(2026, 3, 20), "2026-04-01", Jurisdiction::Cn)?;
+    let settings = CertificateSettings::default();
+    let changes = sweep(
+        &mut c,
+        day(2027, 3, 21),
+        Jurisdiction::Cn,
+        &settings,
+        "operator:alice",
+    );
+    assert!(!changes.is_empty());
+    assert!(
+        changes.iter().all(|ch| ch.by == "operator:alice"),
+        "{changes:?}"
+    );
+    assert!(
+        c.history
+            .iter()
+            .rev()
+            .take(changes.len())
+            .all(|ch| ch.by == "operator:alice")
+    );
     Ok(())
 }
 
@@ -635,8 +733,23 @@ fn c2_sweep_expires_after_last_valid_day_and_then_nothing() -> TestResult {
         )
         .map_err(|e| format!("{i}: {e:?}"))?;
     }
-    assert!(sweep(&mut c, day(2029, 3, 31), Jurisdiction::Iaf, &settings).is_empty());
-    let changes = sweep(&mut c, day(2029, 4, 1), Jurisdiction::Iaf, &settings);
+    assert!(
+        sweep(
+            &mut c,
+            day(2029, 3, 31),
+            Jurisdiction::Iaf,
+            &settings,
+            "operator:ops-lead"
+        )
+        .is_empty()
+    );
+    let changes = sweep(
+        &mut c,
+        day(2029, 4, 1),
+        Jurisdiction::Iaf,
+        &settings,
+        "operator:ops-lead",
+    );
     assert_eq!(
         changes
             .iter()
@@ -645,8 +758,26 @@ fn c2_sweep_expires_after_last_valid_day_and_then_nothing() -> TestResult {
         vec![(Action::Expired, "C2")]
     );
     assert_eq!(c.status, CertificateStatus::Expired);
-    assert!(sweep(&mut c, day(2029, 4, 1), Jurisdiction::Iaf, &settings).is_empty());
-    assert!(sweep(&mut c, day(2030, 1, 1), Jurisdiction::Cn, &settings).is_empty());
+    assert!(
+        sweep(
+            &mut c,
+            day(2029, 4, 1),
+            Jurisdiction::Iaf,
+            &settings,
+            "operator:ops-lead"
+        )
+        .is_empty()
+    );
+    assert!(
+        sweep(
+            &mut c,
+            day(2030, 1, 1),
+            Jurisdiction::Cn,
+            &settings,
+            "operator:ops-lead"
+        )
+        .is_empty()
+    );
     Ok(())
 }
 

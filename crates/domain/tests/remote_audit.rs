@@ -606,3 +606,26 @@ fn m3_flag_codes_serialise_as_documented() -> Result<(), serde_json::Error> {
     }
     Ok(())
 }
+
+/// R1: the stored assessment names who recorded it (the authenticated principal) beside the
+/// assessor the body names, and an assessment stored before `by` was kept still reads.
+#[test]
+fn r1_assessment_record_keeps_who_recorded_it_beside_the_assessor() -> TestResult {
+    use certflow_domain::remote_audit::AssessmentRecord;
+    let assessment = parse(&body())?;
+    let result = assess(&assessment, THRESHOLD);
+    let record = AssessmentRecord {
+        at: chrono::DateTime::UNIX_EPOCH,
+        by: "operator:alice".to_string(),
+        assessment,
+        result,
+    };
+    let stored = serde_json::to_value(&record).map_err(|e| e.to_string())?;
+    assert_eq!(stored["by"], "operator:alice");
+    assert_eq!(stored["assessment"]["assessor"], "Zhao Min");
+    let mut older = stored;
+    older.as_object_mut().ok_or("object")?.remove("by");
+    let read: AssessmentRecord = serde_json::from_value(older).map_err(|e| e.to_string())?;
+    assert_eq!(read.by, "");
+    Ok(())
+}

@@ -41,7 +41,7 @@ pub use public::{
     CertSearchRecord, CertSearchScheme, CertSearchSite, Place, PublicCertificate, PublicChange,
     PublicSite, certsearch_record,
 };
-pub use sweep::{SWEEP, sweep};
+pub use sweep::sweep;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -166,7 +166,8 @@ pub enum Action {
 pub struct Change {
     /// The day.
     pub on: NaiveDate,
-    /// Who (a CB operator's id, or `"sweep"` for the due-date sweep).
+    /// Who (R1): the authenticated principal that made the change, e.g. `operator:<name>`
+    /// (also for the due-date sweep, recorded as whoever ran it).
     pub by: String,
     /// What.
     pub action: Action,

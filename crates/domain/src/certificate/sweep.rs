@@ -7,9 +7,6 @@ use super::{Action, Certificate, CertificateSettings, Change};
 use crate::application::CertificateStatus;
 use crate::review::Jurisdiction;
 
-/// Who the sweep's changes are recorded as (R1).
-pub const SWEEP: &str = "sweep";
-
 /// C2, C3, C5: brings `certificate` up to date on `today` and returns the changes it made
 /// (also appended to the history, R1), in order:
 /// - past its expiry (C2): expired, and nothing else;
@@ -22,12 +19,14 @@ pub const SWEEP: &str = "sweep";
 ///
 /// Idempotent: every step sets a mark it checks first, so a second sweep the same day (or
 /// any later day with nothing new due) changes nothing. Withdrawn and expired certificates
-/// are left alone.
+/// are left alone. Each change is recorded as made `by` the authenticated principal that ran
+/// the sweep (R1), e.g. `operator:<name>`.
 pub fn sweep(
     certificate: &mut Certificate,
     today: NaiveDate,
     jurisdiction: Jurisdiction,
     settings: &CertificateSettings,
+    by: &str,
 ) -> Vec<Change> {
     let before = certificate.history.len();
     if matches!(
@@ -39,7 +38,7 @@ pub fn sweep(
     if today > certificate.expires_on {
         certificate.status = CertificateStatus::Expired;
         let reason = format!("past its last valid day {}", certificate.expires_on);
-        certificate.record(today, SWEEP, Action::Expired, reason, "C2");
+        certificate.record(today, by, Action::Expired, reason, "C2");
         return certificate
             .history
             .get(before..)
@@ -56,7 +55,7 @@ pub fn sweep(
     for due_by in overdue {
         certificate.record(
             today,
-            SWEEP,
+            by,
             Action::SurveillanceOverdue,
             format!("surveillance due by {due_by} not held"),
             "C3",
@@ -76,7 +75,7 @@ pub fn sweep(
         apply_suspension(
             certificate,
             "C5 (cn): surveillance overdue, suspended automatically",
-            SWEEP,
+            by,
             today,
             resolve_by,
         );
@@ -93,7 +92,7 @@ pub fn sweep(
     if let Some(resolve_by) = flag {
         certificate.record(
             today,
-            SWEEP,
+            by,
             Action::FlaggedForWithdrawal,
             format!("suspension unresolved by {resolve_by}: withdraw or reduce the scope"),
             "C5",

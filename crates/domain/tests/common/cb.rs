@@ -152,6 +152,7 @@ pub fn assessment(audit: &str, overrides: &[(&str, Value)]) -> Result<Assessment
         .ok_or("time")?;
     Ok(AssessmentRecord {
         at,
+        by: "operator:ops-lead".to_string(),
         assessment,
         result,
     })

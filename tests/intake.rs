@@ -369,3 +369,175 @@ async fn bad_requests_get_clear_4xx_problems() -> Result<()> {
     ensure!(stored_applications(state.path())? == 0);
     host.stop().await
 }
+
+/// The example application as compact JSON text with `from` replaced by `to` once (to send
+/// what a `Value` cannot hold: a member twice, a number's exact text).
+fn example_text_with(from: &str, to: &str) -> Result<String> {
+    let text = example_application()?.to_string();
+    ensure!(text.contains(from), "{from} not in {text}");
+    Ok(text.replacen(from, to, 1))
+}
+
+async fn post_text(
+    host: &Host,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> Result<Reply> {
+    reply(
+        host.client
+            .post(host.url("/api/applications"))
+            .header("content-type", content_type)
+            .body(body),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc8259_duplicate_member_is_refused_with_its_pointer() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    for (from, to, pointer) in [
+        (
+            r#""legal_name":"Acme Data Co., Ltd.""#,
+            r#""legal_name":"Acme Data Co., Ltd.","legal_name":"Other Name Ltd.""#,
+            "/organization/legal_name",
+        ),
+        (
+            r#""full_time":120"#,
+            r#""full_time":120,"full_time":5000"#,
+            "/sites/0/personnel/full_time",
+        ),
+        // The same name however it is escaped.
+        (r#""scope":"#, r#""sc\u006fpe":"x","scope":"#, "/scope"),
+    ] {
+        let body = example_text_with(from, to)?;
+        let refused = post_text(&host, "application/json", body).await?;
+        ensure!(refused.status == 400, "{}", refused.body);
+        ensure!(
+            refused.body["type"] == "https://certflow.dev/problems/duplicate-member",
+            "{}",
+            refused.body
+        );
+        ensure!(
+            refused.body["errors"][0]["field"] == pointer
+                && refused.body["errors"][0]["code"] == "duplicate"
+                && text(&refused.body["detail"]).contains(pointer),
+            "{}",
+            refused.body
+        );
+    }
+    ensure!(stored_applications(state.path())? == 0);
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i1_numbers_out_of_bounds_or_not_exact_are_422_at_their_field() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    for (from, to, pointer) in [
+        (
+            r#""full_time":120"#,
+            r#""full_time":4294967295"#,
+            "/sites/0/personnel/full_time",
+        ),
+        (
+            r#""full_time":120"#,
+            r#""full_time":1e-400"#,
+            "/sites/0/personnel/full_time",
+        ),
+        (
+            r#""full_time":120"#,
+            r#""full_time":120.0000000000000000001"#,
+            "/sites/0/personnel/full_time",
+        ),
+        (
+            r#""weekly_hours":20"#,
+            r#""weekly_hours":1e-28"#,
+            "/sites/0/personnel/part_time/0/weekly_hours",
+        ),
+        (
+            r#""weekly_hours":20"#,
+            r#""weekly_hours":1e-400"#,
+            "/sites/0/personnel/part_time/0/weekly_hours",
+        ),
+        (
+            r#""weekly_hours":20"#,
+            r#""weekly_hours":20.125"#,
+            "/sites/0/personnel/part_time/0/weekly_hours",
+        ),
+    ] {
+        let body = example_text_with(from, to)?;
+        let refused = post_text(&host, "application/json", body).await?;
+        ensure!(refused.status == 422, "{to}: {}", refused.body);
+        let errors = refused.body["errors"].as_array().context("errors")?;
+        ensure!(
+            errors.iter().any(|e| e["field"] == pointer),
+            "{to}: {}",
+            refused.body
+        );
+    }
+    ensure!(stored_applications(state.path())? == 0);
+    // Exact forms of the same values are fine: `1.2e2` people, 20.50 hours.
+    let body = example_text_with(r#""full_time":120"#, r#""full_time":1.2e2"#)?.replacen(
+        r#""weekly_hours":20"#,
+        r#""weekly_hours":20.50"#,
+        1,
+    );
+    let created = post_text(&host, "application/json", body).await?;
+    ensure!(created.status == 201, "{}", created.body);
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc9110_unsupported_charset_or_content_encoding_is_415() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    let json = example_application()?.to_string();
+    let utf16: Vec<u8> = json.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    for content_type in [
+        "application/json; charset=utf-16",
+        "application/json; charset=\"UTF-16LE\"",
+        "application/x-www-form-urlencoded; charset=iso-8859-1",
+    ] {
+        let refused = post_text(&host, content_type, utf16.clone()).await?;
+        ensure!(refused.status == 415, "{content_type}: {}", refused.body);
+        ensure!(
+            text(&refused.body["detail"]).contains("charset"),
+            "{}",
+            refused.body
+        );
+    }
+    for coding in ["gzip", "deflate", "br", "identity, gzip"] {
+        let refused = reply(
+            host.client
+                .post(host.url("/api/applications"))
+                .header("content-type", "application/json")
+                .header("content-encoding", coding)
+                .body(json.clone()),
+        )
+        .await?;
+        ensure!(refused.status == 415, "{coding}: {}", refused.body);
+        ensure!(
+            refused.body["type"] == "https://certflow.dev/problems/unsupported-content-encoding"
+                && refused
+                    .headers
+                    .get("accept-encoding")
+                    .and_then(|v| v.to_str().ok())
+                    == Some("identity"),
+            "{coding}: {}",
+            refused.body
+        );
+    }
+    ensure!(stored_applications(state.path())? == 0);
+    // UTF-8, however the parameter is written, and the identity coding are read.
+    let created = reply(
+        host.client
+            .post(host.url("/api/applications"))
+            .header("content-type", "Application/JSON; Charset=\"UTF-8\"")
+            .header("content-encoding", "identity")
+            .body(json),
+    )
+    .await?;
+    ensure!(created.status == 201, "{}", created.body);
+    host.stop().await
+}

@@ -431,3 +431,179 @@ async fn a1_without_review_an_application_waits_in_submitted() -> Result<()> {
     ensure!(shown.body["status"] == "submitted" && shown.body.get("screening").is_none());
     host.stop().await
 }
+
+/// PUTs raw settings text as an operator.
+async fn put_settings_text(host: &Host, body: String) -> Result<certflow_tests::Reply> {
+    reply(
+        host.client
+            .put(host.url("/api/settings"))
+            .bearer_auth(OPERATOR_TOKEN)
+            .header("content-type", "application/json")
+            .body(body),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c1_settings_refuse_a_blank_cb_name_and_address() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start_app(state.path()).await?;
+    let before = host.operator(Method::GET, "/api/settings", None).await?;
+    ensure!(before.status == 200, "{}", before.body);
+    let mut blank = before.body.clone();
+    blank["certificate"]["certification_body"] = json!({"name": " ", "address": ""});
+    let refused = host
+        .operator(Method::PUT, "/api/settings", Some(&blank))
+        .await?;
+    ensure!(refused.status == 422, "{}", refused.body);
+    for field in [
+        "/certificate/certification_body/name",
+        "/certificate/certification_body/address",
+    ] {
+        ensure!(
+            refused.body["errors"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["field"] == field && e["rule"] == "C1")),
+            "{field}: {}",
+            refused.body
+        );
+    }
+    let after = host.operator(Method::GET, "/api/settings", None).await?;
+    ensure!(after.body == before.body, "{}", after.body);
+    // The same kind in a review: a reviewer that is only whitespace is required.
+    let id = submit(&host).await?;
+    let mut review = accept();
+    review["reviewer"] = json!("   ");
+    let blank_reviewer = host
+        .operator(
+            Method::POST,
+            &format!("/api/applications/{id}/review"),
+            Some(&review),
+        )
+        .await?;
+    ensure!(blank_reviewer.status == 422, "{}", blank_reviewer.body);
+    ensure!(
+        blank_reviewer.body["errors"].as_array().is_some_and(|e| e
+            .iter()
+            .any(|e| e["field"] == "/reviewer" && e["code"] == "required")),
+        "{}",
+        blank_reviewer.body
+    );
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a1_settings_numbers_that_cannot_be_held_exactly_are_422_at_their_field() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start_app(state.path()).await?;
+    let before = host.operator(Method::GET, "/api/settings", None).await?;
+    for (text, pointer) in [
+        (r#"{"full_time_hours": 1e-28}"#, "/full_time_hours"),
+        (r#"{"full_time_hours": 1e-400}"#, "/full_time_hours"),
+        (r#"{"full_time_hours": 37.555}"#, "/full_time_hours"),
+        (
+            r#"{"max_reduction_percent": 1e-400}"#,
+            "/max_reduction_percent",
+        ),
+        (
+            r#"{"max_reduction_percent": 4294967295}"#,
+            "/max_reduction_percent",
+        ),
+        (
+            r#"{"isms_time_table": {"progression": {"days_per_step": 1e-400}}}"#,
+            "/isms_time_table/progression/days_per_step",
+        ),
+        (
+            r#"{"certificate": {"suspension_months": 6.5}}"#,
+            "/certificate/suspension_months",
+        ),
+        (
+            r#"{"certificate": {"max_gap_months": 4294967311}}"#,
+            "/certificate/max_gap_months",
+        ),
+    ] {
+        let refused = put_settings_text(&host, text.to_string()).await?;
+        ensure!(refused.status == 422, "{text}: {}", refused.body);
+        ensure!(
+            refused.body["errors"][0]["field"] == pointer,
+            "{text}: {}",
+            refused.body
+        );
+    }
+    let after = host.operator(Method::GET, "/api/settings", None).await?;
+    ensure!(after.body == before.body, "{}", after.body);
+    // Exact forms are read: 37.50 hours, 3.0e1 percent.
+    let taken = put_settings_text(
+        &host,
+        r#"{"full_time_hours": 37.50, "max_reduction_percent": 3.0e1}"#.to_string(),
+    )
+    .await?;
+    ensure!(taken.status == 200, "{}", taken.body);
+    ensure!(
+        taken.body["full_time_hours"].as_f64() == Some(37.5),
+        "{}",
+        taken.body
+    );
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc8259_and_rfc9110_every_operator_body_is_read_strictly() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start_app(state.path()).await?;
+    let id = submit(&host).await?;
+    let review = format!("/api/applications/{id}/review");
+    let body = accept().to_string();
+    ensure!(body.contains(r#""reviewer":"Wang Fang""#), "{body}");
+    let duplicated = body.replacen(
+        r#""reviewer":"Wang Fang""#,
+        r#""reviewer":"Wang Fang","reviewer":"Mallory""#,
+        1,
+    );
+    for (path, method, text) in [
+        (review.as_str(), Method::POST, duplicated),
+        (
+            "/api/settings",
+            Method::PUT,
+            r#"{"certificate": {"certification_body": {"name": "A", "name": "B"}}}"#.to_string(),
+        ),
+    ] {
+        let refused = reply(
+            host.client
+                .request(method, host.url(path))
+                .bearer_auth(OPERATOR_TOKEN)
+                .header("content-type", "application/json")
+                .body(text),
+        )
+        .await?;
+        ensure!(refused.status == 400, "{path}: {}", refused.body);
+        ensure!(
+            refused.body["type"] == "https://certflow.dev/problems/duplicate-member",
+            "{}",
+            refused.body
+        );
+    }
+    for (content_type, coding) in [
+        ("application/json; charset=utf-16", None),
+        ("application/json", Some("gzip")),
+    ] {
+        let mut req = host
+            .client
+            .post(host.url(&review))
+            .bearer_auth(OPERATOR_TOKEN)
+            .header("content-type", content_type)
+            .body(body.clone());
+        if let Some(coding) = coding {
+            req = req.header("content-encoding", coding);
+        }
+        let refused = reply(req).await?;
+        ensure!(
+            refused.status == 415,
+            "{content_type} {coding:?}: {}",
+            refused.body
+        );
+    }
+    // Nothing was reviewed: the application is still under review.
+    ensure!(record(&host, &id).await?["status"] == "under_review");
+    host.stop().await
+}

@@ -73,21 +73,10 @@ fn application_id(path: &str) -> Option<&str> {
 /// The application body as JSON, whichever encoding it came in, and the idempotency key if
 /// the form carried one.
 fn decode_body(req: &Request) -> Result<(Value, Option<String>), Problem> {
-    let media_type = req
-        .header("content-type")
-        .and_then(|ct| ct.split(';').next())
-        .map(|mt| mt.trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    let media_type = req.body_media_type()?;
     let body = req.body();
     match media_type.as_str() {
-        JSON => certflow_domain::form::parse_json(body)
-            .map(|value| (value, None))
-            .map_err(|e| {
-                Problem::new(400, "malformed-body", "The body is not valid JSON").detail(format!(
-                    "line {}, column {}: {}",
-                    e.line, e.column, e.message
-                ))
-            }),
+        JSON => certflow_component::parse_json_body(body).map(|value| (value, None)),
         FORM => {
             // The key travels as a hidden form field; it is not part of the application.
             let mut key = None;

@@ -76,6 +76,8 @@ impl Reply {
             (401, _) => reply.header("www-authenticate", "Bearer realm=\"certflow\""),
             // RFC 9110 §15.5.6: a 405 lists what the resource answers.
             (405, Some(allow)) => reply.header("allow", allow),
+            // RFC 9110 §12.5.3: the content codings a 415 accepts (none but identity).
+            (415, _) => reply.header("accept-encoding", "identity"),
             _ => reply,
         }
     }
@@ -261,26 +263,57 @@ impl Request {
         )
     }
 
-    /// The request's body as JSON (`application/json` only: 415 otherwise, 400 when malformed).
+    /// The request's body as JSON (`application/json` only: 415 otherwise, see
+    /// [`Request::body_media_type`]; 400 when malformed or a member is named twice, see
+    /// [`parse_json_body`]).
     pub fn json_body(&self) -> Result<serde_json::Value, Problem> {
-        let media_type = self
-            .header("content-type")
-            .and_then(|ct| ct.split(';').next())
-            .map(|mt| mt.trim().to_ascii_lowercase())
-            .unwrap_or_default();
-        if media_type != JSON {
+        if self.body_media_type()? != JSON {
             return Err(
                 Problem::new(415, "unsupported-media-type", "Unsupported media type")
                     .detail(format!("send Content-Type {JSON}")),
             );
         }
-        certflow_domain::form::parse_json(&self.body).map_err(|e| {
-            Problem::new(400, "malformed-body", "The body is not valid JSON").detail(format!(
-                "line {}, column {}: {}",
-                e.line, e.column, e.message
-            ))
-        })
+        parse_json_body(&self.body)
     }
+
+    /// The body's media type in lowercase (`""` without `Content-Type`), when the body can be
+    /// read at all: UTF-8 (a `charset` other than `utf-8` is a 415) with no content coding
+    /// (any `Content-Encoding` other than `identity` is a 415). Every body a component reads
+    /// passes here ([`certflow_domain::media::readable_media_type`]).
+    pub fn body_media_type(&self) -> Result<String, Problem> {
+        let encodings: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "content-encoding")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        certflow_domain::media::readable_media_type(self.header("content-type"), &encodings)
+    }
+}
+
+/// A JSON body as a value (every JSON body any component reads comes through here, by
+/// [`Request::json_body`] or intake's own decoding): 400 `malformed-body` with the line and
+/// column of a syntax error, or 400 `duplicate-member` when an object names a member twice,
+/// with the member's JSON pointer in `detail` and in `errors[0].field` (code `duplicate`; RFC
+/// 8259 §4, RFC 7493 §2.3).
+pub fn parse_json_body(body: &[u8]) -> Result<serde_json::Value, Problem> {
+    certflow_domain::form::parse_json(body).map_err(|e| match e.duplicate {
+        Some(pointer) => Problem::new(400, "duplicate-member", "A member is given twice")
+            .detail(format!(
+                "{pointer} is given more than once in its object (line {}, column {}); send each member once",
+                e.line, e.column
+            ))
+            .errors(vec![certflow_domain::FieldError::new(
+                pointer,
+                certflow_domain::ErrorCode::Duplicate,
+                "given more than once in its object; send it once",
+                "RFC 8259 §4",
+            )]),
+        None => Problem::new(400, "malformed-body", "The body is not valid JSON").detail(format!(
+            "line {}, column {}: {}",
+            e.line, e.column, e.message
+        )),
+    })
 }
 
 /// 401 without credentials; the same 401 for a token that is not an operator's. Returns who

@@ -51,13 +51,15 @@ pub enum ErrorCode {
     /// response, verification and decision bodies; C1–C5 for certificate issue, lifecycle
     /// and surveillance bodies): a required field is missing, null or empty.
     Required,
-    /// I1, A*, D*, N*, C*: wrong JSON type (e.g. a string where a number is expected).
+    /// I1, A*, D*, N*, C*: wrong JSON type (e.g. a string where a number is expected, or a
+    /// number that is not exactly whole, `0.5` or `1e-400`, where a whole number is).
     InvalidType,
     /// I1, A1, C1–C5: malformed text (date, email, phone, country code, URL, control
     /// characters).
     InvalidFormat,
     /// I1, A*, D*, N*, C5: not one of the allowed values (an enumeration, a multiple of 0.5 day,
-    /// N3: a mark-misuse finding graded against its intent and effect).
+    /// more decimals than the field holds, N3: a mark-misuse finding graded against its intent
+    /// and effect).
     InvalidValue,
     /// I1, D4: a unified social credit code whose check character is wrong.
     InvalidChecksum,
@@ -72,7 +74,8 @@ pub enum ErrorCode {
     /// people, audit, decision and certificate bodies do not define (usually a typo).
     UnknownField,
     /// I1, A1, A6, D1: the same thing given twice (a standard, a central site, a group
-    /// decision, a person in an audit team, a second team lead).
+    /// decision, a person in an audit team, a second team lead); in a `400 duplicate-member`,
+    /// any JSON body's member named twice in one object (rule `RFC 8259 §4`).
     Duplicate,
     /// I3: the edition is not accepted for new applications on this date.
     EditionNotAccepted,

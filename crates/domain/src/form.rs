@@ -33,7 +33,8 @@ pub struct FormError {
     pub message: String,
 }
 
-/// A JSON body that does not parse (the component answers 400 with it) (I1).
+/// A JSON body that does not parse, or that names a member twice (the component answers 400
+/// with it) (I1; RFC 8259 §4, RFC 7493 §2.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JsonError {
     /// 1-based line of the problem.
@@ -42,6 +43,10 @@ pub struct JsonError {
     pub column: usize,
     /// serde_json's description.
     pub message: String,
+    /// For a member given twice in one object: its JSON pointer (RFC 6901), e.g.
+    /// `/sites/0/personnel/full_time`. `None` for a syntax error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<String>,
 }
 
 /// Highest list index a form name may use (I1: at most this many + 1 sites).
@@ -53,13 +58,140 @@ pub const MAX_DEPTH: usize = 16;
 /// Most list slots all lists of one form may span together (gaps count).
 pub const MAX_LIST_SLOTS: usize = 20_000;
 
-/// I1: parses a JSON request body; any JSON value (validation reports a non-object).
+/// I1: parses a JSON request body; any JSON value (validation reports a non-object). Every
+/// component reads every JSON body with it.
+///
+/// Errors ([`JsonError`], a 400):
+/// - a syntax error, with its line and column;
+/// - a member named twice in one object (`{"a": 1, "a": 2}`, at any depth, names compared
+///   after unescaping), with the member's JSON pointer in [`JsonError::duplicate`]: RFC 8259 §4
+///   leaves such a document's meaning to the parser (most keep the last value, some the
+///   first) and I-JSON (RFC 7493 §2.3) forbids it, so it is refused rather than read one way.
+///
+/// Numbers keep their text (serde_json's `arbitrary_precision`), so the readers can refuse a
+/// value that cannot be held exactly (`1e-400`, `0.1000000000000000001`) at its field.
 pub fn parse_json(body: &[u8]) -> Result<Value, JsonError> {
-    serde_json::from_slice(body).map_err(|e| JsonError {
+    let position = |e: &serde_json::Error, duplicate: Option<String>| JsonError {
         line: e.line(),
         column: e.column(),
         message: e.to_string(),
-    })
+        duplicate,
+    };
+    // First pass: syntax and duplicate members, with the pointer of the first duplicate.
+    let mut duplicate = None;
+    let mut pointer = String::new();
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let checked = serde::de::DeserializeSeed::deserialize(
+        UniqueMembers {
+            pointer: &mut pointer,
+            duplicate: &mut duplicate,
+        },
+        &mut de,
+    )
+    .and_then(|()| de.end());
+    if let Err(e) = checked {
+        return Err(position(&e, duplicate));
+    }
+    // Second pass: the value (the first pass proved it parses and has no duplicate).
+    serde_json::from_slice(body).map_err(|e| position(&e, None))
+}
+
+/// Walks a JSON document, refusing the first member named twice in one object and recording
+/// its pointer.
+struct UniqueMembers<'a> {
+    /// The pointer of the value being walked.
+    pointer: &'a mut String,
+    /// Set to the pointer of the first duplicate member.
+    duplicate: &'a mut Option<String>,
+}
+
+impl UniqueMembers<'_> {
+    fn child(&mut self, segment: &str) -> UniqueMembers<'_> {
+        push_pointer_segment(self.pointer, segment);
+        UniqueMembers {
+            pointer: &mut *self.pointer,
+            duplicate: &mut *self.duplicate,
+        }
+    }
+}
+
+/// Appends `/segment` to a JSON pointer, escaped as RFC 6901 §3 says (`~` → `~0`, `/` → `~1`).
+fn push_pointer_segment(pointer: &mut String, segment: &str) {
+    pointer.push('/');
+    for c in segment.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueMembers<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueMembers<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0usize;
+        loop {
+            let len = self.pointer.len();
+            let item = seq.next_element_seed(self.child(&index.to_string()))?;
+            self.pointer.truncate(len);
+            if item.is_none() {
+                return Ok(());
+            }
+            index += 1;
+        }
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(name) = map.next_key::<String>()? {
+            let len = self.pointer.len();
+            if seen.contains(&name) {
+                push_pointer_segment(self.pointer, &name);
+                *self.duplicate = Some(self.pointer.clone());
+                return Err(serde::de::Error::custom(format!(
+                    "member `{name}` given twice in one object (at {}); send it once",
+                    self.pointer
+                )));
+            }
+            map.next_value_seed(self.child(&name))?;
+            self.pointer.truncate(len);
+            seen.insert(name);
+        }
+        Ok(())
+    }
 }
 
 /// I1: decodes an `application/x-www-form-urlencoded` body into the contract's JSON shape, to

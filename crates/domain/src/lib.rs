@@ -6,6 +6,9 @@
 //! Where each rule lives:
 //! - I1 (what an application names): the types in [`application`], the field table in
 //!   `schema`, the text formats in [`formats`] and the cross-field checks in [`validation`].
+//!   How every body (the application's and the operators') is read: [`media`] (UTF-8, no
+//!   content coding), [`form::parse_json`] (no member twice, numbers kept as sent) and
+//!   `number` (numbers read exactly from their text at each field).
 //! - I2 (every error at once): [`validate`] and [`FieldError`].
 //! - I3 (editions): [`editions`]. I4 (readiness): [`readiness`]. I5 (refusal): [`refusal`].
 //! - I6 (record who consulted): [`application::Consultancy`]; the 2-year bar is D4's.
@@ -37,6 +40,8 @@ pub mod error;
 pub mod explain;
 pub mod form;
 pub mod formats;
+pub mod media;
+mod number;
 pub mod people;
 pub mod problem;
 pub mod programme;

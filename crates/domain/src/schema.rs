@@ -8,6 +8,7 @@ use crate::application::{CertificateStatus, Language, LegalIdType};
 use crate::config::IntakeConfig;
 use crate::error::{ErrorCode, FieldError};
 use crate::formats::{self, DateError};
+use crate::number::{self, Inexact};
 
 /// I1: what a field holds.
 #[derive(Debug)]
@@ -20,8 +21,9 @@ pub(crate) enum Kind {
     Text { cap: Cap, format: Format },
     /// A whole number in `min..=max`.
     Integer { min: i64, max: i64 },
-    /// A number in `(above, max]` (whole bounds, so messages need no float formatting).
-    Number { above: i64, max: i64 },
+    /// A number in `(above, max]` with at most `decimals` decimals (whole bounds, so messages
+    /// need no float formatting), read exactly from its text.
+    Number { above: i64, max: i64, decimals: u32 },
     /// `true` or `false`.
     Bool,
     /// One of these strings.
@@ -135,7 +137,15 @@ const PART_TIME: Kind = Kind::Object(&[
             max: 1_000_000,
         },
     ),
-    req("weekly_hours", Kind::Number { above: 0, max: 168 }),
+    // A1: hours to the hundredth, as the review computes them.
+    req(
+        "weekly_hours",
+        Kind::Number {
+            above: 0,
+            max: 168,
+            decimals: 2,
+        },
+    ),
 ]);
 const PERSONNEL: &[Prop] = &[
     req("full_time", HEADCOUNT),
@@ -374,7 +384,11 @@ impl Walker<'_> {
             Kind::Array { item, max } => self.array(item, *max, value, required),
             Kind::Text { cap, format } => self.text(*cap, *format, value, required),
             Kind::Integer { min, max } => self.integer(*min, *max, value),
-            Kind::Number { above, max } => self.number(*above, *max, value),
+            Kind::Number {
+                above,
+                max,
+                decimals,
+            } => self.number(*above, *max, *decimals, value),
             Kind::Bool => match value {
                 Value::Bool(_) => Some(value.clone()),
                 _ => self.invalid_type("true or false"),
@@ -526,20 +540,15 @@ impl Walker<'_> {
         }
     }
 
+    /// A whole number in `min..=max`, read exactly from its text (`5.0` and `1e3` are whole;
+    /// `0.5` and `1e-400` are not, `1e40` is out of range).
     fn integer(&mut self, min: i64, max: i64, value: &Value) -> Option<Value> {
         let Value::Number(n) = value else {
             return self.invalid_type("a whole number");
         };
-        let whole = match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => Some(i),
-            (None, Some(f)) if f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64 => {
-                Some(f as i64)
-            }
-            (None, Some(f)) if f.fract() != 0.0 => return self.invalid_type("a whole number"),
-            _ => None, // beyond i64
-        };
-        match whole {
-            Some(i) if (min..=max).contains(&i) => Some(Value::from(i)),
+        match number::scaled(n, 0) {
+            Ok(i) if (min..=max).contains(&i) => Some(Value::from(i)),
+            Err(Inexact::Decimals) => self.invalid_type("a whole number"),
             _ => {
                 self.error(
                     ErrorCode::OutOfRange,
@@ -550,18 +559,37 @@ impl Walker<'_> {
         }
     }
 
-    fn number(&mut self, above: i64, max: i64, value: &Value) -> Option<Value> {
-        let Some(f) = value.as_f64() else {
+    /// A number in `(above, max]` with at most `decimals` decimals, read exactly from its
+    /// text: more decimals (`1e-28` for two) is `invalid_value`, never rounded.
+    fn number(&mut self, above: i64, max: i64, decimals: u32, value: &Value) -> Option<Value> {
+        let Value::Number(n) = value else {
             return self.invalid_type("a number");
         };
-        if f > above as f64 && f <= max as f64 {
-            Some(value.clone())
-        } else {
-            self.error(
-                ErrorCode::OutOfRange,
-                format!("must be more than {above} and at most {max}"),
-            );
-            None
+        let unit = 10i64.pow(decimals);
+        match number::scaled(n, decimals) {
+            Ok(scaled) if scaled > above * unit && scaled <= max * unit => {
+                // The canonical form: a whole number, or the shortest decimal (exact: at most
+                // two decimals of a number below 10^6 round-trip through an f64).
+                if scaled % unit == 0 {
+                    Some(Value::from(scaled / unit))
+                } else {
+                    serde_json::Number::from_f64(scaled as f64 / unit as f64).map(Value::Number)
+                }
+            }
+            Err(Inexact::Decimals) => {
+                self.error(
+                    ErrorCode::InvalidValue,
+                    format!("at most {decimals} decimals"),
+                );
+                None
+            }
+            _ => {
+                self.error(
+                    ErrorCode::OutOfRange,
+                    format!("must be more than {above} and at most {max}"),
+                );
+                None
+            }
         }
     }
 }

@@ -85,6 +85,13 @@ pub fn validate_document(
     })
 }
 
+/// I1: most people one site may have in all (full-time, part-time lines, temporary and
+/// contractors; each figure is also at most 1,000,000), so that no figure computed from them
+/// (effective personnel, auditor-days) can overflow.
+pub const MAX_SITE_PERSONNEL: u64 = 1_000_000;
+/// I1: most people an application's sites may have in all.
+pub const MAX_PERSONNEL: u64 = 10_000_000;
+
 /// The whole number at `pointer` of a cleaned document (absent or invalid: `None`).
 fn count(doc: &Value, pointer: &str) -> Option<u64> {
     doc.pointer(pointer)?.as_u64()
@@ -156,7 +163,8 @@ fn check_standards(doc: &Value, errors: &mut Vec<FieldError>) {
     }
 }
 
-/// I1: exactly one site is the central function, and the sites have at least one person.
+/// I1: exactly one site is the central function, and the sites have at least one person, at
+/// most [`MAX_SITE_PERSONNEL`] per site and [`MAX_PERSONNEL`] in all.
 fn check_sites(doc: &Value, errors: &mut Vec<FieldError>) {
     let sites = items(doc, "/sites");
     if sites.is_empty() {
@@ -188,8 +196,29 @@ fn check_sites(doc: &Value, errors: &mut Vec<FieldError>) {
             "I1",
         ));
     }
+    for i in 0..sites.len() {
+        if let Some(people) = site_headcount(doc, i).filter(|&p| p > MAX_SITE_PERSONNEL) {
+            errors.push(FieldError::new(
+                format!("/sites/{i}/personnel"),
+                ErrorCode::OutOfRange,
+                format!(
+                    "a site has at most {MAX_SITE_PERSONNEL} people in all (full-time, part-time, temporary and contractors); this one has {people}"
+                ),
+                "I1",
+            ));
+        }
+    }
     let headcounts: Option<Vec<u64>> = (0..sites.len()).map(|i| site_headcount(doc, i)).collect();
-    if headcounts.is_some_and(|h| h.iter().sum::<u64>() == 0) {
+    let total: Option<u64> = headcounts.as_ref().map(|h| h.iter().sum());
+    if let Some(total) = total.filter(|&t| t > MAX_PERSONNEL) {
+        errors.push(FieldError::new(
+            "/sites",
+            ErrorCode::OutOfRange,
+            format!("the sites have at most {MAX_PERSONNEL} people in all; these have {total}"),
+            "I1",
+        ));
+    }
+    if total == Some(0) {
         errors.push(FieldError::new(
             "/sites",
             ErrorCode::OutOfRange,

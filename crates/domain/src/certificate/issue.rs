@@ -89,7 +89,9 @@ impl CertificateSettings {
     }
 
     /// C1–C5: the settings' problems, every one at once: a number width of 1 to 12 digits
-    /// and a prefix of 1 to 20 letters, digits, `-`, `_` or `.` (C1), gap limits of 12 to 24 months (C3, as the programme's),
+    /// and a prefix of 1 to 20 letters, digits, `-`, `_` or `.` (C1), the CB's name (at most
+    /// 200 characters) and address (at most 500), neither blank, and a mark, when given, not
+    /// blank (at most 100) (C1), gap limits of 12 to 24 months (C3, as the programme's),
     /// an application lead of at most 11 months (C4), a restoration window of at most 6
     /// months (C4) and a suspension limit of 1 to 12 months (C5).
     pub fn check(&self) -> Vec<FieldError> {
@@ -146,6 +148,37 @@ impl CertificateSettings {
             "C5",
             "1 to 12 months",
         );
+        // C1: every certificate names the CB by name and address: neither may be blank.
+        let cb = &self.certification_body;
+        for (field, text, max, required) in [
+            ("/certification_body/name", Some(&cb.name), 200, true),
+            ("/certification_body/address", Some(&cb.address), 500, true),
+            ("/certification_body/mark", cb.mark.as_ref(), 100, false),
+        ] {
+            let Some(text) = text else { continue };
+            let problem = if text.trim().is_empty() {
+                Some((
+                    ErrorCode::Required,
+                    if required {
+                        "must not be blank: every certificate shows it".to_owned()
+                    } else {
+                        "must not be blank: leave it out for no mark".to_owned()
+                    },
+                ))
+            } else if text.chars().any(char::is_control) {
+                Some((
+                    ErrorCode::InvalidFormat,
+                    "contains a control character".to_owned(),
+                ))
+            } else if text.trim().chars().count() > max {
+                Some((ErrorCode::TooLong, format!("at most {max} characters")))
+            } else {
+                None
+            };
+            if let Some((code, message)) = problem {
+                errors.push(FieldError::new(field, code, message, "C1"));
+            }
+        }
         errors
     }
 

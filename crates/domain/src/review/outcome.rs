@@ -292,10 +292,7 @@ impl ReviewRequest {
                     None
                 }
             });
-        let reviewer = r
-            .required(map, "", "reviewer", "A9")
-            .and_then(|v| r.text(v, "/reviewer", 200, "A9"))
-            .filter(|name| !name.is_empty());
+        let reviewer = r.required_text(map, "", "reviewer", 200, "A9");
         let reasons = texts(&mut r, map, "reasons", 20, 2000);
         let technical_areas = texts(&mut r, map, "technical_areas", 20, 40);
         let scope = field(map, "scope")

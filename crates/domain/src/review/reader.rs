@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::quantity::{AuditDays, Hours};
 use crate::error::{ErrorCode, FieldError};
+use crate::number::{self, Inexact};
 use crate::schema::edit_distance;
 
 /// Unknown fields reported one by one per object; the rest are counted in one error.
@@ -142,7 +143,8 @@ impl Reader {
         value
     }
 
-    /// A whole number in `min..=max` (`5.0` counts as whole).
+    /// A whole number in `min..=max`, read exactly from its text (`5.0` and `1e3` are whole;
+    /// `0.5` and `1e-400` are not: `invalid_type`; `1e40` is `out_of_range`).
     pub(crate) fn integer(
         &mut self,
         value: &Value,
@@ -151,32 +153,21 @@ impl Reader {
         max: i64,
         rule: &'static str,
     ) -> Option<i64> {
-        let Value::Number(n) = value else {
-            self.error(
-                path,
-                ErrorCode::InvalidType,
-                "expected a whole number",
-                rule,
-            );
-            return None;
+        let whole = match value {
+            Value::Number(n) => number::scaled(n, 0),
+            _ => Err(Inexact::Decimals),
         };
-        let whole = match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => Some(i),
-            (None, Some(f)) if f.fract() != 0.0 => {
+        match whole {
+            Ok(i) if (min..=max).contains(&i) => Some(i),
+            Err(Inexact::Decimals) => {
                 self.error(
                     path,
                     ErrorCode::InvalidType,
                     "expected a whole number",
                     rule,
                 );
-                return None;
+                None
             }
-            // Range-checked, so the cast cannot truncate.
-            (None, Some(f)) if (-9.0e15..=9.0e15).contains(&f) => Some(f as i64),
-            _ => None, // beyond i64
-        };
-        match whole {
-            Some(i) if (min..=max).contains(&i) => Some(i),
             _ => {
                 self.error(
                     path,
@@ -202,7 +193,8 @@ impl Reader {
             .and_then(|i| u32::try_from(i).ok())
     }
 
-    /// Auditor-days: a multiple of 0.5 in `min..=max`.
+    /// Auditor-days: a multiple of 0.5 in `min..=max`, read exactly from the number's text
+    /// (`8.5`; `8.3`, `8.25` and `1e-400` are `invalid_value`).
     pub(crate) fn days(
         &mut self,
         value: &Value,
@@ -211,7 +203,7 @@ impl Reader {
         max: AuditDays,
         rule: &'static str,
     ) -> Option<AuditDays> {
-        let Some(number) = value.as_f64() else {
+        let Value::Number(n) = value else {
             self.error(
                 path,
                 ErrorCode::InvalidType,
@@ -220,18 +212,19 @@ impl Reader {
             );
             return None;
         };
-        match AuditDays::from_number(number) {
-            Some(days) if days >= min && days <= max => Some(days),
-            Some(_) => {
-                self.error(
-                    path,
-                    ErrorCode::OutOfRange,
-                    format!("must be between {min} and {max} auditor-days"),
-                    rule,
-                );
-                None
+        let out_of_range = format!("must be between {min} and {max} auditor-days");
+        match number::scaled(n, 1) {
+            Ok(tenths) if tenths % 5 == 0 => {
+                let days = u32::try_from(tenths / 5)
+                    .ok()
+                    .map(AuditDays::from_half_days)
+                    .filter(|d| *d >= min && *d <= max);
+                if days.is_none() {
+                    self.error(path, ErrorCode::OutOfRange, out_of_range, rule);
+                }
+                days
             }
-            None if number.is_finite() && number >= 0.0 && (number * 2.0).fract() != 0.0 => {
+            Ok(_) | Err(Inexact::Decimals) => {
                 self.error(
                     path,
                     ErrorCode::InvalidValue,
@@ -240,21 +233,17 @@ impl Reader {
                 );
                 None
             }
-            None => {
-                self.error(
-                    path,
-                    ErrorCode::OutOfRange,
-                    format!("must be between {min} and {max} auditor-days"),
-                    rule,
-                );
+            Err(Inexact::TooLarge) => {
+                self.error(path, ErrorCode::OutOfRange, out_of_range, rule);
                 None
             }
         }
     }
 
-    /// Hours per week: more than 0, at most 168, at most two decimals.
+    /// Hours per week: more than 0, at most 168, at most two decimals, read exactly from the
+    /// number's text (`1e-28` and `12.345` are `invalid_value`, never rounded).
     pub(crate) fn hours(&mut self, value: &Value, path: &str, rule: &'static str) -> Option<Hours> {
-        let Some(number) = value.as_f64() else {
+        let Value::Number(n) = value else {
             self.error(
                 path,
                 ErrorCode::InvalidType,
@@ -263,13 +252,24 @@ impl Reader {
             );
             return None;
         };
-        match Hours::from_number(number) {
-            Some(hours) if Hours::is_exact(number) => Some(hours),
-            Some(_) => {
+        match number::scaled(n, 2) {
+            Ok(centi) => {
+                let hours = u32::try_from(centi).ok().and_then(Hours::from_centi);
+                if hours.is_none() {
+                    self.error(
+                        path,
+                        ErrorCode::OutOfRange,
+                        "must be more than 0 and at most 168",
+                        rule,
+                    );
+                }
+                hours
+            }
+            Err(Inexact::Decimals) => {
                 self.error(path, ErrorCode::InvalidValue, "at most two decimals", rule);
                 None
             }
-            None => {
+            Err(Inexact::TooLarge) => {
                 self.error(
                     path,
                     ErrorCode::OutOfRange,
@@ -279,6 +279,27 @@ impl Reader {
                 None
             }
         }
+    }
+
+    /// A required line of text ([`Reader::text`]) that is more than whitespace: absent, null,
+    /// empty or blank is `required` (a name printed on a record must say something).
+    pub(crate) fn required_text(
+        &mut self,
+        map: &Map<String, Value>,
+        path: &str,
+        key: &str,
+        max: usize,
+        rule: &'static str,
+    ) -> Option<String> {
+        let at = child(path, key);
+        let text = self
+            .required(map, path, key, rule)
+            .and_then(|v| self.text(v, &at, max, rule))?;
+        if text.is_empty() {
+            self.error(&at, ErrorCode::Required, "must not be blank", rule);
+            return None;
+        }
+        Some(text)
     }
 
     /// One line of text, trimmed, at most `max` characters, no control characters.

@@ -20,8 +20,9 @@ use crate::error::{ErrorCode, FieldError};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
-    /// A1: hours of a full-time week; part-time staff count `weekly_hours / full_time_hours`
-    /// people. Default 40 (RULES A1; China's statutory 8 h × 5 days).
+    /// A1: hours of a full-time week, 20 to 60 with at most two decimals; part-time staff
+    /// count `weekly_hours / full_time_hours` people. Default 40 (RULES A1; China's statutory
+    /// 8 h × 5 days).
     pub full_time_hours: Hours,
     /// A2: ISMS initial audit time (stage 1 + stage 2) by effective personnel. Default: the
     /// 27006-1 Annex C table as RULES A2 lists it, with the progression above 10 700 people
@@ -237,6 +238,11 @@ pub struct ItPercent {
     pub it_high: i32,
 }
 
+/// A1: the full-time week, in hundredths of an hour: 20 to 60 hours (statutory full-time
+/// weeks lie well within; a shorter one would multiply part-time staff into more effective
+/// personnel than the site has people).
+const MIN_FULL_TIME_HOURS: u32 = 20 * 100;
+const MAX_FULL_TIME_HOURS: u32 = 60 * 100;
 /// Most bands a table may have.
 const MAX_BANDS: usize = 100;
 /// Most people a band bound or progression step may name.
@@ -289,7 +295,16 @@ impl Settings {
         if let Some(v) = field(map, "full_time_hours")
             && let Some(h) = r.hours(v, "/full_time_hours", "A1")
         {
-            self.full_time_hours = h;
+            if (MIN_FULL_TIME_HOURS..=MAX_FULL_TIME_HOURS).contains(&h.centi()) {
+                self.full_time_hours = h;
+            } else {
+                r.error(
+                    "/full_time_hours",
+                    ErrorCode::OutOfRange,
+                    "a full-time week is 20 to 60 hours",
+                    "A1",
+                );
+            }
         }
         for (key, rule, table) in [
             ("isms_time_table", "A2", &mut self.isms_time_table),
@@ -361,8 +376,30 @@ impl Settings {
 /// ([`CertificateSettings::check`]).
 fn read_certificate(r: &mut Reader, value: &Value, target: &mut CertificateSettings) {
     let mut section = value.clone();
+    let errors_before = r.errors.len();
     if let Some(map) = section.as_object_mut() {
         map.retain(|_, v| !v.is_null());
+        // Whole numbers read exactly at their field (`6.0` is 6; `6.5`, `1e-400` and
+        // `4294967296` are refused there, not by serde's message about the whole section).
+        for (key, rule) in CERTIFICATE_COUNTS {
+            if let Some(v) = map.get_mut(key) {
+                match r.integer(v, &child("/certificate", key), 0, 1_000, rule) {
+                    Some(n) => *v = Value::from(n),
+                    None => *v = Value::Null,
+                }
+            }
+        }
+        if let Some(Value::Object(cb)) = map.get_mut("certification_body") {
+            cb.retain(|_, v| !v.is_null());
+            for text in cb.values_mut() {
+                if let Some(trimmed) = text.as_str().map(|t| t.trim().to_owned()) {
+                    *text = Value::from(trimmed);
+                }
+            }
+        }
+    }
+    if r.errors.len() > errors_before {
+        return;
     }
     match CertificateSettings::deserialize(section) {
         Ok(settings) => {
@@ -378,6 +415,17 @@ fn read_certificate(r: &mut Reader, value: &Value, target: &mut CertificateSetti
         Err(e) => r.error("/certificate", ErrorCode::InvalidValue, e.to_string(), "C1"),
     }
 }
+
+/// The whole-number keys of the certificate section, with the rule each cites (their bands
+/// are [`CertificateSettings::check`]'s).
+const CERTIFICATE_COUNTS: [Known; 6] = [
+    ("number_digits", "C1"),
+    ("suspension_months", "C5"),
+    ("max_gap_months", "C3"),
+    ("cn_max_gap_months", "C3"),
+    ("recertification_application_months", "C4"),
+    ("restore_after_expiry_months", "C4"),
+];
 
 /// A2, A5: reads a time table over `table` (absent keys keep its values) and checks its bands.
 fn read_table(

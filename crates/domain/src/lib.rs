@@ -31,6 +31,7 @@ pub mod application;
 pub mod audit;
 pub mod certificate;
 pub mod config;
+pub mod dates;
 pub mod decision;
 pub mod editions;
 pub mod error;

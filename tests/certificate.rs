@@ -538,7 +538,43 @@ async fn r1_a_held_or_ended_date_may_not_lie_in_the_future() -> Result<()> {
     let listed = host.operator(Method::GET, &audits, None).await?;
     ensure!(listed.body["audits"] == json!([]), "{}", listed.body);
 
-    let decided = granted_with(&host, &id, certificate_details()).await?;
+    // D5, R1: a response submitted, or a verification made, tomorrow is refused at its
+    // field; made today, each is recorded.
+    let minor = json!([{ "severity": "minor", "clause": "A.8.13",
+        "statement": "Backup test not documented", "evidence": "no record", "process": "operations" }]);
+    let body = audit("stage_2", days_ago(10)?, days_ago(8)?, &team, minor);
+    let held = post(&host, &audits, &body).await?;
+    ensure!(held.status == 201, "{}", held.body);
+    let audit_id = held.body["id"].as_str().context("audit id")?;
+    let nc = format!("{audits}/{audit_id}/nonconformities/nc-1");
+    let today = Utc::now().date_naive();
+    let response = |on: chrono::NaiveDate| {
+        json!({ "cause": "no owner", "correction": "documented",
+                "corrective_action": "test recorded monthly", "submitted_on": on })
+    };
+    let verification = |on: chrono::NaiveDate| json!({ "verified_by": "Li Na", "verified_on": on, "accepted": true });
+    for (step, body, field) in [
+        ("response", response(days_ahead(1)?), "/submitted_on"),
+        ("response", response(today), ""),
+        ("verification", verification(days_ahead(1)?), "/verified_on"),
+        ("verification", verification(today), ""),
+    ] {
+        let sent = post(&host, &format!("{nc}/{step}"), &body).await?;
+        if field.is_empty() {
+            ensure!(sent.status == 200, "{step}: {}", sent.body);
+        } else {
+            ensure!(
+                sent.status == 422
+                    && field_errors(&sent.body) == one_error(field, "out_of_range", "R1"),
+                "{step}: {}",
+                sent.body
+            );
+        }
+    }
+
+    let grant = json!({ "decision_maker": "wang-fang", "outcome": "grant",
+                        "certificate": certificate_details() });
+    let decided = post(&host, &format!("/api/applications/{id}/decision"), &grant).await?;
     ensure!(decided.status == 201, "{}", decided.body);
     let number = decided.body["certificate"]["number"]
         .as_str()
@@ -566,7 +602,6 @@ async fn r1_a_held_or_ended_date_may_not_lie_in_the_future() -> Result<()> {
     );
 
     // Held today: recorded on today, the day held as data.
-    let today = Utc::now().date_naive();
     let held = post(&host, &path, &json!({ "held_on": today })).await?;
     ensure!(held.status == 200, "{}", held.body);
     ensure!(

@@ -474,3 +474,301 @@ async fn c1_fifty_concurrent_issuances_get_fifty_distinct_numbers() -> Result<()
     }
     host.stop().await
 }
+
+/// The `(field, code, rule)` of each error of a validation problem (RFC 9457).
+fn field_errors(problem: &Value) -> Vec<(String, String, String)> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    let text = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+                    (text("field"), text("code"), text("rule"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn one_error(field: &str, code: &str, rule: &str) -> Vec<(String, String, String)> {
+    vec![(field.to_string(), code.to_string(), rule.to_string())]
+}
+
+/// Today plus `days`.
+fn days_ahead(days: u64) -> Result<chrono::NaiveDate> {
+    Utc::now()
+        .date_naive()
+        .checked_add_days(chrono::Days::new(days))
+        .context("date out of range")
+}
+
+/// Grants `id` (stage 2 held) with `details` as the certificate details; the decision's reply.
+async fn granted_with(host: &Host, id: &str, details: Value) -> Result<certflow_tests::Reply> {
+    audited(host, id).await?;
+    let grant =
+        json!({ "decision_maker": "wang-fang", "outcome": "grant", "certificate": details });
+    post(host, &format!("/api/applications/{id}/decision"), &grant).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r1_a_held_or_ended_date_may_not_lie_in_the_future() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start_app(state.path()).await?;
+    register_people(&host).await?;
+    let id = accepted_application(&host).await?;
+
+    // N2, R1: an audit ending 9999-12-31 is refused at its field, and nothing is stored.
+    let team = [("li-na", "lead"), ("chen-jie", "auditor")];
+    let far = chrono::NaiveDate::from_ymd_opt(9999, 12, 31).context("date")?;
+    let body = audit("stage_2", days_ago(2)?, far, &team, json!([]));
+    let audits = format!("/api/applications/{id}/audits");
+    let refused = post(&host, &audits, &body).await?;
+    ensure!(refused.status == 422, "{}", refused.body);
+    ensure!(
+        refused.headers["content-type"] == "application/problem+json",
+        "{:?}",
+        refused.headers
+    );
+    ensure!(
+        field_errors(&refused.body) == one_error("/ends_on", "out_of_range", "R1"),
+        "{}",
+        refused.body
+    );
+    let listed = host.operator(Method::GET, &audits, None).await?;
+    ensure!(listed.body["audits"] == json!([]), "{}", listed.body);
+
+    // D5, R1: a response submitted, or a verification made, tomorrow is refused at its
+    // field; made today, each is recorded.
+    let minor = json!([{ "severity": "minor", "clause": "A.8.13",
+        "statement": "Backup test not documented", "evidence": "no record", "process": "operations" }]);
+    let body = audit("stage_2", days_ago(10)?, days_ago(8)?, &team, minor);
+    let held = post(&host, &audits, &body).await?;
+    ensure!(held.status == 201, "{}", held.body);
+    let audit_id = held.body["id"].as_str().context("audit id")?;
+    let nc = format!("{audits}/{audit_id}/nonconformities/nc-1");
+    let today = Utc::now().date_naive();
+    let response = |on: chrono::NaiveDate| {
+        json!({ "cause": "no owner", "correction": "documented",
+                "corrective_action": "test recorded monthly", "submitted_on": on })
+    };
+    let verification = |on: chrono::NaiveDate| json!({ "verified_by": "Li Na", "verified_on": on, "accepted": true });
+    for (step, body, field) in [
+        ("response", response(days_ahead(1)?), "/submitted_on"),
+        ("response", response(today), ""),
+        ("verification", verification(days_ahead(1)?), "/verified_on"),
+        ("verification", verification(today), ""),
+    ] {
+        let sent = post(&host, &format!("{nc}/{step}"), &body).await?;
+        if field.is_empty() {
+            ensure!(sent.status == 200, "{step}: {}", sent.body);
+        } else {
+            ensure!(
+                sent.status == 422
+                    && field_errors(&sent.body) == one_error(field, "out_of_range", "R1"),
+                "{step}: {}",
+                sent.body
+            );
+        }
+    }
+
+    let grant = json!({ "decision_maker": "wang-fang", "outcome": "grant",
+                        "certificate": certificate_details() });
+    let decided = post(&host, &format!("/api/applications/{id}/decision"), &grant).await?;
+    ensure!(decided.status == 201, "{}", decided.body);
+    let number = decided.body["certificate"]["number"]
+        .as_str()
+        .context("number")?
+        .to_string();
+
+    // C3, R1: the issue's examples, a surveillance "held" 11 and 22 months from now.
+    let path = format!("/api/certificates/{number}/surveillance");
+    for ahead in [336, 670] {
+        let held = post(&host, &path, &json!({ "held_on": days_ahead(ahead)? })).await?;
+        ensure!(held.status == 422, "{ahead}: {}", held.body);
+        ensure!(
+            field_errors(&held.body) == one_error("/held_on", "out_of_range", "R1"),
+            "{}",
+            held.body
+        );
+    }
+    let record_path = format!("/api/certificates/{number}/record");
+    let full = host.operator(Method::GET, &record_path, None).await?;
+    ensure!(
+        full.body["surveillance"][0]["held_on"].is_null()
+            && full.body["history"].as_array().map(Vec::len) == Some(1),
+        "{}",
+        full.body
+    );
+
+    // Held today: recorded on today, the day held as data.
+    let held = post(&host, &path, &json!({ "held_on": today })).await?;
+    ensure!(held.status == 200, "{}", held.body);
+    ensure!(
+        held.body["surveillance"][0]["held_on"] == json!(today)
+            && held.body["history"][1]["on"] == json!(today)
+            && held.body["history"][1]["action"] == "surveillance_held",
+        "{}",
+        held.body
+    );
+    host.stop().await
+}
+
+/// C7: the IAF CertSearch CB upload API's mandatory fields (v1 `cb/upload-cert`), each a
+/// non-empty string, plus `schemes` (see `crates/domain/tests/certificate.rs` for the shapes).
+const CERTSEARCH_MANDATORY: [&str; 13] = [
+    "certificate_number",
+    "certification_status",
+    "certificate_accreditation_status",
+    "certification_type",
+    "certification_issue_date",
+    "certification_expiry_date",
+    "certified_entity_name",
+    "certified_entity_unique_id",
+    "certified_entity_street_address",
+    "certified_entity_street_city",
+    "certified_entity_country",
+    "accreditation_body_name",
+    "accreditation_body_acronym_name",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c2_c3_c5_c7_a_later_effective_date_neither_lengthens_the_cycle_nor_shows_active_early()
+-> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start_app(state.path()).await?;
+    register_people(&host).await?;
+
+    // C7 [cfg]: the accreditation body is a setting, checked.
+    let bad =
+        json!({ "certificate": { "accreditation_body": { "name": "UKAS", "acronym": " " } } });
+    let refused = host
+        .operator(Method::PUT, "/api/settings", Some(&bad))
+        .await?;
+    ensure!(refused.status == 422, "{}", refused.body);
+    ensure!(
+        field_errors(&refused.body)
+            .iter()
+            .any(|(f, _, r)| f == "/certificate/accreditation_body/acronym" && r == "C7"),
+        "{}",
+        refused.body
+    );
+    let settings = json!({ "certificate": { "accreditation_body": {
+        "name": "United Kingdom Accreditation Service", "acronym": "UKAS" } } });
+    let put = host
+        .operator(Method::PUT, "/api/settings", Some(&settings))
+        .await?;
+    ensure!(put.status == 200, "{}", put.body);
+
+    // The issue's example: decided today, effective 15 months later (2026-11-30 →
+    // 2028-02-29): refused (C2, 90 days [cfg]); the grant stands without a certificate.
+    let id = accepted_application(&host).await?;
+    let mut late = certificate_details();
+    late["effective_on"] = json!(days_ahead(456)?);
+    let decided = granted_with(&host, &id, late).await?;
+    ensure!(
+        decided.status == 201 && decided.body["status"] == "decided",
+        "{}",
+        decided.body
+    );
+    ensure!(
+        rules(&decided.body["certificate_not_issued"]) == ["C2"],
+        "{}",
+        decided.body
+    );
+
+    // Effective 60 days from now: issued; the cycle still runs from the decision.
+    let mut details = certificate_details();
+    let effective = days_ahead(60)?;
+    details["effective_on"] = json!(effective);
+    let path = format!("/api/applications/{id}/certificate");
+    let issued = post(&host, &path, &details).await?;
+    ensure!(issued.status == 201, "{}", issued.body);
+    let certificate = &issued.body["certificate"];
+    let number = certificate["number"]
+        .as_str()
+        .context("number")?
+        .to_string();
+    let today = Utc::now().date_naive();
+    let anniversary = today.checked_add_months(Months::new(36)).context("dates")?;
+    let expires = date(&certificate["expires_on"])?;
+    ensure!(
+        date(&certificate["granted_on"])? == effective
+            && expires < anniversary
+            && expires >= anniversary - chrono::Days::new(1),
+        "{certificate}"
+    );
+    // C3: a surveillance due in every calendar year between the decision's and expiry's.
+    let due_years: BTreeSet<i32> = certificate["surveillance"]
+        .as_array()
+        .context("surveillance")?
+        .iter()
+        .map(|s| date(&s["due_by"]).map(|d| d.year()))
+        .collect::<Result<_>>()?;
+    for year in today.year() + 1..expires.year() {
+        ensure!(due_years.contains(&year), "{year}: {certificate}");
+    }
+    // R1: issued today; the effective date is data.
+    ensure!(
+        certificate["history"][0]["on"] == json!(today)
+            && certificate["history"][0]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains(&format!("effective on {effective}"))),
+        "{certificate}"
+    );
+
+    // C5: not yet effective, publicly and in the export (CertSearch's `inactive`).
+    let (_, view, text) = public(&host, &number).await?;
+    ensure!(view["status"] == "pending", "{text}");
+    let export = host
+        .operator(Method::GET, "/api/exports/certsearch", None)
+        .await?;
+    let records = export.body["records"].as_array().context("records")?;
+    ensure!(records.len() == 1, "{}", export.body);
+    let record = &export.body["records"][0];
+    ensure!(record["certification_status"] == "inactive", "{record}");
+    // C7: every mandatory upload-API field, the standards as objects, the sites in the API's
+    // keys, the accreditation body of the settings.
+    for field in CERTSEARCH_MANDATORY {
+        ensure!(
+            record[field].as_str().is_some_and(|s| !s.trim().is_empty()),
+            "{field}: {record}"
+        );
+    }
+    ensure!(
+        record["schemes"][0]["standard_list"][0]["standards_name"] == "ISO/IEC 27001:2022"
+            && record["accreditation_body_acronym_name"] == "UKAS"
+            && record["certificate_accreditation_status"] == "Accredited"
+            && record["certification_issue_date"] == effective.format("%Y%m%d").to_string(),
+        "{record}"
+    );
+    let site_keys: BTreeSet<&str> = record["sites"][0]
+        .as_object()
+        .context("site")?
+        .keys()
+        .map(String::as_str)
+        .collect();
+    ensure!(
+        site_keys
+            == BTreeSet::from([
+                "street",
+                "city",
+                "state",
+                "country",
+                "postcode",
+                "scope_description"
+            ]),
+        "{record}"
+    );
+    host.stop().await?;
+
+    // On its effective date it is active.
+    let host = certflow_tests::start_app_at(
+        state.path(),
+        std::time::Duration::from_secs(60 * 24 * 60 * 60),
+    )
+    .await?;
+    let (_, view, text) = public(&host, &number).await?;
+    ensure!(view["status"] == "active", "{text}");
+    host.stop().await
+}

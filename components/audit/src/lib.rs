@@ -88,8 +88,9 @@ fn typed<T: serde::de::DeserializeOwned>(stored: &[Value]) -> Result<Vec<T>, Pro
 /// POST: checks the audit (M1 remote use, D4 team, N1 systemic minors, N2 due dates) and
 /// appends it; the first audit moves an accepted application to `in_audit`.
 fn record(req: &Request, id: &str, by: &str) -> Outcome {
+    let today = now().date_naive();
     let request =
-        AuditRequest::from_json(&req.json_body()?).map_err(|e| invalid("The audit", e))?;
+        AuditRequest::from_json(&req.json_body()?, today).map_err(|e| invalid("The audit", e))?;
     let bucket = open_store()?;
     let mut team = Vec::new();
     for member in &request.team {
@@ -182,12 +183,13 @@ fn change_nonconformity(
     by: &str,
 ) -> Outcome {
     let body = req.json_body()?;
+    let today = now().date_naive();
     let change = match step {
-        "response" => {
-            Change::Response(NcResponse::from_json(&body).map_err(|e| invalid("The response", e))?)
-        }
+        "response" => Change::Response(
+            NcResponse::from_json(&body, today).map_err(|e| invalid("The response", e))?,
+        ),
         _ => Change::Verification(
-            Verification::from_json(&body).map_err(|e| invalid("The verification", e))?,
+            Verification::from_json(&body, today).map_err(|e| invalid("The verification", e))?,
         ),
     };
     let at = now();

@@ -177,7 +177,7 @@ fn issue(req: &Request, id: &str, by: Option<&str>) -> Outcome {
     }
     let config = config(&bucket)?;
     let at = now();
-    let mut certificate = grant_certificate(&record, &request, by, &config)?;
+    let mut certificate = grant_certificate(&record, &request, by, at.date_naive(), &config)?;
     certificate.number = match record.certificate {
         // Named by an earlier issuance that never stored it: store it under that number.
         Some(number) => number,
@@ -271,11 +271,13 @@ fn issued(status: u16, id: &str, certificate: &Certificate) -> Reply {
     )
 }
 
-/// C1–C4 against the stored application, review and decision (the number is set later).
+/// C1–C4 against the stored application, review and decision, issued on `today` (the number
+/// is set later).
 fn grant_certificate(
     record: &ApplicationRecord<Value>,
     request: &IssueRequest,
     by: &str,
+    today: NaiveDate,
     config: &CertificateConfig,
 ) -> Result<Certificate, Problem> {
     let application: Application =
@@ -302,6 +304,7 @@ fn grant_certificate(
         request,
         String::new(),
         by,
+        today,
         config.jurisdiction,
         &config.certificate,
     )
@@ -356,14 +359,16 @@ impl Change {
         "surveillance",
     ];
 
-    fn read(name: &str, body: &Value) -> Result<Change, Problem> {
+    /// Reads the body of change `name`; a surveillance's `held_on` may not lie after `today`
+    /// (R1).
+    fn read(name: &str, body: &Value, today: NaiveDate) -> Result<Change, Problem> {
         let read: Result<Change, Vec<FieldError>> = match name {
             "suspend" => SuspendRequest::from_json(body).map(Change::Suspend),
             "restore" => ReasonRequest::from_json(body).map(Change::Restore),
             "withdraw" => ReasonRequest::from_json(body).map(Change::Withdraw),
             "reduce-scope" => ReduceScopeRequest::from_json(body).map(Change::ReduceScope),
             "revise" => ReviseRequest::from_json(body).map(Change::Revise),
-            "surveillance" => SurveillanceRequest::from_json(body).map(Change::Surveillance),
+            "surveillance" => SurveillanceRequest::from_json(body, today).map(Change::Surveillance),
             _ => return Err(Problem::new(404, "not-found", "Not found")),
         };
         read.map_err(|e| invalid("The change", e))
@@ -383,9 +388,14 @@ impl Change {
             Change::Withdraw(r) => certificate::withdraw(c, r, by, today),
             Change::ReduceScope(r) => certificate::reduce_scope(c, r, by, today),
             Change::Revise(r) => certificate::revise(c, r, by, today),
-            Change::Surveillance(r) => {
-                certificate::record_surveillance(c, r, by, config.jurisdiction, &config.certificate)
-            }
+            Change::Surveillance(r) => certificate::record_surveillance(
+                c,
+                r,
+                by,
+                today,
+                config.jurisdiction,
+                &config.certificate,
+            ),
         }
     }
 }
@@ -399,9 +409,9 @@ fn lifecycle(req: &Request, number: &str, name: &str, by: &str) -> Outcome {
     }
     let bucket = open_store()?;
     let (_, key) = stored(&bucket, number)?;
-    let change = Change::read(name, &req.json_body()?)?;
-    let config = config(&bucket)?;
     let today = now().date_naive();
+    let change = Change::read(name, &req.json_body()?, today)?;
+    let config = config(&bucket)?;
     let changed = update_json::<Certificate, _>(&bucket, &key, false, |mut c| {
         match change.apply(&mut c, by, today, &config) {
             Ok(()) => Update::Store(c),
@@ -462,10 +472,13 @@ fn sweep(by: &str) -> Outcome {
     ))
 }
 
-/// GET /api/exports/certsearch (C7): every certificate as an IAF CertSearch record, with its
-/// status on today. A certificate that cannot be read is reported, and the others exported.
+/// GET /api/exports/certsearch (C7): every certificate as an IAF CertSearch upload-API record
+/// (see [`certificate::CertSearchRecord`]), with its status on today and the accreditation
+/// body of the settings. A certificate that cannot be read is reported, and the others
+/// exported.
 fn export() -> Outcome {
     let bucket = open_store()?;
+    let config = config(&bucket)?;
     let today = now().date_naive();
     let mut records = Vec::new();
     let mut unreadable = Vec::new();
@@ -474,7 +487,7 @@ fn export() -> Outcome {
             continue;
         };
         match serde_json::from_value::<Certificate>(stored) {
-            Ok(c) => records.push(certsearch_record(&c, today)),
+            Ok(c) => records.push(certsearch_record(&c, today, &config.certificate)),
             Err(_) => unreadable.push(key),
         }
     }

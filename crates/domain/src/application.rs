@@ -321,10 +321,15 @@ pub enum CertificateStatus {
     Withdrawn,
     /// Past its expiry date.
     Expired,
+    /// C2, C5: issued but not yet effective (before its effective date). Computed for
+    /// certflow's own certificates ([`crate::certificate::Certificate::status_on`]); never
+    /// stored, and not accepted for an applicant's previous certificate (not in [`Self::NAMES`]).
+    Pending,
 }
 
 impl CertificateStatus {
-    /// The contract's names, in declaration order.
+    /// The contract's names an applicant may give for a previous or transferred certificate
+    /// (I1, I5, A10), in declaration order: `pending` is certflow's own, computed status.
     pub const NAMES: &'static [&'static str] = &["active", "suspended", "withdrawn", "expired"];
 
     /// Its name in JSON and in messages.
@@ -334,6 +339,7 @@ impl CertificateStatus {
             CertificateStatus::Suspended => "suspended",
             CertificateStatus::Withdrawn => "withdrawn",
             CertificateStatus::Expired => "expired",
+            CertificateStatus::Pending => "pending",
         }
     }
 }

@@ -290,13 +290,16 @@ impl AuditRequest {
     /// D1, D8, M3, N1–N3: reads an operator's JSON body, reporting every error at once:
     /// missing, mistyped or unknown fields; `ends_on` before `starts_on` (N2); not exactly one
     /// lead, or a person twice in the team (D1); remote use without tools (M3); a
-    /// nonconformity without evidence (N1); a mark-misuse finding graded against N3.
-    pub fn from_json(input: &Value) -> Result<AuditRequest, Vec<FieldError>> {
+    /// nonconformity without evidence (N1); a mark-misuse finding graded against N3; a
+    /// `starts_on` or `ends_on` after `today`, the day it is recorded (R1: an audit recorded
+    /// is one held, [`crate::dates::past_event`]).
+    pub fn from_json(input: &Value, today: NaiveDate) -> Result<AuditRequest, Vec<FieldError>> {
         let mut errors = Vec::new();
         let doc = schema::check_kind(&AUDIT, input, "D8", &IntakeConfig::default(), &mut errors);
         for e in &mut errors {
             e.rule = audit_rule(&e.field);
         }
+        crate::dates::check_past_events(&doc, ["/starts_on", "/ends_on"], today, "R1", &mut errors);
         if let (Some(start), Some(end)) = (date_at(&doc, "starts_on"), date_at(&doc, "ends_on"))
             && end < start
         {
@@ -435,9 +438,10 @@ static RESPONSE: Kind = Kind::Object(&[
 ]);
 
 impl NcResponse {
-    /// N2, D5: reads a response body, every error at once (citing D5).
-    pub fn from_json(input: &Value) -> Result<NcResponse, Vec<FieldError>> {
-        schema::read(&RESPONSE, input, "D5")
+    /// N2, D5: reads a response body, every error at once (citing D5); a `submitted_on`
+    /// after `today`, the day it is recorded, cites R1 ([`crate::dates::past_event`]).
+    pub fn from_json(input: &Value, today: NaiveDate) -> Result<NcResponse, Vec<FieldError>> {
+        read_past_event(&RESPONSE, input, "/submitted_on", today)
     }
 }
 
@@ -465,10 +469,25 @@ static VERIFICATION: Kind = Kind::Object(&[
 ]);
 
 impl Verification {
-    /// D5: reads a verification body, every error at once (citing D5).
-    pub fn from_json(input: &Value) -> Result<Verification, Vec<FieldError>> {
-        schema::read(&VERIFICATION, input, "D5")
+    /// D5: reads a verification body, every error at once (citing D5); a `verified_on`
+    /// after `today`, the day it is recorded, cites R1 ([`crate::dates::past_event`]).
+    pub fn from_json(input: &Value, today: NaiveDate) -> Result<Verification, Vec<FieldError>> {
+        read_past_event(&VERIFICATION, input, "/verified_on", today)
     }
+}
+
+/// A D5 body checked against `kind`, with its past-event date at `field` not after `today`
+/// (R1).
+fn read_past_event<T: serde::de::DeserializeOwned>(
+    kind: &Kind,
+    input: &Value,
+    field: &str,
+    today: NaiveDate,
+) -> Result<T, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let doc = schema::check_kind(kind, input, "D5", &IntakeConfig::default(), &mut errors);
+    crate::dates::check_past_events(&doc, [field], today, "R1", &mut errors);
+    schema::typed(doc, errors, "D5")
 }
 
 /// D5: one response and, once made, its verification.

@@ -25,7 +25,9 @@
 //! rules an action breaks are [`violation::Violation`]s. The certificate (C1–C7: numbering,
 //! issuance, the C5 lifecycle, the due-date sweep, the public view and the CertSearch
 //! export) is [`certificate`]; its certificate-level refusals are `Violation`s too, its
-//! JSON bodies' problems `FieldError`s (no new error codes were needed). Every figure carries its
+//! JSON bodies' problems `FieldError`s (no new error codes were needed). A date that says
+//! something happened (held, ended, submitted, verified) is checked by one helper,
+//! [`dates::past_event`] (R1: not after the day it is recorded). Every figure carries its
 //! [`explain::Step`]s; every decision its [`explain::Reason`]s.
 
 #![warn(missing_docs)]
@@ -34,6 +36,7 @@ pub mod application;
 pub mod audit;
 pub mod certificate;
 pub mod config;
+pub mod dates;
 pub mod decision;
 pub mod editions;
 pub mod error;

@@ -62,6 +62,9 @@ pub fn check(transfer: &Transfer, today: NaiveDate) -> Explained<TransferCheck> 
         CertificateStatus::Expired => {
             Some("the certificate has expired: only a valid certificate transfers")
         }
+        CertificateStatus::Pending => {
+            Some("the certificate is not yet effective: only a valid certificate transfers")
+        }
     };
     if let Some(why) = refusal {
         reasons.push(Reason::new("A10", format!("{why}; {new_client}")));
@@ -125,10 +128,5 @@ pub fn check(transfer: &Transfer, today: NaiveDate) -> Explained<TransferCheck> 
 }
 
 fn status_name(status: CertificateStatus) -> &'static str {
-    match status {
-        CertificateStatus::Active => "active",
-        CertificateStatus::Suspended => "suspended",
-        CertificateStatus::Withdrawn => "withdrawn",
-        CertificateStatus::Expired => "expired",
-    }
+    status.name()
 }

@@ -290,7 +290,10 @@ fn check_repetitive_groups(doc: &Value, errors: &mut Vec<FieldError>) {
     }
 }
 
-/// I1: dates of things that happened are not after `today`.
+/// I1, R1: dates of things that happened (the management system operating, its last internal
+/// audit and management review, a previous certificate's status change) are not after
+/// `today` ([`crate::dates::past_event`]). A consultancy's `ended_on` may lie ahead: one still
+/// running gives its planned end (see [`crate::dates`]).
 fn check_not_in_future(doc: &Value, today: NaiveDate, errors: &mut Vec<FieldError>) {
     let mut fields: Vec<String> = [
         "operating_since",
@@ -304,20 +307,7 @@ fn check_not_in_future(doc: &Value, today: NaiveDate, errors: &mut Vec<FieldErro
         (0..items(doc, "/previous_certifications").len())
             .map(|i| format!("/previous_certifications/{i}/status_changed_on")),
     );
-    for field in fields {
-        let date = doc
-            .pointer(&field)
-            .and_then(Value::as_str)
-            .and_then(|s| formats::parse_date(s).ok());
-        if date.is_some_and(|d| d > today) {
-            errors.push(FieldError::new(
-                field,
-                ErrorCode::OutOfRange,
-                format!("cannot be after today ({today})"),
-                "I1",
-            ));
-        }
-    }
+    crate::dates::check_past_events(doc, fields, today, "I1", errors);
 }
 
 /// I1: restricted records (seed ZBT item f) are described when present.

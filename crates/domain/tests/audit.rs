@@ -270,7 +270,8 @@ fn n1_n2_d1_d7_d8_reading_reports_every_error_at_once() -> TestResult {
         "recommendation": "maybe",
         "extra": true
     });
-    let Err(errors) = certflow_domain::audit::AuditRequest::from_json(&bad) else {
+    let Err(errors) = certflow_domain::audit::AuditRequest::from_json(&bad, chrono::NaiveDate::MAX)
+    else {
         return Err("accepted".into());
     };
     let has = |field: &str, code: ErrorCode, rule: &str| {
@@ -317,7 +318,8 @@ fn n1_n2_d1_d7_d8_reading_reports_every_error_at_once() -> TestResult {
         "/team",
         json!([{ "person": "a", "role": "lead" }, { "person": "b", "role": "lead" }]),
     );
-    let Err(errors) = certflow_domain::audit::AuditRequest::from_json(&two) else {
+    let Err(errors) = certflow_domain::audit::AuditRequest::from_json(&two, chrono::NaiveDate::MAX)
+    else {
         return Err("accepted".into());
     };
     assert!(
@@ -386,12 +388,16 @@ fn d5_respond_and_verify() -> TestResult {
 fn d5_response_and_verification_reading_reports_every_error_at_once() {
     let r = certflow_domain::audit::NcResponse::from_json(
         &json!({ "cause": "", "correction": 3, "submitted_on": "yesterday", "x": 1 }),
+        chrono::NaiveDate::MAX,
     );
     assert!(
         matches!(r, Err(ref e) if e.len() == 5 && e.iter().all(|e| e.rule == "D5")),
         "{r:?}"
     );
-    let v = certflow_domain::audit::Verification::from_json(&json!({ "accepted": "yes" }));
+    let v = certflow_domain::audit::Verification::from_json(
+        &json!({ "accepted": "yes" }),
+        chrono::NaiveDate::MAX,
+    );
     assert!(matches!(v, Err(ref e) if e.len() == 3), "{v:?}");
 }
 
@@ -443,7 +449,7 @@ fn d8_optional_fields_agree_between_schema_and_types() -> TestResult {
     assert_eq!(req.notes.as_deref(), Some("closing meeting held on site"));
     let v = certflow_domain::audit::Verification::from_json(&json!({
         "verified_by": "p-lead", "verified_on": "2026-03-12", "accepted": false, "note": "no evidence of training"
-    }))
+    }), chrono::NaiveDate::MAX)
     .map_err(|e| format!("{e:?}"))?;
     assert_eq!(v.note.as_deref(), Some("no evidence of training"));
     let d = certflow_domain::decision::DecisionRequest::from_json(&json!({
@@ -452,4 +458,54 @@ fn d8_optional_fields_agree_between_schema_and_types() -> TestResult {
     .map_err(|e| format!("{e:?}"))?;
     assert_eq!(d.justification.as_deref(), Some("major open"));
     Ok(())
+}
+
+#[test]
+fn r1_an_audit_response_or_verification_may_not_be_dated_after_today() {
+    use certflow_domain::audit::{AuditRequest, NcResponse, Verification};
+    let today = day(2026, 11, 30);
+    let fields =
+        |errors: Vec<certflow_domain::FieldError>| -> Vec<(String, ErrorCode, &'static str)> {
+            errors
+                .into_iter()
+                .map(|e| (e.field, e.code, e.rule))
+                .collect()
+        };
+    // The example: an audit ending 9999-12-31.
+    let body = with(audit_body(), "/ends_on", json!("9999-12-31"));
+    assert_eq!(
+        AuditRequest::from_json(&body, today).map_err(fields).err(),
+        Some(vec![("/ends_on".into(), ErrorCode::OutOfRange, "R1")])
+    );
+    let body = with(
+        with(audit_body(), "/starts_on", json!("2026-12-01")),
+        "/ends_on",
+        json!("2026-12-02"),
+    );
+    assert_eq!(
+        AuditRequest::from_json(&body, today).map_err(fields).err(),
+        Some(vec![
+            ("/starts_on".into(), ErrorCode::OutOfRange, "R1"),
+            ("/ends_on".into(), ErrorCode::OutOfRange, "R1"),
+        ])
+    );
+    // Held up to today is fine.
+    let body = with(audit_body(), "/ends_on", json!("2026-11-30"));
+    assert!(AuditRequest::from_json(&body, today).is_ok());
+    let response = json!({ "cause": "c", "correction": "c", "corrective_action": "c",
+                           "submitted_on": "2026-12-01" });
+    assert_eq!(
+        NcResponse::from_json(&response, today)
+            .map_err(fields)
+            .err(),
+        Some(vec![("/submitted_on".into(), ErrorCode::OutOfRange, "R1")])
+    );
+    let verification =
+        json!({ "verified_by": "p-lead", "verified_on": "2027-01-01", "accepted": true });
+    assert_eq!(
+        Verification::from_json(&verification, today)
+            .map_err(fields)
+            .err(),
+        Some(vec![("/verified_on".into(), ErrorCode::OutOfRange, "R1")])
+    );
 }

@@ -15,7 +15,7 @@ use certflow_domain::certificate::{
 use certflow_domain::decision::{DecisionMaker, DecisionRecord, Outcome};
 use certflow_domain::review::{Decision, Jurisdiction, Review};
 use certflow_domain::violation::Violation;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use common::{day, valid_application};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -92,6 +92,7 @@ fn issued_on_request(
         request,
         "CF-2026-000042".into(),
         "op-1",
+        decided,
         jurisdiction,
         &CertificateSettings::default(),
     )
@@ -183,6 +184,7 @@ fn c1_soa_version_required_for_27001_and_site_index_checked() -> TestResult {
         &req,
         "n".into(),
         "op",
+        day(2026, 3, 20),
         Jurisdiction::Iaf,
         &CertificateSettings::default(),
     ) else {
@@ -351,7 +353,14 @@ fn c5_withdrawn_certificate_refuses_everything() -> TestResult {
     refused(revise(&mut c, &rev, "op", on), "C5")?;
     let held = SurveillanceRequest { held_on: on };
     refused(
-        record_surveillance(&mut c, &held, "op", Jurisdiction::Iaf, &settings),
+        record_surveillance(
+            &mut c,
+            &held,
+            "op",
+            held.held_on,
+            Jurisdiction::Iaf,
+            &settings,
+        ),
         "C5",
     )?;
     assert_eq!(c.history.len(), 2);
@@ -499,6 +508,7 @@ fn c3_record_surveillance_replans_the_next_and_refuses_a_third() -> TestResult {
         &mut c,
         &held(day(2027, 1, 15)),
         "op",
+        day(2027, 1, 15),
         Jurisdiction::Cn,
         &settings,
     )
@@ -512,6 +522,7 @@ fn c3_record_surveillance_replans_the_next_and_refuses_a_third() -> TestResult {
         &mut c,
         &held(day(2028, 1, 10)),
         "op",
+        day(2028, 1, 10),
         Jurisdiction::Cn,
         &settings,
     )
@@ -521,6 +532,7 @@ fn c3_record_surveillance_replans_the_next_and_refuses_a_third() -> TestResult {
             &mut c,
             &held(day(2028, 6, 1)),
             "op",
+            day(2028, 6, 1),
             Jurisdiction::Cn,
             &settings,
         ),
@@ -548,6 +560,7 @@ fn c3_c5_restore_refused_while_surveillance_overdue() -> TestResult {
             held_on: day(2027, 3, 26),
         },
         "op",
+        day(2027, 3, 26),
         Jurisdiction::Iaf,
         &settings,
     )
@@ -728,15 +741,17 @@ fn c2_sweep_expires_after_last_valid_day_and_then_nothing() -> TestResult {
             &mut c,
             &SurveillanceRequest { held_on: d },
             "op",
+            d,
             Jurisdiction::Iaf,
             &settings,
         )
         .map_err(|e| format!("{i}: {e:?}"))?;
     }
+    // C2: the cycle runs from the decision of 2026-03-20: last valid day 2029-03-19.
     assert!(
         sweep(
             &mut c,
-            day(2029, 3, 31),
+            day(2029, 3, 19),
             Jurisdiction::Iaf,
             &settings,
             "operator:ops-lead"
@@ -745,7 +760,7 @@ fn c2_sweep_expires_after_last_valid_day_and_then_nothing() -> TestResult {
     );
     let changes = sweep(
         &mut c,
-        day(2029, 4, 1),
+        day(2029, 3, 20),
         Jurisdiction::Iaf,
         &settings,
         "operator:ops-lead",
@@ -804,6 +819,7 @@ fn c6_i8_public_view_contains_no_personal_or_internal_field() -> TestResult {
         &req,
         "CF-2026-000042".into(),
         "canary-operator-id",
+        day(2026, 3, 20),
         Jurisdiction::Iaf,
         &CertificateSettings::default(),
     )
@@ -817,8 +833,12 @@ fn c6_i8_public_view_contains_no_personal_or_internal_field() -> TestResult {
     )
     .map_err(err)?;
     let view = serde_json::to_string(&c.public_view(day(2026, 6, 2))).map_err(|e| e.to_string())?;
-    let export = serde_json::to_string(&certsearch_record(&c, day(2026, 6, 2)))
-        .map_err(|e| e.to_string())?;
+    let export = serde_json::to_string(&certsearch_record(
+        &c,
+        day(2026, 6, 2),
+        &CertificateSettings::default(),
+    ))
+    .map_err(|e| e.to_string())?;
     for text in [&view, &export] {
         for secret in [
             "Canary Personname",
@@ -829,8 +849,6 @@ fn c6_i8_public_view_contains_no_personal_or_internal_field() -> TestResult {
             "Canary Signatoryname",
             "canary-operator-id",
             "Canary internal note",
-            "88 Century Ave",
-            "200120",
             "contact",
             "email",
             "phone",
@@ -847,9 +865,18 @@ fn c6_i8_public_view_contains_no_personal_or_internal_field() -> TestResult {
         "2022",
         "General Manager",
         "suspended",
-        "2029-03-31",
+        "2029-03-19",
     ] {
         assert!(view.contains(shown), "{shown} missing from {view}");
+    }
+    // C6: no street or postcode publicly; the CertSearch export (operators only, C7) names
+    // the business addresses CertSearch requires.
+    for address in ["88 Century Ave", "200120"] {
+        assert!(!view.contains(address), "{address} in the public view");
+        assert!(
+            export.contains(address),
+            "{address} missing from the export"
+        );
     }
     assert_eq!(c.public_view(day(2026, 6, 2)).history.len(), 2);
     // C2, C6: past its last valid day the public sees it expired, sweep or no sweep.
@@ -861,10 +888,140 @@ fn c6_i8_public_view_contains_no_personal_or_internal_field() -> TestResult {
     Ok(())
 }
 
+/// C7: the fields IAF CertSearch's Certification Body upload API marks mandatory (`POST
+/// https://api.iafcertsearch.org/api/client/v1/cb/upload-cert`,
+/// <https://support.iafcertsearch.org/docs/api-access/certification-body-apis/certification-api/upload-certification>),
+/// each with the shape it must have.
+const CERTSEARCH_MANDATORY: &[(&str, Shape)] = &[
+    ("certificate_number", Shape::Text),
+    (
+        "certification_status",
+        Shape::OneOf(&[
+            "active",
+            "inactive",
+            "suspended",
+            "cancelled",
+            "hidden",
+            "withdrawn",
+            "expired",
+        ]),
+    ),
+    (
+        "certificate_accreditation_status",
+        Shape::OneOf(&["Accredited", "Unaccredited"]),
+    ),
+    ("certification_type", Shape::Text),
+    ("certification_issue_date", Shape::Yyyymmdd),
+    ("certification_expiry_date", Shape::Yyyymmdd),
+    ("certified_entity_name", Shape::Text),
+    ("certified_entity_unique_id", Shape::Text),
+    ("certified_entity_street_address", Shape::Text),
+    ("certified_entity_street_city", Shape::Text),
+    ("certified_entity_country", Shape::Text),
+    ("accreditation_body_name", Shape::Text),
+    ("accreditation_body_acronym_name", Shape::Text),
+    ("schemes", Shape::Schemes),
+];
+
+/// C7: the keys of one `sites[]` item of the upload API, all strings.
+const CERTSEARCH_SITE_KEYS: &[&str] = &[
+    "street",
+    "city",
+    "state",
+    "country",
+    "postcode",
+    "scope_description",
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    /// A non-empty string.
+    Text,
+    /// One of these strings.
+    OneOf(&'static [&'static str]),
+    /// A real date as `YYYYMMDD`.
+    Yyyymmdd,
+    /// `[{"scheme_name": text, "standard_list": [{"standards_name": text}, ...]}, ...]`,
+    /// neither list empty.
+    Schemes,
+}
+
+fn text(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| !s.trim().is_empty())
+}
+
+fn has_shape(v: &Value, shape: Shape) -> bool {
+    match shape {
+        Shape::Text => text(v),
+        Shape::OneOf(values) => v.as_str().is_some_and(|s| values.contains(&s)),
+        Shape::Yyyymmdd => v
+            .as_str()
+            .is_some_and(|s| s.len() == 8 && NaiveDate::parse_from_str(s, "%Y%m%d").is_ok()),
+        Shape::Schemes => v.as_array().is_some_and(|schemes| {
+            !schemes.is_empty()
+                && schemes.iter().all(|scheme| {
+                    text(&scheme["scheme_name"])
+                        && scheme["standard_list"].as_array().is_some_and(|list| {
+                            !list.is_empty() && list.iter().all(|s| text(&s["standards_name"]))
+                        })
+                })
+        }),
+    }
+}
+
+/// C7: every mandatory field with its shape, and `sites[]` in the API's keys.
+fn certsearch_problems(record: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (field, shape) in CERTSEARCH_MANDATORY {
+        if !has_shape(&record[*field], *shape) {
+            problems.push(format!("{field} is not {shape:?}: {}", record[*field]));
+        }
+    }
+    match record["sites"].as_array() {
+        None => problems.push("sites is not a list".into()),
+        Some(sites) => {
+            for (i, site) in sites.iter().enumerate() {
+                let keys: Vec<&str> = site
+                    .as_object()
+                    .map(|o| o.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                let mut expected = CERTSEARCH_SITE_KEYS.to_vec();
+                expected.sort_unstable();
+                let mut got = keys.clone();
+                got.sort_unstable();
+                if got != expected || !keys.iter().all(|k| site[*k].is_string()) {
+                    problems.push(format!("sites[{i}] keys {keys:?}"));
+                }
+            }
+        }
+    }
+    problems
+}
+
 #[test]
-fn c7_certsearch_dates_yyyymmdd_schemes_and_sites() -> TestResult {
+fn c7_certsearch_record_has_every_mandatory_upload_api_field() -> TestResult {
+    for (decided, effective, today) in [
+        (day(2028, 2, 29), "2028-02-29", day(2028, 3, 1)),
+        (day(2026, 11, 30), "2027-01-15", day(2026, 12, 1)),
+        (day(2026, 3, 20), "2026-03-20", day(2030, 1, 1)),
+    ] {
+        let c = issued(decided, effective, Jurisdiction::Cn)?;
+        let record = serde_json::to_value(certsearch_record(
+            &c,
+            today,
+            &CertificateSettings::default(),
+        ))
+        .map_err(|e| e.to_string())?;
+        let problems = certsearch_problems(&record);
+        assert!(problems.is_empty(), "{problems:?} in {record}");
+    }
+    Ok(())
+}
+
+#[test]
+fn c7_certsearch_dates_yyyymmdd_schemes_sites_and_accreditation_body() -> TestResult {
     let c = issued(day(2028, 2, 29), "2028-02-29", Jurisdiction::Cn)?;
-    let r = certsearch_record(&c, day(2028, 3, 1));
+    let r = certsearch_record(&c, day(2028, 3, 1), &CertificateSettings::default());
     assert_eq!(r.certificate_number, "CF-2026-000042");
     assert_eq!(r.certification_issue_date, "20280229");
     assert_eq!(r.certification_original_issue_date, "20280229");
@@ -872,15 +1029,250 @@ fn c7_certsearch_dates_yyyymmdd_schemes_and_sites() -> TestResult {
     assert_eq!(r.certified_entity_name, "Acme Data Co., Ltd.");
     let v = serde_json::to_value(&r).map_err(|e| e.to_string())?;
     assert_eq!(v["certification_status"], json!("active"));
+    assert_eq!(v["certificate_accreditation_status"], json!("Accredited"));
+    assert_eq!(v["certification_type"], json!("Management System"));
+    assert_eq!(
+        v["certified_entity_unique_id"],
+        json!("uscc:91310000MA1FL8XQ37")
+    );
+    assert_eq!(
+        v["certified_entity_street_address"],
+        json!("88 Century Ave")
+    );
+    assert_eq!(v["certified_entity_street_city"], json!("Shanghai"));
+    assert_eq!(v["certified_entity_country"], json!("CN"));
+    assert_eq!(v["accreditation_body_acronym_name"], json!("CNAS"));
+    assert_eq!(
+        v["accreditation_body_name"],
+        json!("China National Accreditation Service for Conformity Assessment")
+    );
     assert_eq!(
         v["schemes"],
         json!([
-            { "scheme_name": "ISMS", "standard_list": ["ISO/IEC 27001:2022"] },
-            { "scheme_name": "PIMS", "standard_list": ["ISO/IEC 27701:2019"] }
+            { "scheme_name": "ISMS", "standard_list": [{ "standards_name": "ISO/IEC 27001:2022" }] },
+            { "scheme_name": "PIMS", "standard_list": [{ "standards_name": "ISO/IEC 27701:2019" }] }
         ])
     );
-    assert_eq!(v["sites"][0]["site_city"], json!("Shanghai"));
-    assert_eq!(v["sites"][0]["is_main_site"], json!(true));
+    assert_eq!(
+        v["sites"][0],
+        json!({
+            "street": "88 Century Ave", "city": "Shanghai", "state": "", "country": "CN",
+            "postcode": "200120", "scope_description": "Payroll service operations"
+        })
+    );
+    // C7 [cfg]: the accreditation body is the settings'.
+    let settings: CertificateSettings = serde_json::from_value(json!({
+        "accreditation_body": { "name": "United Kingdom Accreditation Service", "acronym": "UKAS", "accredited": false }
+    }))
+    .map_err(|e| e.to_string())?;
+    let v = serde_json::to_value(certsearch_record(&c, day(2028, 3, 1), &settings))
+        .map_err(|e| e.to_string())?;
+    assert_eq!(v["accreditation_body_acronym_name"], json!("UKAS"));
+    assert_eq!(v["certificate_accreditation_status"], json!("Unaccredited"));
+    Ok(())
+}
+
+#[test]
+fn c7_accreditation_body_setting_checked() -> TestResult {
+    let bad: CertificateSettings = serde_json::from_value(json!({
+        "accreditation_body": { "name": " ", "acronym": "" }, "effective_within_days": 400
+    }))
+    .map_err(|e| e.to_string())?;
+    let fields: Vec<_> = bad.check().into_iter().map(|e| (e.field, e.rule)).collect();
+    assert_eq!(
+        fields,
+        vec![
+            ("/effective_within_days".to_string(), "C2"),
+            ("/accreditation_body/name".to_string(), "C7"),
+            ("/accreditation_body/acronym".to_string(), "C7"),
+        ]
+    );
+    Ok(())
+}
+
+/// The issue's example: a grant decided 2026-11-30.
+const DECIDED: (i32, u32, u32) = (2026, 11, 30);
+
+fn decided() -> NaiveDate {
+    day(DECIDED.0, DECIDED.1, DECIDED.2)
+}
+
+#[test]
+fn c2_effective_date_cannot_lengthen_the_cycle() -> TestResult {
+    // An effective date 15 months after the decision is refused (C2, [cfg] 90 days).
+    let Err(v) = issued(decided(), "2028-02-29", Jurisdiction::Iaf) else {
+        return Err("effective 15 months after the decision was accepted".into());
+    };
+    assert!(v.contains("rule: \"C2\"") && v.contains("90 days"), "{v}");
+    // Within the bound, the cycle still runs from the decision: expiry 2029-11-29, not
+    // three years from the effective date.
+    let c = issued(decided(), "2027-02-28", Jurisdiction::Iaf)?;
+    assert_eq!(c.granted_on, day(2027, 2, 28));
+    assert_eq!(c.expires_on, day(2029, 11, 29));
+    assert_eq!(c.recertification.decide_by, day(2029, 11, 29));
+    // The last day allowed is the 90th after the decision.
+    issued(decided(), "2027-02-28", Jurisdiction::Cn)?;
+    let Err(_) = issued(decided(), "2027-03-01", Jurisdiction::Cn) else {
+        return Err("effective 91 days after the decision was accepted".into());
+    };
+    // A recertification may take effect the day after the previous expiry, however far.
+    let mut body = request_json("2030-01-01");
+    body["previous_expiry"] = json!("2029-12-31");
+    let req = IssueRequest::from_json(&body).map_err(|e| format!("{e:?}"))?;
+    let c = issued_on_request(day(2029, 6, 1), &req, Jurisdiction::Iaf)?;
+    assert_eq!(c.expires_on, day(2032, 12, 31));
+    Ok(())
+}
+
+#[test]
+fn c3_the_issue_example_plans_every_year_to_the_recertification_year() -> TestResult {
+    let c = issued(decided(), "2027-02-28", Jurisdiction::Iaf)?;
+    let due: Vec<_> = c.surveillance.iter().map(|s| s.due_by).collect();
+    // 2027 and 2028 each have a surveillance; 2029 is the recertification year.
+    assert_eq!(due, vec![day(2027, 11, 30), day(2028, 12, 31)]);
+    assert_eq!(c.expires_on.year(), 2029);
+    Ok(())
+}
+
+fn years_without_surveillance(c: &Certificate) -> Vec<i32> {
+    (c.decided_on.year() + 1..c.expires_on.year())
+        .filter(|y| !c.surveillance.iter().any(|s| s.due_by.year() == *y))
+        .collect()
+}
+
+proptest! {
+    /// C3 (ISO/IEC 17021-1 9.6.2.2): whatever the decision day, the effective date within its
+    /// bound and the jurisdiction, and for a recertification decided up to a year before or
+    /// (IAF) six months after the previous expiry, every calendar year between the decision
+    /// and the recertification (expiry) year has a surveillance due; the first is due within
+    /// 12 months of the decision; each next within the gap limit and the next calendar year;
+    /// none after the expiry.
+    #[test]
+    fn c3_every_calendar_year_of_the_cycle_has_a_surveillance(
+        offset in 0i64..3650,
+        effective_after in 0u64..=90,
+        previous_after in proptest::option::of(-180i64..=365),
+        cn in any::<bool>(),
+    ) {
+        let decided = day(2025, 1, 1) + chrono::Duration::days(offset);
+        let jurisdiction = if cn { Jurisdiction::Cn } else { Jurisdiction::Iaf };
+        let previous_after = previous_after.filter(|d| *d >= 0 || !cn);
+        let effective = decided + chrono::Days::new(effective_after);
+        let mut body = request_json(&effective.to_string());
+        if let Some(after) = previous_after {
+            body["previous_expiry"] = json!((decided + chrono::Duration::days(after)).to_string());
+        }
+        let req = IssueRequest::from_json(&body).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+        let c = issued_on_request(decided, &req, jurisdiction).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(years_without_surveillance(&c), Vec::<i32>::new(), "{:?}", c.surveillance);
+        let gap = CertificateSettings::default().max_gap(jurisdiction);
+        let dues: Vec<_> = c.surveillance.iter().map(|s| s.due_by).collect();
+        prop_assert!(dues.len() >= 2);
+        prop_assert!(dues.first().is_some_and(|d| *d <= decided + chrono::Months::new(12)));
+        for pair in dues.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            prop_assert!(a < b && b <= a + chrono::Months::new(gap) && b.year() <= a.year() + 1);
+        }
+        prop_assert!(dues.iter().all(|d| *d <= c.expires_on));
+        // C2: never longer than three years from the decision (a recertification: from the
+        // previous expiry).
+        let start = previous_after.map_or(decided, |a| decided + chrono::Duration::days(a + 1));
+        prop_assert!(c.expires_on <= start + chrono::Months::new(36));
+    }
+}
+
+#[test]
+fn c5_not_yet_effective_certificate_shows_pending_until_its_effective_date() -> TestResult {
+    let c = issued(decided(), "2027-02-28", Jurisdiction::Iaf)?;
+    for (today, status, certsearch) in [
+        (day(2026, 11, 30), CertificateStatus::Pending, "inactive"),
+        (day(2027, 2, 27), CertificateStatus::Pending, "inactive"),
+        (day(2027, 2, 28), CertificateStatus::Active, "active"),
+        (day(2029, 11, 30), CertificateStatus::Expired, "expired"),
+    ] {
+        assert_eq!(c.status_on(today), status, "{today}");
+        assert_eq!(c.public_view(today).status, status, "{today}");
+        let record = certsearch_record(&c, today, &CertificateSettings::default());
+        assert_eq!(record.certification_status, certsearch, "{today}");
+    }
+    let v = serde_json::to_value(c.public_view(day(2026, 12, 1))).map_err(|e| e.to_string())?;
+    assert_eq!(v["status"], json!("pending"));
+    // A pending certificate may still be withdrawn (it changes as an active one).
+    let mut w = c.clone();
+    withdraw(&mut w, &reason("client request")?, "op", day(2026, 12, 1)).map_err(err)?;
+    Ok(())
+}
+
+#[test]
+fn r1_issuance_is_recorded_on_the_day_of_issue_not_the_effective_date() -> TestResult {
+    let c = issued(decided(), "2027-02-28", Jurisdiction::Iaf)?;
+    let first = c.history.first().ok_or("no history")?;
+    assert_eq!(first.on, decided());
+    assert!(
+        first.reason.contains("effective on 2027-02-28"),
+        "{}",
+        first.reason
+    );
+    assert_eq!(
+        c.revisions.first().map(|r| r.effective_on),
+        Some(day(2027, 2, 28))
+    );
+    Ok(())
+}
+
+#[test]
+fn r1_a_held_date_may_not_lie_in_the_future() -> TestResult {
+    let today = decided();
+    // The issue's examples: held 2027-11-01 and 2028-10-01, recorded on 2026-11-30.
+    for held in ["2027-11-01", "2028-10-01", "2026-12-01"] {
+        let Err(errors) = SurveillanceRequest::from_json(&json!({ "held_on": held }), today) else {
+            return Err(format!("held_on {held} accepted on {today}"));
+        };
+        let got: Vec<_> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code, e.rule))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("/held_on", certflow_domain::ErrorCode::OutOfRange, "R1")]
+        );
+    }
+    // Today itself is a past event's latest day.
+    SurveillanceRequest::from_json(&json!({ "held_on": "2026-11-30" }), today)
+        .map_err(|e| format!("{e:?}"))?;
+    // The domain refuses it too, should a caller skip the reader.
+    let mut c = issued(day(2026, 3, 20), "2026-03-20", Jurisdiction::Iaf)?;
+    refused(
+        record_surveillance(
+            &mut c,
+            &SurveillanceRequest {
+                held_on: day(2027, 11, 1),
+            },
+            "op",
+            today,
+            Jurisdiction::Iaf,
+            &CertificateSettings::default(),
+        ),
+        "R1",
+    )?;
+    // Recorded on the day it is recorded; the day held is data.
+    record_surveillance(
+        &mut c,
+        &SurveillanceRequest {
+            held_on: day(2026, 11, 1),
+        },
+        "op",
+        today,
+        Jurisdiction::Iaf,
+        &CertificateSettings::default(),
+    )
+    .map_err(err)?;
+    let last = c.history.last().ok_or("no history")?;
+    assert_eq!((last.action, last.on), (Action::SurveillanceHeld, today));
+    assert_eq!(
+        c.surveillance.first().and_then(|s| s.held_on),
+        Some(day(2026, 11, 1))
+    );
     Ok(())
 }
 
@@ -949,7 +1341,7 @@ proptest! {
         let _ = ReasonRequest::from_json(&v);
         let _ = ReduceScopeRequest::from_json(&v);
         let _ = ReviseRequest::from_json(&v);
-        let _ = SurveillanceRequest::from_json(&v);
+        let _ = SurveillanceRequest::from_json(&v, NaiveDate::MAX);
     }
 }
 
@@ -975,6 +1367,7 @@ fn recertified(
         &req,
         "n".into(),
         "op",
+        decided,
         j,
         &CertificateSettings::default(),
     )

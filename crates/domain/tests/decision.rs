@@ -619,10 +619,10 @@ proptest! {
     fn d_n_arbitrary_json_never_panics_the_readers(doc in arb_json()) {
         for errors in [
             Person::from_json(&doc).err(),
-            AuditRequest::from_json(&doc).err(),
+            AuditRequest::from_json(&doc, chrono::NaiveDate::MAX).err(),
             DecisionRequest::from_json(&doc).err(),
-            NcResponse::from_json(&doc).err(),
-            Verification::from_json(&doc).err(),
+            NcResponse::from_json(&doc, chrono::NaiveDate::MAX).err(),
+            Verification::from_json(&doc, chrono::NaiveDate::MAX).err(),
         ].into_iter().flatten() {
             prop_assert!(!errors.is_empty());
             prop_assert!(errors.iter().all(|e| !e.rule.is_empty()));
@@ -635,7 +635,7 @@ proptest! {
         value in arb_json(),
     ) {
         let doc = with(audit_body(), &format!("/{key}"), value);
-        if let Ok(req) = AuditRequest::from_json(&doc) {
+        if let Ok(req) = AuditRequest::from_json(&doc, chrono::NaiveDate::MAX) {
             let reg = register().map_err(TestCaseError::fail)?;
             let _ = certflow_domain::audit::record_audit(
                 req, "a".into(), &client(), &reg, &[],
@@ -649,9 +649,12 @@ proptest! {
 fn d1_decision_maker_who_verified_a_response_took_part_in_the_audit() -> TestResult {
     let mut audit = record(&audit_body(), "audit-2")?;
     respond(&mut audit, "nc-1", response("2026-03-10")?).map_err(|v| format!("{v:?}"))?;
-    let by_dm = Verification::from_json(&json!({
-        "verified_by": "P-DM", "verified_on": "2026-03-12", "accepted": true
-    }))
+    let by_dm = Verification::from_json(
+        &json!({
+            "verified_by": "P-DM", "verified_on": "2026-03-12", "accepted": true
+        }),
+        chrono::NaiveDate::MAX,
+    )
     .map_err(|e| format!("{e:?}"))?;
     verify(&mut audit, "nc-1", by_dm).map_err(|v| format!("{v:?}"))?;
     let r = check(

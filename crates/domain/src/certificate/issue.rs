@@ -1,12 +1,12 @@
 //! Issuance (C1–C4): the number, the contents and the dates.
 
-use chrono::{Months, NaiveDate};
+use chrono::{Datelike, Days, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Action, Certificate, CertificateRevision, Change, Recertification, SurveillanceDue};
 use crate::application::{
-    Address, Application, CertificateStatus, RequestedStandard, StandardCode,
+    Address, Application, CertificateStatus, LegalId, RequestedStandard, StandardCode,
 };
 use crate::config::IntakeConfig;
 use crate::decision::{DecisionRecord, Outcome};
@@ -39,6 +39,32 @@ impl Default for CertificationBody {
     }
 }
 
+/// C7: the accreditation body that accredits the CB [cfg], named in every IAF CertSearch
+/// record (`accreditation_body_name`, `accreditation_body_acronym_name`,
+/// `certificate_accreditation_status`, all mandatory in CertSearch's upload API). Default:
+/// CNAS, China National Accreditation Service for Conformity Assessment, accredited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccreditationBody {
+    /// The accreditation body's full name (1 to 200 characters, one line).
+    pub name: String,
+    /// Its acronym as CertSearch lists it (1 to 20 characters, one line), e.g. `"CNAS"`.
+    pub acronym: String,
+    /// Whether the certificates are issued under this accreditation: CertSearch's
+    /// `certificate_accreditation_status` is `"Accredited"`, otherwise `"Unaccredited"`.
+    pub accredited: bool,
+}
+
+impl Default for AccreditationBody {
+    fn default() -> Self {
+        Self {
+            name: "China National Accreditation Service for Conformity Assessment".to_string(),
+            acronym: "CNAS".to_string(),
+            accredited: true,
+        }
+    }
+}
+
 /// C1–C5: the certificate settings [cfg], passed in by the caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -62,6 +88,13 @@ pub struct CertificateSettings {
     pub restore_after_expiry_months: u32,
     /// C1: the CB's name, address and mark.
     pub certification_body: CertificationBody,
+    /// C2: the effective date may lie at most this many days after the certification
+    /// decision (default 90; 0 to 365). The cycle starts with the decision (ISO/IEC 17021-1
+    /// 9.1.3.2), so a later effective date never lengthens it; a recertification may also
+    /// take effect on the day after the previous expiry.
+    pub effective_within_days: u32,
+    /// C7: the accreditation body named in the CertSearch export.
+    pub accreditation_body: AccreditationBody,
 }
 
 impl Default for CertificateSettings {
@@ -75,6 +108,8 @@ impl Default for CertificateSettings {
             recertification_application_months: 3,
             restore_after_expiry_months: 6,
             certification_body: CertificationBody::default(),
+            effective_within_days: 90,
+            accreditation_body: AccreditationBody::default(),
         }
     }
 }
@@ -93,9 +128,11 @@ impl CertificateSettings {
     /// 200 characters) and address (at most 500), neither blank, and a mark, when given, not
     /// blank (at most 100) (C1), gap limits of 12 to 24 months (C3, as the programme's),
     /// an application lead of at most 11 months (C4), a restoration window of at most 6
-    /// months (C4) and a suspension limit of 1 to 12 months (C5).
+    /// months (C4) and a suspension limit of 1 to 12 months (C5); an effective-date bound of
+    /// 0 to 365 days (C2) and an accreditation body with a name of 1 to 200 and an acronym of
+    /// 1 to 20 characters, one line each (C7).
     pub fn check(&self) -> Vec<FieldError> {
-        let mut errors = Vec::new();
+        let mut errors = self.check_effective_and_accreditation();
         let mut out = |field: &str, ok: bool, rule: &'static str, message: &str| {
             if !ok {
                 errors.push(FieldError::new(field, ErrorCode::OutOfRange, message, rule));
@@ -182,6 +219,40 @@ impl CertificateSettings {
         errors
     }
 
+    /// C2, C7: the effective-date bound and the accreditation body (see [`Self::check`]).
+    fn check_effective_and_accreditation(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.effective_within_days > 365 {
+            errors.push(FieldError::new(
+                "/effective_within_days",
+                ErrorCode::OutOfRange,
+                "0 to 365 days",
+                "C2",
+            ));
+        }
+        let line_of = |s: &str, max: usize| {
+            let s = s.trim();
+            !s.is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control)
+        };
+        if !line_of(&self.accreditation_body.name, 200) {
+            errors.push(FieldError::new(
+                "/accreditation_body/name",
+                ErrorCode::InvalidValue,
+                "the accreditation body's name: 1 to 200 characters, one line",
+                "C7",
+            ));
+        }
+        if !line_of(&self.accreditation_body.acronym, 20) {
+            errors.push(FieldError::new(
+                "/accreditation_body/acronym",
+                ErrorCode::InvalidValue,
+                "the accreditation body's acronym: 1 to 20 characters, one line",
+                "C7",
+            ));
+        }
+        errors
+    }
+
     /// C3: the surveillance gap limit in `jurisdiction` (IAF 15, cn 12 months).
     pub fn max_gap(&self, jurisdiction: Jurisdiction) -> u32 {
         match jurisdiction {
@@ -244,7 +315,10 @@ pub struct SiteScope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssueRequest {
-    /// C2: the effective date, not before the decision; absent: the decision's day.
+    /// C2: the effective date, not before the decision and at most `effective_within_days`
+    /// [cfg, 90] after it (a recertification: or the day after `previous_expiry`); absent:
+    /// the decision's day. Until then the certificate shows `pending` (C5). It never moves
+    /// the expiry: the cycle starts with the decision (ISO/IEC 17021-1 9.1.3.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_on: Option<NaiveDate>,
     /// C1: the ISMS Statement of Applicability version (required with ISO/IEC 27001).
@@ -341,6 +415,11 @@ pub struct Contents {
     pub organization: String,
     /// Its registered address.
     pub organization_address: Address,
+    /// C7: its legal-status document (a public business registration), the organisation's
+    /// stable id in the CertSearch export; not in the public view. Absent on certificates
+    /// stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_legal_id: Option<LegalId>,
     /// The certified sites.
     pub sites: Vec<CertifiedSite>,
     /// The standards with edition.
@@ -367,16 +446,25 @@ pub struct Grant<'a> {
     pub decision: &'a DecisionRecord,
 }
 
-/// C1–C4: issues a certificate numbered `number` from `grant` and `request`, recording the
-/// change by `by` (R1). Every broken rule at once: a decision that is not a grant or a review
-/// that did not accept (C1), an effective date before the decision (C2), no SoA version for
-/// ISO/IEC 27001 or a site scope for a site that does not exist or twice (C1), dates beyond
-/// the calendar (C2).
+/// C1–C4: issues a certificate numbered `number` from `grant` and `request` on `today`,
+/// recording the change by `by` on `today` (R1: the history says when it was issued; the
+/// effective date is the revision's data). Every broken rule at once: a decision that is not
+/// a grant or a review that did not accept (C1), an effective date before the decision or
+/// more than `effective_within_days` after it (C2), no SoA version for ISO/IEC 27001 or a
+/// site scope for a site that does not exist or twice (C1), dates beyond the calendar (C2).
+///
+/// Dates (ISO/IEC 17021-1 9.1.3.2: the cycle begins with the certification decision; 9.6.2.2:
+/// surveillance at least once a calendar year except in the recertification year, the first
+/// within 12 months of the decision): expiry is 3 years from the decision (C2), or from the
+/// day after `previous_expiry` for a recertification (C2, C4), never from the effective
+/// date; a surveillance is planned for every calendar year of the cycle before the
+/// recertification (expiry) year, at least two (A8, C3).
 pub fn issue(
     grant: Grant<'_>,
     request: &IssueRequest,
     number: String,
     by: &str,
+    today: NaiveDate,
     jurisdiction: Jurisdiction,
     settings: &CertificateSettings,
 ) -> Result<Certificate, Vec<Violation>> {
@@ -436,8 +524,20 @@ pub fn issue(
             Some(slot) => *slot = Some(s.scope.clone()),
         }
     }
+    let latest_effective = decided_on
+        .checked_add_days(Days::new(settings.effective_within_days.into()))
+        .max(request.previous_expiry.and_then(|p| p.succ_opt()));
+    if latest_effective.is_some_and(|latest| effective_on > latest) {
+        violations.push(Violation::new(
+            "C2",
+            format!(
+                "the effective date {effective_on} is more than {} days after the certification decision of {decided_on} [cfg effective_within_days]: the cycle starts with the decision (ISO/IEC 17021-1 9.1.3.2), so a later effective date would leave the certificate without surveillance",
+                settings.effective_within_days
+            ),
+        ));
+    }
     let validity_start = match request.previous_expiry {
-        None => Some(effective_on),
+        None => Some(decided_on),
         Some(previous) => {
             let restore_months = match jurisdiction {
                 Jurisdiction::Iaf => settings.restore_after_expiry_months,
@@ -482,6 +582,7 @@ pub fn issue(
     let contents = Contents {
         organization: application.organization.legal_name.clone(),
         organization_address: application.organization.address.clone(),
+        organization_legal_id: Some(application.organization.legal_id.clone()),
         sites,
         standards: application.standards.clone(),
         scope: review.scope.clone(),
@@ -511,12 +612,14 @@ pub fn issue(
         recertification,
         suspension: None,
         history: vec![Change {
-            on: effective_on,
+            on: today,
             by: by.to_string(),
             action: Action::Issued,
             status: CertificateStatus::Active,
             revision: 1,
-            reason: format!("issued on the grant decision of {decided_on}, valid to {expires_on}"),
+            reason: format!(
+                "issued on the grant decision of {decided_on}, effective on {effective_on}, valid to {expires_on}"
+            ),
             rule: "C2".to_string(),
         }],
     })
@@ -531,9 +634,7 @@ fn dates(
     settings: &CertificateSettings,
 ) -> Option<(NaiveDate, Vec<SurveillanceDue>, Recertification)> {
     let expires_on = expiry_from(validity_start)?;
-    let first = first_surveillance_due(decided_on)?;
-    let second = next_surveillance_due(first, gap)?.min(expires_on);
-    let surveillance = [first, second]
+    let surveillance = surveillance_plan(decided_on, expires_on, gap)?
         .into_iter()
         .map(|due_by| SurveillanceDue {
             due_by,
@@ -547,4 +648,29 @@ fn dates(
         decide_by: expires_on,
     };
     Some((expires_on, surveillance, recertification))
+}
+
+/// C3 (ISO/IEC 17021-1 9.6.2.2): the surveillance due dates of a cycle decided on
+/// `decided_on` and expiring on `expires_on`: the first 12 months after the decision, each
+/// next at most `gap` months after the one before and within the next calendar year, until
+/// every calendar year before the recertification (expiry) year has one; at least two (A8:
+/// years 1 and 2), none after the expiry. `None` past the calendar's end.
+pub(crate) fn surveillance_plan(
+    decided_on: NaiveDate,
+    expires_on: NaiveDate,
+    gap: u32,
+) -> Option<Vec<NaiveDate>> {
+    let mut dues = vec![first_surveillance_due(decided_on)?.min(expires_on)];
+    // A cycle is 3 years plus at most a restoration window (C4): 4 audits cover it.
+    while let Some(&last) = dues.last()
+        && dues.len() < 4
+        && (dues.len() < 2 || last.year() < expires_on.year().saturating_sub(1))
+    {
+        let next = next_surveillance_due(last, gap)?.min(expires_on);
+        if next <= last {
+            break;
+        }
+        dues.push(next);
+    }
+    Some(dues)
 }

@@ -3,7 +3,8 @@
 //! certificate and appends one [`Change`] (R1), or refuses with the rule it breaks.
 //!
 //! Transitions (C5). A certificate past its expiry date counts as expired even before the
-//! sweep has marked it:
+//! sweep has marked it; one before its effective date is `pending` and changes as an active
+//! one does:
 //! - suspend: active only (not suspended, withdrawn or expired).
 //! - restore: suspended only, no surveillance still overdue (C3), not past expiry. A
 //!   suspension flagged for withdrawal may still be restored: the flag asks for a decision,
@@ -181,27 +182,44 @@ impl ReviseRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SurveillanceRequest {
-    /// The last day of the surveillance audit.
+    /// The last day of the surveillance audit: a past event, not after the day it is
+    /// recorded (R1).
     pub held_on: NaiveDate,
 }
 
 static SURVEILLANCE: Kind = Kind::Object(&[req("held_on", DATE)]);
 
 impl SurveillanceRequest {
-    /// C3: reads the JSON body, every error at once.
-    pub fn from_json(input: &Value) -> Result<SurveillanceRequest, Vec<FieldError>> {
-        schema::read(&SURVEILLANCE, input, "C3")
+    /// C3: reads the JSON body, every error at once (citing C3); a `held_on` after `today`,
+    /// the day it is recorded, is an `out_of_range` error citing R1
+    /// ([`crate::dates::past_event`]).
+    pub fn from_json(
+        input: &Value,
+        today: NaiveDate,
+    ) -> Result<SurveillanceRequest, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let doc = schema::check_kind(
+            &SURVEILLANCE,
+            input,
+            "C3",
+            &crate::config::IntakeConfig::default(),
+            &mut errors,
+        );
+        crate::dates::check_past_events(&doc, ["/held_on"], today, "R1", &mut errors);
+        schema::typed(doc, errors, "C3")
     }
 }
 
 impl Certificate {
-    /// C5: the status on `on`: an active or suspended certificate past its expiry date is
-    /// expired even before the sweep marks it.
+    /// C2, C5: the status on `on`: an active or suspended certificate past its expiry date is
+    /// expired even before the sweep marks it; an active one before its effective date
+    /// (`granted_on`) is `pending` (not yet effective).
     pub fn status_on(&self, on: NaiveDate) -> CertificateStatus {
         match self.status {
             CertificateStatus::Active | CertificateStatus::Suspended if on > self.expires_on => {
                 CertificateStatus::Expired
             }
+            CertificateStatus::Active if on < self.granted_on => CertificateStatus::Pending,
             s => s,
         }
     }
@@ -246,7 +264,12 @@ impl Certificate {
         allowed: &[CertificateStatus],
         what: &str,
     ) -> Result<(), Violation> {
-        let status = self.status_on(on);
+        let shown = self.status_on(on);
+        // A pending certificate is an active one not yet in effect: it changes as one.
+        let status = match shown {
+            CertificateStatus::Pending => CertificateStatus::Active,
+            s => s,
+        };
         if allowed.contains(&status) {
             Ok(())
         } else {
@@ -255,19 +278,10 @@ impl Certificate {
                 format!(
                     "cannot {what} certificate {}: it is {} on {on}",
                     self.number,
-                    status_name(status)
+                    shown.name()
                 ),
             ))
         }
-    }
-}
-
-fn status_name(status: CertificateStatus) -> &'static str {
-    match status {
-        CertificateStatus::Active => "active",
-        CertificateStatus::Suspended => "suspended",
-        CertificateStatus::Withdrawn => "withdrawn",
-        CertificateStatus::Expired => "expired",
     }
 }
 
@@ -525,15 +539,24 @@ pub fn revise(
 }
 
 /// C3: records the next surveillance audit as held on `held_on` and re-plans the one after
-/// it from that day (at most the gap limit later, within the next calendar year).
+/// it from that day (at most the gap limit later, within the next calendar year). The change
+/// is recorded on `today` (R1), the day it is recorded; `held_on` (not after `today`, checked
+/// by [`SurveillanceRequest::from_json`]) is its data.
 pub fn record_surveillance(
     certificate: &mut Certificate,
     request: &SurveillanceRequest,
     by: &str,
+    today: NaiveDate,
     jurisdiction: Jurisdiction,
     settings: &CertificateSettings,
 ) -> Result<(), Violation> {
     let on = request.held_on;
+    if on > today {
+        return Err(Violation::new(
+            "R1",
+            format!("the surveillance cannot have been held on {on}, after today ({today})"),
+        ));
+    }
     certificate.require(
         on,
         &[CertificateStatus::Active, CertificateStatus::Suspended],
@@ -560,7 +583,7 @@ pub fn record_surveillance(
     }
     let late = if on > due_by { " (late)" } else { "" };
     certificate.record(
-        on,
+        today,
         by,
         Action::SurveillanceHeld,
         format!("surveillance held on {on}, due by {due_by}{late}"),

@@ -7,16 +7,27 @@
 //! - Numbers: `<prefix>-<year>-<sequence, 6 digits zero-padded>` (`CF-2026-000042`); the
 //!   year is the year of issue and the sequence the component's atomic per-year counter.
 //!   A sequence above 999 999 is printed in full (never truncated: numbers stay unique, C1).
-//! - Validity (C2) counts from the effective date (a recertification: from the day after the
-//!   previous certificate's expiry, `previous_expiry`, when decided by then, or under IAF
-//!   within `restore_after_expiry_months` [cfg, 6] after it, C4; never after it under cn); expiry is the certificate's last valid
-//!   day, the day before the third anniversary (the month's last day when the anniversary
-//!   does not exist: 2028-02-29 → 2031-02-28), the same function as the programme's
-//!   ([`crate::programme::expiry_from`]).
-//! - Surveillance (C3) counts from the decision: the first due 12 months after it, the
-//!   second at most `max_gap_months` (15 IAF, 12 cn) after the first one held (or its due
-//!   date while it is not held) and within the next calendar year
-//!   ([`crate::programme::next_surveillance_due`]). None in the recertification year.
+//! - The cycle starts with the certification decision (C2; ISO/IEC 17021-1 9.1.3.2: "the
+//!   first three-year certification cycle begins with the certification decision"). Validity
+//!   counts from the decision (a recertification: from the day after the previous
+//!   certificate's expiry, `previous_expiry`, when decided by then, or under IAF within
+//!   `restore_after_expiry_months` [cfg, 6] after it, C4; never after it under cn), never
+//!   from the effective date: a later effective date shortens the certificate's validity, it
+//!   never lengthens the cycle. The effective date lies between the decision and
+//!   `effective_within_days` [cfg, 90] after it (a recertification: or the day after the
+//!   previous expiry); until it the certificate is `pending` ([`Certificate::status_on`]).
+//!   Expiry is the certificate's last valid day, the day before the third anniversary (the
+//!   month's last day when the anniversary does not exist: 2028-02-29 → 2031-02-28), the
+//!   same function as the programme's ([`crate::programme::expiry_from`]).
+//! - Surveillance (C3; ISO/IEC 17021-1 9.6.2.2) counts from the decision: the first due 12
+//!   months after it, each next at most `max_gap_months` (15 IAF, 12 cn) after the one
+//!   before (held, or its due date while it is not held) and within the next calendar year
+//!   ([`crate::programme::next_surveillance_due`]), planned until every calendar year before
+//!   the recertification (expiry) year has one. None in the recertification year.
+//! - History (R1): each change is recorded on the day it is made (`on`, the component's
+//!   clock): issuance on the day of issue, a surveillance on the day it is recorded; the
+//!   effective date and the day a surveillance was held are data (the revision's
+//!   `effective_on`, the audit's `held_on`).
 //! - Recertification (C4): apply by expiry − 3 months [cfg]; decide by expiry.
 //! - "Scope reduced" is a flag next to the status (a scope-reduced certificate is active or
 //!   suspended), as C5 lists it "plus".
@@ -27,8 +38,8 @@ mod public;
 mod sweep;
 
 pub use issue::{
-    CertificateSettings, CertificationBody, CertifiedSite, Contents, Grant, IssueRequest,
-    NumberFormat, Signatory, SiteScope, certificate_number, issue,
+    AccreditationBody, CertificateSettings, CertificationBody, CertifiedSite, Contents, Grant,
+    IssueRequest, NumberFormat, Signatory, SiteScope, certificate_number, issue,
 };
 pub(crate) use issue::{ISSUE, issue_field_rule};
 
@@ -38,8 +49,8 @@ pub use lifecycle::{
 };
 
 pub use public::{
-    CertSearchRecord, CertSearchScheme, CertSearchSite, Place, PublicCertificate, PublicChange,
-    PublicSite, certsearch_record,
+    CertSearchRecord, CertSearchScheme, CertSearchSite, CertSearchStandard, Place,
+    PublicCertificate, PublicChange, PublicSite, certsearch_record,
 };
 pub use sweep::sweep;
 
@@ -53,7 +64,8 @@ use crate::application::CertificateStatus;
 pub struct Certificate {
     /// The unique number (C1), e.g. `CF-2026-000042`.
     pub number: String,
-    /// C5: active, suspended, withdrawn or expired.
+    /// C5: active, suspended, withdrawn or expired, as stored; [`Certificate::status_on`] adds
+    /// `pending` before the effective date and `expired` after the expiry.
     pub status: CertificateStatus,
     /// C5: the scope was reduced at least once (the status stays active or suspended).
     #[serde(default)]
@@ -64,7 +76,8 @@ pub struct Certificate {
     pub revisions: Vec<CertificateRevision>,
     /// C2, C3: the certification decision's day.
     pub decided_on: NaiveDate,
-    /// C1: the day of first grant (the first revision's effective date).
+    /// C1, C2: the day of first grant (the first revision's effective date); `pending` before
+    /// it.
     pub granted_on: NaiveDate,
     /// C2: the last valid day.
     pub expires_on: NaiveDate,
@@ -164,7 +177,7 @@ pub enum Action {
 /// R1: one append-only change: who, when, what, why and the rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
-    /// The day.
+    /// The day the change was made (R1: the component's clock, never a date from the body).
     pub on: NaiveDate,
     /// Who (R1): the authenticated principal that made the change, e.g. `operator:<name>`
     /// (also for the due-date sweep, recorded as whoever ran it).

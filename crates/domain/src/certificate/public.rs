@@ -12,13 +12,15 @@
 //!   reasons of changes and suspensions (internal notes, R3); surveillance dates (the audit
 //!   programme is a record, R3).
 //!
-//! The status shown is the stored one: the daily [`super::sweep`] keeps it current.
+//! The status shown is the one on the day asked ([`Certificate::status_on`]): `pending` before
+//! the effective date, `expired` after the expiry even before the daily [`super::sweep`] marks
+//! it.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Certificate};
-use crate::application::{CertificateStatus, RequestedStandard, StandardCode};
+use super::{Action, Certificate, CertificateSettings, Contents};
+use crate::application::{CertificateStatus, LegalIdType, RequestedStandard, StandardCode};
 
 /// C6: a place: city and country only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,7 +89,8 @@ pub struct PublicCertificate {
     pub effective_on: NaiveDate,
     /// The last valid day.
     pub expires_on: NaiveDate,
-    /// The status.
+    /// The status on the day asked (C5): `pending` before the effective date, `expired`
+    /// after the last valid day.
     pub status: CertificateStatus,
     /// Whether the scope was reduced.
     pub scope_reduced: bool,
@@ -159,52 +162,93 @@ impl Certificate {
     }
 }
 
+/// C7: one standard of a CertSearch scheme (`standard_list[]` items are objects).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertSearchStandard {
+    /// The standard with edition, e.g. `"ISO/IEC 27001:2022"`.
+    pub standards_name: String,
+}
+
 /// C7: one scheme of a CertSearch record and its standards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertSearchScheme {
     /// The management system: `"ISMS"`, `"PIMS"` or `"BCMS"`.
     pub scheme_name: String,
-    /// Standards with edition, e.g. `"ISO/IEC 27001:2022"`.
-    pub standard_list: Vec<String>,
+    /// Its standards, at least one.
+    pub standard_list: Vec<CertSearchStandard>,
 }
 
-/// C7: one site of a CertSearch record.
+/// C7: one certified site of a CertSearch record, in the upload API's keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertSearchSite {
-    /// Site name.
-    pub site_name: String,
+    /// Street and number.
+    pub street: String,
     /// City.
-    pub site_city: String,
-    /// ISO 3166-1 alpha-2 country code.
-    pub site_country: String,
-    /// Whether it is the main (central) site.
-    pub is_main_site: bool,
+    pub city: String,
+    /// State or province: the application does not ask for one, so always empty.
+    pub state: String,
+    /// ISO 3166-1 alpha-2 country code, e.g. `"CN"`.
+    pub country: String,
+    /// Postcode, empty where there is none.
+    pub postcode: String,
     /// The site's scope.
-    pub site_scope: String,
+    pub scope_description: String,
 }
 
-/// C7: a certificate in IAF CertSearch's record shape. Field names follow C7; the others
-/// (`certification_original_issue_date`, `certification_scope`, `certification_body_name`,
-/// `scheme_name`, `site_*`) are this module's choice, in the same style. Dates are
-/// `YYYYMMDD`; `certification_issue_date` is the current revision's effective date.
+/// C7: a certificate as one record of IAF CertSearch's Certification Body upload API
+/// (`POST https://api.iafcertsearch.org/api/client/v1/cb/upload-cert`, documented at
+/// <https://support.iafcertsearch.org/docs/api-access/certification-body-apis/certification-api/upload-certification>;
+/// IAF MD 28). Every field the API marks mandatory is present and non-empty:
+/// `certificate_number`, `certification_status`, `certificate_accreditation_status`
+/// (`Accredited` or `Unaccredited`), `certification_type`, `certification_issue_date` and
+/// `certification_expiry_date` (`YYYYMMDD`), `certified_entity_name`,
+/// `certified_entity_unique_id`, `certified_entity_street_address`,
+/// `certified_entity_street_city`, `certified_entity_country`, `accreditation_body_name`,
+/// `accreditation_body_acronym_name` and `schemes` (`[{scheme_name, standard_list:
+/// [{standards_name}]}]`); of the optional ones it fills `certification_scope`,
+/// `certification_original_issue_date`, `certified_entity_post_code` (when known) and
+/// `sites` (`[{street, city, state, country, postcode, scope_description}]`). The API takes
+/// no CB name (the uploading CB is the API key's owner), so none is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertSearchRecord {
     /// The certificate number.
     pub certificate_number: String,
-    /// `active`, `suspended`, `withdrawn` or `expired`.
-    pub certification_status: CertificateStatus,
-    /// The certified organisation's legal name.
-    pub certified_entity_name: String,
-    /// The current revision's effective date, `YYYYMMDD`.
-    pub certification_issue_date: String,
-    /// The first grant, `YYYYMMDD`.
-    pub certification_original_issue_date: String,
-    /// The last valid day, `YYYYMMDD`.
-    pub certification_expiry_date: String,
+    /// The status on the export's day in the API's values: `active`, `suspended`,
+    /// `withdrawn`, `expired`, or `inactive` for a certificate not yet effective (certflow's
+    /// `pending`: the API has no such value).
+    pub certification_status: String,
+    /// `Accredited` or `Unaccredited` ([`super::AccreditationBody::accredited`]).
+    pub certificate_accreditation_status: String,
+    /// Always `Management System` (CertSearch's certification type for ISO/IEC 27001, 27701
+    /// and ISO 22301 certificates).
+    pub certification_type: String,
     /// The overall scope.
     pub certification_scope: String,
-    /// The CB.
-    pub certification_body_name: String,
+    /// The first grant (the first effective date), `YYYYMMDD`.
+    pub certification_original_issue_date: String,
+    /// The current revision's effective date, `YYYYMMDD`.
+    pub certification_issue_date: String,
+    /// The last valid day, `YYYYMMDD`.
+    pub certification_expiry_date: String,
+    /// The certified organisation's legal name.
+    pub certified_entity_name: String,
+    /// The organisation's stable id across its certificates: its legal-status document as
+    /// `<type>:<number>` (e.g. `uscc:91310000MA1FL8XQ3C`, a public business registration),
+    /// or `certificate:<number>` for a certificate stored before the id was kept.
+    pub certified_entity_unique_id: String,
+    /// The registered street address.
+    pub certified_entity_street_address: String,
+    /// The registered city.
+    pub certified_entity_street_city: String,
+    /// The registered postcode, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certified_entity_post_code: Option<String>,
+    /// The registered country, ISO 3166-1 alpha-2 (e.g. `CN`).
+    pub certified_entity_country: String,
+    /// The accreditation body's name [cfg].
+    pub accreditation_body_name: String,
+    /// The accreditation body's acronym [cfg].
+    pub accreditation_body_acronym_name: String,
     /// Schemes and their standards.
     pub schemes: Vec<CertSearchScheme>,
     /// The certified sites.
@@ -223,14 +267,43 @@ fn scheme_of(code: StandardCode) -> &'static str {
     }
 }
 
-/// C7: the CertSearch record of `certificate`, built from its public view (C6: nothing
-/// personal leaves through the export either), with its status on `today`.
-pub fn certsearch_record(certificate: &Certificate, today: NaiveDate) -> CertSearchRecord {
-    let view = certificate.public_view(today);
+/// C7: CertSearch's `certification_status` for certflow's status.
+fn certsearch_status(status: CertificateStatus) -> &'static str {
+    match status {
+        CertificateStatus::Active => "active",
+        CertificateStatus::Suspended => "suspended",
+        CertificateStatus::Withdrawn => "withdrawn",
+        CertificateStatus::Expired => "expired",
+        CertificateStatus::Pending => "inactive",
+    }
+}
+
+fn legal_id_type(kind: LegalIdType) -> &'static str {
+    match kind {
+        LegalIdType::Uscc => "uscc",
+        LegalIdType::BusinessRegistration => "business_registration",
+        LegalIdType::TaxId => "tax_id",
+        LegalIdType::Other => "other",
+    }
+}
+
+/// C7: the CertSearch record of `certificate` with its status on `today` (pending, expired
+/// as [`Certificate::status_on`]) and the accreditation body of `settings`. Nothing personal
+/// leaves (C6, I8): no contact, no signatory, no history; the organisation's and sites'
+/// business addresses are what CertSearch asks for.
+pub fn certsearch_record(
+    certificate: &Certificate,
+    today: NaiveDate,
+    settings: &CertificateSettings,
+) -> CertSearchRecord {
+    let current = certificate.revisions.last();
+    let contents = current.map(|r| &r.contents);
     let mut schemes: Vec<CertSearchScheme> = Vec::new();
-    for s in &view.standards {
+    for s in contents.map(|c| c.standards.as_slice()).unwrap_or_default() {
         let name = scheme_of(s.code);
-        let standard = format!("{}:{}", s.code.as_str(), s.edition);
+        let standard = CertSearchStandard {
+            standards_name: format!("{}:{}", s.code.as_str(), s.edition),
+        };
         match schemes.iter_mut().find(|x| x.scheme_name == name) {
             Some(scheme) => scheme.standard_list.push(standard),
             None => schemes.push(CertSearchScheme {
@@ -239,26 +312,51 @@ pub fn certsearch_record(certificate: &Certificate, today: NaiveDate) -> CertSea
             }),
         }
     }
+    let address = contents.map(|c| &c.organization_address);
+    let text = |f: &dyn Fn(&Contents) -> String| contents.map(f).unwrap_or_default();
+    let ab = &settings.accreditation_body;
     CertSearchRecord {
-        certificate_number: view.number,
-        certification_status: view.status,
-        certified_entity_name: view.organization,
-        certification_issue_date: yyyymmdd(view.effective_on),
-        certification_original_issue_date: yyyymmdd(view.granted_on),
-        certification_expiry_date: yyyymmdd(view.expires_on),
-        certification_scope: view.scope,
-        certification_body_name: view.certification_body,
+        certificate_number: certificate.number.clone(),
+        certification_status: certsearch_status(certificate.status_on(today)).to_string(),
+        certificate_accreditation_status: if ab.accredited {
+            "Accredited"
+        } else {
+            "Unaccredited"
+        }
+        .to_string(),
+        certification_type: "Management System".to_string(),
+        certification_scope: text(&|c| c.scope.clone()),
+        certification_original_issue_date: yyyymmdd(certificate.granted_on),
+        certification_issue_date: yyyymmdd(
+            current.map_or(certificate.granted_on, |r| r.effective_on),
+        ),
+        certification_expiry_date: yyyymmdd(certificate.expires_on),
+        certified_entity_name: text(&|c| c.organization.clone()),
+        certified_entity_unique_id: match contents.and_then(|c| c.organization_legal_id.as_ref()) {
+            Some(id) => format!("{}:{}", legal_id_type(id.kind), id.number),
+            None => format!("certificate:{}", certificate.number),
+        },
+        certified_entity_street_address: address.map(|a| a.street.clone()).unwrap_or_default(),
+        certified_entity_street_city: address.map(|a| a.city.clone()).unwrap_or_default(),
+        certified_entity_post_code: address.and_then(|a| a.postcode.clone()),
+        certified_entity_country: address.map(|a| a.country.clone()).unwrap_or_default(),
+        accreditation_body_name: ab.name.trim().to_string(),
+        accreditation_body_acronym_name: ab.acronym.trim().to_string(),
         schemes,
-        sites: view
-            .sites
-            .into_iter()
-            .map(|s| CertSearchSite {
-                site_name: s.name,
-                site_city: s.place.city,
-                site_country: s.place.country,
-                is_main_site: s.central,
-                site_scope: s.scope,
+        sites: contents
+            .map(|c| {
+                c.sites
+                    .iter()
+                    .map(|s| CertSearchSite {
+                        street: s.address.street.clone(),
+                        city: s.address.city.clone(),
+                        state: String::new(),
+                        country: s.address.country.clone(),
+                        postcode: s.address.postcode.clone().unwrap_or_default(),
+                        scope_description: s.scope.clone(),
+                    })
+                    .collect()
             })
-            .collect(),
+            .unwrap_or_default(),
     }
 }

@@ -73,7 +73,7 @@ pub fn audit_body() -> Value {
 }
 
 pub fn request(v: &Value) -> Result<AuditRequest, String> {
-    AuditRequest::from_json(v).map_err(|e| format!("{e:?}"))
+    AuditRequest::from_json(v, chrono::NaiveDate::MAX).map_err(|e| format!("{e:?}"))
 }
 
 pub fn record(v: &Value, id: &str) -> Result<AuditRecord, String> {
@@ -90,17 +90,23 @@ pub fn record(v: &Value, id: &str) -> Result<AuditRecord, String> {
 }
 
 pub fn response(on: &str) -> Result<NcResponse, String> {
-    NcResponse::from_json(&json!({
-        "cause": "no owner", "correction": "policy written",
-        "corrective_action": "yearly review assigned", "submitted_on": on
-    }))
+    NcResponse::from_json(
+        &json!({
+            "cause": "no owner", "correction": "policy written",
+            "corrective_action": "yearly review assigned", "submitted_on": on
+        }),
+        chrono::NaiveDate::MAX,
+    )
     .map_err(|e| format!("{e:?}"))
 }
 
 pub fn verification(on: &str, accepted: bool) -> Result<Verification, String> {
-    Verification::from_json(&json!({
-        "verified_by": "p-lead", "verified_on": on, "accepted": accepted
-    }))
+    Verification::from_json(
+        &json!({
+            "verified_by": "p-lead", "verified_on": on, "accepted": accepted
+        }),
+        chrono::NaiveDate::MAX,
+    )
     .map_err(|e| format!("{e:?}"))
 }
 

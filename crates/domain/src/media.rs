@@ -17,6 +17,10 @@ use crate::Problem;
 ///   than `identity` (gzip, deflate, br, ...) is a 415.
 ///
 /// Errors: a 415 problem of type `unsupported-media-type` or `unsupported-content-encoding`.
+#[allow(
+    clippy::result_large_err,
+    reason = "the problem is the 415 the component answers with, once per request"
+)]
 pub fn readable_media_type(
     content_type: Option<&str>,
     content_encodings: &[&str],

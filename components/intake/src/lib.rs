@@ -247,7 +247,9 @@ async fn submit(req: &Request) -> Outcome {
         let record = validated(&value, id, &secret)?;
         set_json(&bucket, &format!("application:{}", record.id), &record)?;
         println!("application {} submitted", record.id);
-        let status = screen(&record.id).await.unwrap_or(Value::from(record.status.name()));
+        let status = screen(&record.id)
+            .await
+            .unwrap_or(Value::from(record.status.name()));
         let body = first_body(&record.id, &status, &serde_json::json!(record.flags));
         let token = current_token(&secret, &record.id);
         return created(&record.id, &body, &token, false);
@@ -301,7 +303,9 @@ fn validated(
 /// under the id derived from the key, screen it, keep the first response. A request that took
 /// the claim over from one that died finds that one's application under the same id (with any
 /// server secret, current first) and completes it instead: screening it if it never was, so
-/// one key makes exactly one application.
+/// one key makes exactly one application. That application is this request's: the claim
+/// refused the take-over ([`Claim::Reused`]) if the lease named another body's SHA-256 (the
+/// dead holder wrote its lease before storing anything).
 async fn complete(
     bucket: &Bucket,
     secret: &ServerSecret,
@@ -324,13 +328,12 @@ async fn complete(
     }
     let (id, token, status, flags) = match orphan {
         Some((id, stored)) => {
-            if stored["application"] != record.application {
-                return Err(key_reused());
-            }
             let token = stored_token(secret, &id, &stored)?;
             let unscreened = stored["status"] == "submitted" && stored["screening"].is_null();
             let status = if unscreened {
-                screen(&id).await.unwrap_or_else(|| stored["status"].clone())
+                screen(&id)
+                    .await
+                    .unwrap_or_else(|| stored["status"].clone())
             } else {
                 stored["status"].clone()
             };

@@ -572,9 +572,8 @@ pub fn check_idempotency_key(key: &str) -> Result<(), Problem> {
 /// 409: a request with this Idempotency-Key is still being processed (retry shortly; if it
 /// died, its claim expires after `claim_expiry_seconds` and a retry completes it).
 pub fn idempotency_in_progress() -> Problem {
-    Problem::new(409, "idempotency-in-progress", "Request in progress").detail(
-        "a request with this Idempotency-Key is still being processed; retry shortly",
-    )
+    Problem::new(409, "idempotency-in-progress", "Request in progress")
+        .detail("a request with this Idempotency-Key is still being processed; retry shortly")
 }
 
 /// 422 `idempotency_key_reused` (I7): the key was used for another `what` (another body).

@@ -1,9 +1,14 @@
 //! Intake end to end (rules I1–I8): the real `spin.toml`, the real intake component, over HTTP.
 
 use anyhow::{Context, Result, ensure};
-use certflow_tests::{Host, OPERATOR_TOKEN, Reply, example_application, reply, start_app};
+use certflow_tests::{
+    Host, OPERATOR, OPERATOR_TOKEN, Reply, Start, app_manifest, build_app_components,
+    example_application, reply, start_app,
+};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 async fn start(state: &Path) -> Result<Host> {
     start_app(state).await
@@ -539,5 +544,496 @@ async fn rfc9110_unsupported_charset_or_content_encoding_is_415() -> Result<()> 
     )
     .await?;
     ensure!(created.status == 201, "{}", created.body);
+    host.stop().await
+}
+
+// ---- Item 1 of issue 11: every token depends on the server secret (R3, I8) ----
+
+/// The token as intake derived it before the server secret: HMAC-SHA256 keyed by the
+/// Idempotency-Key itself, computable offline by anyone who knows the key and the id.
+fn token_derived_from_the_key_alone(key: &str, id: &str) -> Result<String> {
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes())?;
+    mac.update(b"certflow applicant access token\0");
+    mac.update(id.as_bytes());
+    Ok(format!(
+        "cfa_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    ))
+}
+
+/// Starts the app with extra variables (e.g. `server_secret`, `claim_expiry_seconds`).
+async fn start_with(state: &Path, extra: &[(&str, &str)]) -> Result<Host> {
+    build_app_components()?;
+    let mut variables: BTreeMap<String, String> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    variables.insert(
+        "operator_tokens".into(),
+        format!("{OPERATOR}:{OPERATOR_TOKEN}"),
+    );
+    Host::start(
+        &app_manifest(),
+        state,
+        &Start {
+            variables,
+            ..Start::default()
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r3_i8_the_access_token_cannot_be_computed_from_the_idempotency_key() -> Result<()> {
+    // The issue's example: no server_secret set (the README's first command), key `1`.
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    let created = post_json(&host, &example_application()?, Some("1")).await?;
+    ensure!(created.status == 201, "{}", created.body);
+    let id = text(&created.body["id"]);
+    let forged = token_derived_from_the_key_alone("1", &id)?;
+    let shown = read(&host, &id, Some(&forged)).await?;
+    ensure!(shown.status == 404, "forged token read it: {}", shown.body);
+    ensure!(!shown.body.to_string().contains("Li Wei"));
+    let token = text(&created.body["access_token"]);
+    ensure!(token != forged);
+    let shown = read(&host, &id, Some(&token)).await?;
+    ensure!(shown.status == 200, "{}", shown.body);
+
+    // The generated secret is kept: after a restart the replay still carries the same token.
+    host.stop().await?;
+    let host = start(state.path()).await?;
+    let replayed = post_json(&host, &example_application()?, Some("1")).await?;
+    ensure!(replayed.status == 201, "{}", replayed.body);
+    ensure!(
+        replayed.body["access_token"] == token.as_str(),
+        "{}",
+        replayed.body
+    );
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r3_i8_tokens_and_ids_depend_on_the_server_secret() -> Result<()> {
+    let app = example_application()?;
+    let mut seen = Vec::new();
+    for secret in [
+        "first-server-secret",
+        "second-server-secret",
+        "first-server-secret",
+    ] {
+        let state = tempfile::tempdir()?;
+        let host = start_with(state.path(), &[("server_secret", secret)]).await?;
+        let created = post_json(&host, &app, Some("same-key")).await?;
+        ensure!(created.status == 201, "{}", created.body);
+        let (id, token) = (
+            text(&created.body["id"]),
+            text(&created.body["access_token"]),
+        );
+        ensure!(read(&host, &id, Some(&token)).await?.status == 200);
+        ensure!(
+            read(
+                &host,
+                &id,
+                Some(&token_derived_from_the_key_alone("same-key", &id)?)
+            )
+            .await?
+            .status
+                == 404
+        );
+        // A configured secret is used as it is: nothing is generated into the store.
+        let db = rusqlite::Connection::open(state.path().join("sqlite_key_value.db"))?;
+        let generated: i64 = db.query_row(
+            "SELECT count(*) FROM spin_key_value WHERE key LIKE 'server-secret%'",
+            [],
+            |row| row.get(0),
+        )?;
+        ensure!(generated == 0, "a secret was generated although one is set");
+        seen.push((id, token));
+        host.stop().await?;
+    }
+    // Another secret, another id and token for the same key; the same secret, the same ones.
+    ensure!(seen[0].0 != seen[1].0 && seen[0].1 != seen[1].1, "{seen:?}");
+    ensure!(seen[0] == seen[2], "{seen:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r3_i8_a_rotated_secret_keeps_tokens_and_replays_working() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let app = example_application()?;
+    let host = start_with(state.path(), &[("server_secret", "old-secret")]).await?;
+    let created = post_json(&host, &app, Some("rotation-key")).await?;
+    ensure!(created.status == 201, "{}", created.body);
+    let (id, token) = (
+        text(&created.body["id"]),
+        text(&created.body["access_token"]),
+    );
+    host.stop().await?;
+
+    // Rotation: the new secret first, the old one after it.
+    let host = start_with(state.path(), &[("server_secret", "new-secret,old-secret")]).await?;
+    ensure!(read(&host, &id, Some(&token)).await?.status == 200);
+    let replayed = post_json(&host, &app, Some("rotation-key")).await?;
+    ensure!(replayed.status == 201, "{}", replayed.body);
+    ensure!(replayed.body["access_token"] == token.as_str());
+    ensure!(replayed.body["id"] == id.as_str());
+    // New applications get tokens from the new secret.
+    let fresh = post_json(&host, &app, Some("after-rotation")).await?;
+    ensure!(fresh.status == 201, "{}", fresh.body);
+    host.stop().await?;
+    let host = start_with(state.path(), &[("server_secret", "new-secret")]).await?;
+    let fresh_id = text(&fresh.body["id"]);
+    let fresh_token = text(&fresh.body["access_token"]);
+    ensure!(read(&host, &fresh_id, Some(&fresh_token)).await?.status == 200);
+    // Stored hashes keep the old token working even once the old secret is retired.
+    ensure!(read(&host, &id, Some(&token)).await?.status == 200);
+    host.stop().await
+}
+
+// ---- Item 2 of issue 11: a replay is the first response; a crash does not block a key (I7) ----
+
+/// POSTs the example application with `key` and returns status, replayed flag and raw bytes.
+async fn submit_raw(host: &Host, key: &str) -> Result<(u16, bool, String)> {
+    let resp = host
+        .client
+        .post(host.url("/api/applications"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", key)
+        .body(example_application()?.to_string())
+        .send()
+        .await?;
+    let replayed = resp.headers().get("idempotent-replayed").is_some();
+    Ok((resp.status().as_u16(), replayed, resp.text().await?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i7_a_replay_is_the_first_response_byte_for_byte() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = std::sync::Arc::new(start(state.path()).await?);
+    let (status, replayed, first) = submit_raw(&host, "K").await?;
+    ensure!(status == 201 && !replayed, "{status} {first}");
+    let first_json: Value = serde_json::from_str(&first)?;
+    ensure!(first_json["status"] == "under_review", "{first}");
+    let id = text(&first_json["id"]);
+
+    // The operator accepts it: the application moves on, the first response does not.
+    let accept =
+        json!({ "decision": "accept", "reviewer": "Wang Fang", "technical_areas": ["IAF 33"] });
+    let reviewed = host
+        .operator(
+            reqwest::Method::POST,
+            &format!("/api/applications/{id}/review"),
+            Some(&accept),
+        )
+        .await?;
+    ensure!(reviewed.status == 200, "{}", reviewed.body);
+    let (status, replayed, again) = submit_raw(&host, "K").await?;
+    ensure!(status == 201 && replayed, "{status} {again}");
+    ensure!(again == first, "replay differs:\n{again}\nfirst:\n{first}");
+
+    // Concurrent requests with one key: every one, first or replay, answers the same bytes.
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let host = host.clone();
+        tasks.push(tokio::spawn(async move {
+            submit_raw(&host, "K-concurrent").await
+        }));
+    }
+    let mut bodies = Vec::new();
+    for task in tasks {
+        let (status, _, body) = task.await??;
+        ensure!(status == 201, "{status} {body}");
+        bodies.push(body);
+    }
+    bodies.dedup();
+    ensure!(bodies.len() == 1, "different replies: {bodies:#?}");
+    ensure!(
+        bodies[0].contains("\"status\":\"under_review\""),
+        "{}",
+        bodies[0]
+    );
+    ensure!(stored_applications(state.path())? == 2);
+    Ok(())
+}
+
+/// Key of a store row: the SHA-256 of an Idempotency-Key, as intake names its records.
+fn key_hash(key: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Puts a stored submission back in the state a kill -9 between intake's writes leaves: the
+/// application stored but never screened, the key claimed, no idempotency record; `lease`:
+/// the lease as the dead holder left it (`None`: it died before writing one).
+fn crash_between_the_writes(state: &Path, key: &str, id: &str, lease: Option<Value>) -> Result<()> {
+    let db = rusqlite::Connection::open(state.join("sqlite_key_value.db"))?;
+    let base = format!("idempotency:{}", key_hash(key));
+    db.execute("DELETE FROM spin_key_value WHERE key = ?1", [&base])?;
+    let lease_key = format!("{base}:lease");
+    match lease {
+        Some(lease) => db.execute(
+            "UPDATE spin_key_value SET value = ?2 WHERE key = ?1",
+            rusqlite::params![lease_key, lease.to_string().into_bytes()],
+        )?,
+        None => db.execute("DELETE FROM spin_key_value WHERE key = ?1", [&lease_key])?,
+    };
+    let app_key = format!("application:{id}");
+    let stored: Vec<u8> = db.query_row(
+        "SELECT value FROM spin_key_value WHERE key = ?1",
+        [&app_key],
+        |row| row.get(0),
+    )?;
+    let mut record: Value = serde_json::from_slice(&stored)?;
+    let submitted = record["history"][0].clone();
+    record["status"] = json!("submitted");
+    record["history"] = json!([submitted]);
+    if let Value::Object(members) = &mut record {
+        members.remove("screening");
+    }
+    db.execute(
+        "UPDATE spin_key_value SET value = ?2 WHERE key = ?1",
+        rusqlite::params![app_key, record.to_string().into_bytes()],
+    )?;
+    let claims: i64 = db.query_row(
+        "SELECT count(*) FROM spin_key_value WHERE key = ?1",
+        [format!("{base}:claim")],
+        |row| row.get(0),
+    )?;
+    ensure!(claims == 1, "the key's claim is not stored as {base}:claim");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i7_a_retry_completes_a_submission_interrupted_between_its_writes() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    let mut firsts = Vec::new();
+    for key in ["died-before-its-lease", "died-holding-its-lease"] {
+        let created = post_json(&host, &example_application()?, Some(key)).await?;
+        ensure!(created.status == 201, "{}", created.body);
+        firsts.push(created.body);
+    }
+    host.stop().await?;
+    crash_between_the_writes(
+        state.path(),
+        "died-before-its-lease",
+        &text(&firsts[0]["id"]),
+        None,
+    )?;
+    let expired = json!({ "expires_at_ms": chrono::Utc::now().timestamp_millis() + 1_000,
+                          "request_sha256": "", "nonce": "dead" });
+    crash_between_the_writes(
+        state.path(),
+        "died-holding-its-lease",
+        &text(&firsts[1]["id"]),
+        Some(expired),
+    )?;
+
+    let host = start_with(state.path(), &[("claim_expiry_seconds", "2")]).await?;
+    for (key, first) in ["died-before-its-lease", "died-holding-its-lease"]
+        .iter()
+        .zip(&firsts)
+    {
+        let started = std::time::Instant::now();
+        let retried = loop {
+            let retried = post_json(&host, &example_application()?, Some(key)).await?;
+            if retried.status != 409 || started.elapsed() > Duration::from_secs(15) {
+                break retried;
+            }
+        };
+        ensure!(
+            retried.status == 201,
+            "{key}: {} {}",
+            retried.status,
+            retried.body
+        );
+        ensure!(
+            started.elapsed() < Duration::from_secs(10),
+            "{key}: {:?}",
+            started.elapsed()
+        );
+        // The same application, completed: screened once, with the token first handed out.
+        ensure!(retried.body["id"] == first["id"], "{key}: {}", retried.body);
+        ensure!(retried.body["access_token"] == first["access_token"]);
+        ensure!(retried.body["status"] == "under_review", "{}", retried.body);
+        let id = text(&retried.body["id"]);
+        let shown = read(&host, &id, Some(&text(&retried.body["access_token"]))).await?;
+        ensure!(shown.status == 200, "{}", shown.body);
+        let history = shown.body["history"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        ensure!(history.len() == 2, "{key}: {}", shown.body["history"]);
+        // From now on the key replays.
+        let again = post_json(&host, &example_application()?, Some(key)).await?;
+        ensure!(again.status == 201 && again.body == retried.body);
+        ensure!(again.headers.contains_key("idempotent-replayed"));
+    }
+    ensure!(stored_applications(state.path())? == 2);
+    host.stop().await
+}
+
+/// The state directory the kill -9 test's child process serves (unset: a normal test run,
+/// where [`child_host_for_the_kill_9_test`] returns at once).
+const CHILD_STATE: &str = "CERTFLOW_KILL_9_CHILD_STATE";
+
+/// Not a test of its own: the host process that
+/// [`i7_retries_after_a_kill_9_under_load_make_one_application_per_key`] kills. That test runs
+/// this test binary again with [`CHILD_STATE`] set; this then serves the app and never returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_host_for_the_kill_9_test() -> Result<()> {
+    let Ok(state) = std::env::var(CHILD_STATE) else {
+        return Ok(());
+    };
+    let host = start_with(Path::new(&state), &[]).await?;
+    println!("Serving {}", host.base);
+    use std::io::Write as _;
+    std::io::stdout().flush()?;
+    loop {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+}
+
+/// A child process that is killed (SIGKILL) when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i7_retries_after_a_kill_9_under_load_make_one_application_per_key() -> Result<()> {
+    use std::io::BufRead as _;
+    build_app_components()?;
+    let state = tempfile::tempdir()?;
+    let mut child = KillOnDrop(
+        std::process::Command::new(std::env::current_exe()?)
+            .args(["--exact", "child_host_for_the_kill_9_test", "--nocapture"])
+            .args(["--test-threads", "1"])
+            .env(CHILD_STATE, state.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?,
+    );
+    let stdout = child.0.stdout.take().context("child stdout")?;
+    // Read everything the child prints (its request log too, so it never blocks on a full
+    // pipe); the first `Serving` line says where it listens.
+    let (serving_tx, serving) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            // libtest prints `test <name> ... ` before it, on the same line.
+            if let Some((_, base)) = line.split_once("Serving ") {
+                let _ = serving_tx.send(base.trim().to_string());
+            }
+        }
+    });
+    let base = serving
+        .recv_timeout(Duration::from_secs(120))
+        .context("the child host never served")?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let keys: Vec<String> = (0..24).map(|i| format!("kill-9-key-{i}")).collect();
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    for key in &keys {
+        let (client, url, key, done) = (
+            client.clone(),
+            format!("{base}/api/applications"),
+            key.clone(),
+            done_tx.clone(),
+        );
+        let body = example_application()?.to_string();
+        tokio::spawn(async move {
+            let sent = client
+                .post(url)
+                .header("content-type", "application/json")
+                .header("idempotency-key", key)
+                .body(body)
+                .send()
+                .await;
+            if let Err(e) = &sent {
+                eprintln!("submission not answered: {e:?}");
+            }
+            let _ = done.send(sent.map(|r| r.status().as_u16()).ok());
+        });
+    }
+    // kill -9 once the first answer is back, with the others in flight.
+    let mut answered = 0;
+    let mut statuses = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(status) = done_rx.recv().await {
+            answered += usize::from(status == Some(201));
+            statuses.push(status);
+            if status == Some(201) {
+                break;
+            }
+        }
+    })
+    .await;
+    child.0.kill()?;
+    child.0.wait()?;
+    drop(done_tx);
+    while let Some(status) = done_rx.recv().await {
+        answered += usize::from(status == Some(201));
+        statuses.push(status);
+    }
+    eprintln!("answers before and at the kill: {statuses:?}");
+    // The kill hit the load: some submissions were still in flight.
+    ensure!(
+        answered < keys.len(),
+        "every submission finished before the kill"
+    );
+    eprintln!(
+        "kill -9 with {} of {} submissions unanswered",
+        keys.len() - answered,
+        keys.len()
+    );
+
+    let host = start_with(state.path(), &[("claim_expiry_seconds", "2")]).await?;
+    let started = std::time::Instant::now();
+    let mut ids = std::collections::BTreeSet::new();
+    for key in &keys {
+        let retried = loop {
+            let retried = post_json(&host, &example_application()?, Some(key)).await?;
+            if retried.status != 409 || started.elapsed() > Duration::from_secs(120) {
+                break retried;
+            }
+        };
+        ensure!(
+            retried.status == 201,
+            "{key}: {} {}",
+            retried.status,
+            retried.body
+        );
+        ids.insert(text(&retried.body["id"]));
+    }
+    // Every retry answered within the claim expiry plus the wait, not for ever.
+    ensure!(
+        started.elapsed() < Duration::from_secs(90),
+        "{:?}",
+        started.elapsed()
+    );
+    ensure!(
+        ids.len() == keys.len(),
+        "{} ids for {} keys",
+        ids.len(),
+        keys.len()
+    );
+    ensure!(
+        stored_applications(state.path())? == keys.len() as i64,
+        "not exactly one application per key"
+    );
     host.stop().await
 }

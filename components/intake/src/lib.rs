@@ -4,23 +4,26 @@
 //!
 //! Keys this component owns (see docs/STORAGE.md):
 //! - `application:<id>`: the [`ApplicationRecord`] (JSON).
-//! - `idempotency:<sha256(key)>:claim`: an `increment` counter; 1 means "this request won".
-//! - `idempotency:<sha256(key)>`: the [`IdempotencyRecord`] of the request that won (JSON).
+//! - `idempotency:<sha256(key)>:claim` and `:lease`: the key's claim
+//!   ([`certflow_component::claim`]): 1 means "this request holds it"; the lease lets a retry
+//!   take over from a request that died before finishing.
+//! - `idempotency:<sha256(key)>`: the [`IdempotencyRecord`] of the first request (JSON).
+//! - `server-secret` (read, and created once when the `server_secret` variable is unset):
+//!   [`certflow_component::secret`].
 
 use base64::Engine as _;
+use certflow_component::claim::{self, Claim};
+use certflow_component::secret::ServerSecret;
 use certflow_component::{
-    Bucket, JSON, Method, Outcome, Reply, Request, check_idempotency_key, constant_time_eq,
-    first_outcome, get_json, is_application_id, is_operator, method_not_allowed, open_store,
-    random_bytes, set_json, sha256_hex, store_error, unavailable,
+    Bucket, JSON, Method, Outcome, REPLAY_WAIT_MS, Reply, Request, check_idempotency_key,
+    constant_time_eq, get_json, idempotency_in_progress, is_application_id, is_operator,
+    method_not_allowed, open_store, random_bytes, set_json, sha256_hex, store_error, unavailable,
 };
 use certflow_domain::{ApplicationRecord, FieldError, IntakeConfig, Problem};
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::Sha256;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
-use spin_sdk::wit::wasi::keyvalue::atomics;
 
 /// Largest body accepted (the issue's limit; a large multi-site application is ~40 KiB).
 const MAX_BODY: usize = 256 * 1024;
@@ -28,12 +31,21 @@ const FORM: &str = "application/x-www-form-urlencoded";
 /// Form field that carries the idempotency key (an HTML form cannot set headers).
 const FORM_IDEMPOTENCY_FIELD: &str = "idempotency_key";
 
+/// [`ServerSecret::derive`] purpose of the applicant's access token (R3), over the id.
+const TOKEN_PURPOSE: &str = "applicant access token";
+/// [`ServerSecret::derive`] purpose of the id of an application sent with an Idempotency-Key
+/// (I7), over the key: a retry after a crash finds the application its first request stored.
+const ID_PURPOSE: &str = "application id";
+
 /// What the first request with an Idempotency-Key left for its retries (I7).
 #[derive(Serialize, Deserialize)]
 struct IdempotencyRecord {
     /// SHA-256 of the canonical request body: a retry must send the same application.
     body_sha256: String,
     application_id: String,
+    /// The first 201's JSON body without its `access_token` member (the token is never
+    /// stored; a replay derives it again and inserts it, so the bytes are the first ones).
+    first_body: String,
 }
 
 #[http_component]
@@ -41,10 +53,7 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
     let head = certflow_component::is_head(&incoming);
     let outcome = match Request::read(incoming, MAX_BODY).await {
         Ok(req) => match (&req.method, application_id(&req.path)) {
-            (Method::Post, None) => match submit(&req) {
-                Ok(created) => Ok(screen(created).await.reply()),
-                Err(problem) => Err(problem),
-            },
+            (Method::Post, None) => submit(&req).await,
             (Method::Get, Some(id)) => read(&req, id),
             (_, None) => Err(method_not_allowed("POST")),
             (_, Some(_)) => Err(method_not_allowed("GET")),
@@ -105,24 +114,47 @@ fn decode_body(req: &Request) -> Result<(Value, Option<String>), Problem> {
     }
 }
 
-/// The applicant's access token. With an Idempotency-Key it is derived from the key, so a
-/// retry that lost the first response gets the same token back without the token ever being
-/// stored; otherwise it is random. Only its SHA-256 is stored.
-fn access_token(idempotency_key: Option<&str>, application_id: &str) -> Result<String, Problem> {
-    let secret = match idempotency_key {
-        Some(key) => {
-            let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes())
-                .map_err(|e| unavailable(format!("token derivation: {e}")))?;
-            mac.update(b"certflow applicant access token\0");
-            mac.update(application_id.as_bytes());
-            mac.finalize().into_bytes().to_vec()
-        }
-        None => random_bytes::<32>()?.to_vec(),
-    };
-    Ok(format!(
+/// The applicant's access token for application `id`, derived with `secret` (R3): `cfa_`
+/// and the base64url (no padding) of 32 bytes. Only its SHA-256 is stored; it is derived
+/// again, never read back, when a retry replays the first response.
+fn access_token(secret: &[u8; 32]) -> String {
+    format!(
         "cfa_{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-    ))
+    )
+}
+
+/// The token of application `id`, derived with the current server secret.
+fn current_token(secret: &ServerSecret, id: &str) -> String {
+    access_token(&secret.derive(TOKEN_PURPOSE, &[id.as_bytes()]))
+}
+
+/// The tokens application `id` may have been given, one per server secret (current first).
+fn access_tokens(secret: &ServerSecret, id: &str) -> Vec<String> {
+    secret
+        .derive_each(TOKEN_PURPOSE, &[id.as_bytes()])
+        .iter()
+        .map(access_token)
+        .collect()
+}
+
+/// The token of a stored application: the one (of every secret's) whose SHA-256 it stores.
+fn stored_token(secret: &ServerSecret, id: &str, record: &Value) -> Result<String, Problem> {
+    let stored = record["access_token_sha256"].as_str().unwrap_or_default();
+    access_tokens(secret, id)
+        .into_iter()
+        .find(|token| constant_time_eq(&sha256_hex(token.as_bytes()), stored))
+        .ok_or_else(|| {
+            Problem::new(409, "idempotency-replay-unavailable", "Cannot replay").detail(
+                "the first response's access token was derived with a server secret that is no \
+                 longer configured; use the token you were given",
+            )
+        })
+}
+
+/// 128 bits in lowercase hex, the shape of an application id.
+fn hex_id(bytes: &[u8]) -> String {
+    bytes.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 fn intake_config() -> Result<IntakeConfig, Problem> {
@@ -134,69 +166,58 @@ fn intake_config() -> Result<IntakeConfig, Problem> {
         .map_err(|e| unavailable(format!("the intake_config variable is invalid: {e}")))
 }
 
-/// A stored application and the 201 that acknowledges it.
-struct Created {
-    id: String,
-    body: Value,
-    /// A retry of an earlier request (I7): answered as the first time, nothing chained.
-    replayed: bool,
+/// The 201 that acknowledges a stored application: `first_body` (the body without its token,
+/// as kept for retries) with `access_token` inserted, so that a replay's bytes are the first
+/// reply's.
+fn created(id: &str, first_body: &str, token: &str, replayed: bool) -> Outcome {
+    let mut body: Value = serde_json::from_str(first_body).map_err(store_error)?;
+    if let Value::Object(members) = &mut body {
+        members.insert("access_token".into(), Value::String(token.to_string()));
+    }
+    let reply = Reply::new(201, JSON, body.to_string())
+        .header("location", format!("/api/applications/{id}"))
+        .header("cache-control", "no-store");
+    Ok(if replayed {
+        reply.header("idempotent-replayed", "true")
+    } else {
+        reply
+    })
 }
 
-impl Created {
-    fn reply(self) -> Reply {
-        let reply = Reply::new(201, JSON, self.body.to_string())
-            .header("location", format!("/api/applications/{}", self.id));
-        if self.replayed {
-            reply.header("idempotent-replayed", "true")
-        } else {
-            reply
-        }
-    }
+/// The 201 body without the token, from the application's id, status and flags.
+fn first_body(id: &str, status: &Value, flags: &Value) -> String {
+    serde_json::json!({
+        "id": id,
+        "status": status,
+        "flags": flags,
+        "links": { "self": format!("/api/applications/{id}") },
+        "note": "keep access_token: it is shown once and is needed to read this application",
+    })
+    .to_string()
 }
 
-/// Chains the review component's screening (A1–A10) for a new application, and shows its
-/// outcome in the 201. The application is stored either way: when screening cannot run, it
-/// waits in `submitted` and an operator runs it again.
-async fn screen(mut created: Created) -> Created {
-    if created.replayed {
-        return created;
-    }
-    let path = format!("/internal/screening/{}", created.id);
-    let screened = match certflow_component::chain_post("review", &path, None).await {
+/// Chains the review component's screening (A1–A10) for a stored application and returns
+/// the status it moved the application to. The application is kept either way: when
+/// screening cannot run, it waits in `submitted` (`None` here) and an operator runs it again.
+async fn screen(id: &str) -> Option<Value> {
+    let path = format!("/internal/screening/{id}");
+    match certflow_component::chain_post("review", &path, None).await {
         Ok((200, body)) => serde_json::from_slice::<Value>(&body)
             .ok()
             .and_then(|b| b.get("status").cloned()),
         Ok((status, _)) => {
-            eprintln!("screening of {} answered {status}", created.id);
+            eprintln!("screening of {id} answered {status}");
             None
         }
         Err(e) => {
-            eprintln!("screening of {} not reached: {e}", created.id);
+            eprintln!("screening of {id} not reached: {e}");
             None
         }
-    };
-    if let Some(status) = screened {
-        created.body["status"] = status;
     }
-    created
 }
 
-/// The 201 body, from the stored record (read back as plain JSON: intake shows records, it
-/// never interprets them, so it carries no code to deserialise them).
-fn created_body(record: &Value, token: &str) -> Value {
-    let id = record["id"].as_str().unwrap_or_default();
-    serde_json::json!({
-        "id": id,
-        "status": record["status"],
-        "flags": record["flags"],
-        "access_token": token,
-        "links": { "self": format!("/api/applications/{id}") },
-        "note": "keep access_token: it is shown once and is needed to read this application",
-    })
-}
-
-/// POST /api/applications (I1–I5, I7).
-fn submit(req: &Request) -> Result<Created, Problem> {
+/// POST /api/applications (I1–I5, I7, R3).
+async fn submit(req: &Request) -> Outcome {
     let (value, form_key) = decode_body(req)?;
     let key = req
         .header("idempotency-key")
@@ -208,102 +229,156 @@ fn submit(req: &Request) -> Result<Created, Problem> {
     // serde_json keeps object keys sorted, so equal applications hash equally whatever
     // their encoding or key order.
     let body_sha256 = sha256_hex(value.to_string().as_bytes());
-
     let bucket = open_store()?;
-    let claim = match &key {
-        Some(key) => {
-            let key_hash = sha256_hex(key.as_bytes());
-            // I7: the first request with this key wins the claim; never check-then-set.
-            let won = atomics::increment(&bucket, &format!("idempotency:{key_hash}:claim"), 1)
-                .map_err(store_error)?
-                == 1;
-            if !won {
-                return replay(&bucket, key, &key_hash, &body_sha256);
-            }
-            Some(key_hash)
-        }
-        None => None,
+    let secret = ServerSecret::load(&bucket)?;
+
+    let Some(key) = key else {
+        let id = hex_id(&random_bytes::<16>()?);
+        let record = validated(&value, id, &secret)?;
+        set_json(&bucket, &format!("application:{}", record.id), &record)?;
+        println!("application {} submitted", record.id);
+        let status = screen(&record.id)
+            .await
+            .unwrap_or(Value::from(record.status.name()));
+        let body = first_body(&record.id, &status, &serde_json::json!(record.flags));
+        let token = current_token(&secret, &record.id);
+        return created(&record.id, &body, &token, false);
     };
 
-    let outcome = accept(
-        &bucket,
-        &value,
-        key.as_deref(),
-        &body_sha256,
-        claim.as_deref(),
-    );
-    if let (Err(_), Some(key_hash)) = (&outcome, &claim) {
-        // Nothing was stored: free the key so a corrected retry may use it.
-        let _ = bucket.delete(&format!("idempotency:{key_hash}:claim"));
+    // I7: the first request with this key holds its claim; never check-then-set.
+    let base = format!("idempotency:{}", sha256_hex(key.as_bytes()));
+    match claim::claim::<IdempotencyRecord>(&bucket, &base, &body_sha256, REPLAY_WAIT_MS)? {
+        Claim::Done(first) => replay(&bucket, &secret, first, &body_sha256),
+        Claim::Busy => Err(idempotency_in_progress()),
+        Claim::Reused => Err(key_reused()),
+        Claim::Held { .. } => {
+            let record = match validated(&value, String::new(), &secret) {
+                Ok(record) => record,
+                Err(problem) => {
+                    // Nothing was stored: free the key so a corrected retry may use it.
+                    claim::release(&bucket, &base);
+                    return Err(problem);
+                }
+            };
+            complete(&bucket, &secret, record, &key, &base, body_sha256).await
+        }
     }
-    outcome
 }
 
-fn accept(
-    bucket: &Bucket,
+/// The validated application as a new record with id `id` (empty: set later) and its token's
+/// hash (I1–I5; 422 with every error).
+fn validated(
     value: &Value,
-    key: Option<&str>,
-    body_sha256: &str,
-    claim: Option<&str>,
-) -> Result<Created, Problem> {
+    id: String,
+    secret: &ServerSecret,
+) -> Result<ApplicationRecord<Value>, Problem> {
     let now = certflow_component::now();
     let accepted = certflow_domain::validate_document(value, now.date_naive(), &intake_config()?)
         .map_err(Problem::validation)?;
-
-    let id: String = random_bytes::<16>()?
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let token = access_token(key, &id)?;
-    let record =
-        ApplicationRecord::submitted(id, accepted, sha256_hex(token.as_bytes()), now, "applicant");
-    // The application first: once the idempotency record exists, retries rely on it.
-    set_json(bucket, &format!("application:{}", record.id), &record)?;
-    if let Some(key_hash) = claim {
-        let idem = IdempotencyRecord {
-            body_sha256: body_sha256.to_string(),
-            application_id: record.id.clone(),
-        };
-        set_json(bucket, &format!("idempotency:{key_hash}"), &idem)?;
-    }
-    // I8: the log names the application, never the contact person.
-    println!("application {} submitted", record.id);
-    let shown =
-        serde_json::json!({ "id": record.id, "status": record.status, "flags": record.flags });
-    Ok(Created {
-        body: created_body(&shown, &token),
-        id: record.id,
-        replayed: false,
-    })
+    let token_sha256 = if id.is_empty() {
+        String::new()
+    } else {
+        sha256_hex(current_token(secret, &id).as_bytes())
+    };
+    Ok(ApplicationRecord::submitted(
+        id,
+        accepted,
+        token_sha256,
+        now,
+        "applicant",
+    ))
 }
 
-/// A request whose Idempotency-Key was already claimed: the same body gets the first
-/// response again; another body is refused (I7).
+/// The work of the request that holds an Idempotency-Key's claim (I7): store the application
+/// under the id derived from the key, screen it, keep the first response. A request that took
+/// the claim over from one that died finds that one's application under the same id (with any
+/// server secret, current first) and completes it instead: screening it if it never was, so
+/// one key makes exactly one application. That application is this request's: the claim
+/// refused the take-over ([`Claim::Reused`]) if the lease named another body's SHA-256 (the
+/// dead holder wrote its lease before storing anything).
+async fn complete(
+    bucket: &Bucket,
+    secret: &ServerSecret,
+    mut record: ApplicationRecord<Value>,
+    key: &str,
+    base: &str,
+    body_sha256: String,
+) -> Outcome {
+    let ids: Vec<String> = secret
+        .derive_each(ID_PURPOSE, &[key.as_bytes()])
+        .iter()
+        .map(|d| hex_id(d))
+        .collect();
+    let mut orphan = None;
+    for id in &ids {
+        if let Some(stored) = get_json::<Value>(bucket, &format!("application:{id}"))? {
+            orphan = Some((id.clone(), stored));
+            break;
+        }
+    }
+    let (id, token, status, flags) = match orphan {
+        Some((id, stored)) => {
+            let token = stored_token(secret, &id, &stored)?;
+            let unscreened = stored["status"] == "submitted" && stored["screening"].is_null();
+            let status = if unscreened {
+                screen(&id)
+                    .await
+                    .unwrap_or_else(|| stored["status"].clone())
+            } else {
+                stored["status"].clone()
+            };
+            println!("application {id} completed after an interrupted submission");
+            (id, token, status, stored["flags"].clone())
+        }
+        None => {
+            let id = ids.first().cloned().unwrap_or_default();
+            let token = current_token(secret, &id);
+            record.id.clone_from(&id);
+            record.access_token_sha256 = sha256_hex(token.as_bytes());
+            // The application first: once the idempotency record exists, retries rely on it.
+            set_json(bucket, &format!("application:{id}"), &record)?;
+            // I8: the log names the application, never the contact person.
+            println!("application {id} submitted");
+            let status = screen(&id)
+                .await
+                .unwrap_or_else(|| Value::from(record.status.name()));
+            (id, token, status, serde_json::json!(record.flags))
+        }
+    };
+    let first = IdempotencyRecord {
+        body_sha256,
+        application_id: id.clone(),
+        first_body: first_body(&id, &status, &flags),
+    };
+    set_json(bucket, base, &first)?;
+    created(&id, &first.first_body, &token, false)
+}
+
+fn key_reused() -> Problem {
+    Problem::validation(vec![FieldError::new(
+        "",
+        certflow_domain::ErrorCode::IdempotencyKeyReused,
+        "this Idempotency-Key was used for a different application; use a new key",
+        "I7",
+    )])
+}
+
+/// A request whose Idempotency-Key's first request finished: the same body gets the first
+/// response again, byte for byte, with its token derived again; another body is refused (I7).
 fn replay(
     bucket: &Bucket,
-    key: &str,
-    key_hash: &str,
+    secret: &ServerSecret,
+    first: IdempotencyRecord,
     body_sha256: &str,
-) -> Result<Created, Problem> {
-    let record_key = format!("idempotency:{key_hash}");
-    let first: IdempotencyRecord = first_outcome(bucket, &record_key)?;
+) -> Outcome {
     if first.body_sha256 != body_sha256 {
-        return Err(Problem::validation(vec![FieldError::new(
-            "",
-            certflow_domain::ErrorCode::IdempotencyKeyReused,
-            "this Idempotency-Key was used for a different application; use a new key",
-            "I7",
-        )]));
+        return Err(key_reused());
     }
     let id = &first.application_id;
     let record: Value = get_json(bucket, &format!("application:{id}"))?
         .ok_or_else(|| unavailable("the first application with this key is missing"))?;
-    let token = access_token(Some(key), id)?;
-    Ok(Created {
-        body: created_body(&record, &token),
-        id: id.clone(),
-        replayed: true,
-    })
+    let token = stored_token(secret, id, &record)?;
+    created(id, &first.first_body, &token, true)
 }
 
 fn not_found() -> Problem {

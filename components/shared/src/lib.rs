@@ -11,6 +11,9 @@ use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam
 use spin_sdk::wit::wasi::keyvalue::{atomics, store};
 use subtle::ConstantTimeEq;
 
+pub mod claim;
+pub mod secret;
+
 pub use spin_sdk::http::Method;
 pub use store::Bucket;
 
@@ -604,7 +607,7 @@ pub async fn serve(
 }
 
 /// How long a concurrent request with a claimed Idempotency-Key waits for the first one.
-const REPLAY_WAIT_MS: u64 = 5_000;
+pub const REPLAY_WAIT_MS: u64 = 5_000;
 
 /// What the first request with an Idempotency-Key left for its retries.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -616,11 +619,15 @@ struct KeptReply {
 }
 
 /// DESIGN's `Idempotency-Key` on a POST that creates or changes something. Without the
-/// header, `create` runs. With it, the first request with the key (claimed with `increment`,
+/// header, `create` runs. With it, the request that holds the key's [`claim`] (an `increment`,
 /// never check-then-set) runs `create` and keeps its successful reply; a retry with the same
-/// key and body gets that reply again (`idempotent-replayed: true`); the same key with
-/// another body gets 422 `idempotency_key_reused`. A refused request keeps nothing and frees
-/// the key, so a corrected retry may use it. `scope` keeps keys of different resources apart.
+/// key and body gets that reply again, byte for byte (`idempotent-replayed: true`); the same
+/// key with another body gets 422 `idempotency_key_reused`; a retry while the first is still
+/// running waits up to 5 s for it, then gets 409 `idempotency-in-progress`. A refused request
+/// keeps nothing and frees the key, so a corrected retry may use it. When the first request
+/// died before keeping its reply, its claim expires after `claim_expiry_seconds` (30 s) and a
+/// retry runs `create` again (a step already taken then answers as a repeat of it does, e.g.
+/// 409 for a transition already made). `scope` keeps keys of different resources apart.
 /// The reply is stored as it is, so this is not for replies that carry a secret (intake's
 /// access token has its own scheme: the token is derived again, never stored).
 pub fn idempotent(req: &Request, scope: &str, create: impl FnOnce() -> Outcome) -> Outcome {
@@ -630,32 +637,33 @@ pub fn idempotent(req: &Request, scope: &str, create: impl FnOnce() -> Outcome) 
     check_idempotency_key(key)?;
     let bucket = open_store()?;
     let record_key = format!("idempotency:{scope}:{}", sha256_hex(key.as_bytes()));
-    let claim_key = format!("{record_key}:claim");
     let body_sha256 = sha256_hex(req.body());
-    if atomics::increment(&bucket, &claim_key, 1).map_err(store_error)? != 1 {
-        return replay(&bucket, &record_key, &body_sha256);
-    }
-    let outcome = create();
-    match &outcome {
-        Ok(reply) if (200..300).contains(&reply.status) => {
-            let kept = KeptReply {
-                body_sha256,
-                status: reply.status,
-                content_type: reply
-                    .headers
-                    .iter()
-                    .find(|(n, _)| *n == "content-type")
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default(),
-                body: String::from_utf8_lossy(&reply.body).into_owned(),
-            };
-            set_json(&bucket, &record_key, &kept)?;
+    match claim::claim::<KeptReply>(&bucket, &record_key, &body_sha256, REPLAY_WAIT_MS)? {
+        claim::Claim::Done(first) => replay(first, &body_sha256),
+        claim::Claim::Busy => Err(idempotency_in_progress()),
+        claim::Claim::Reused => Err(idempotency_key_reused("request")),
+        claim::Claim::Held { .. } => {
+            let outcome = create();
+            match &outcome {
+                Ok(reply) if (200..300).contains(&reply.status) => {
+                    let kept = KeptReply {
+                        body_sha256,
+                        status: reply.status,
+                        content_type: reply
+                            .headers
+                            .iter()
+                            .find(|(n, _)| *n == "content-type")
+                            .map(|(_, v)| v.clone())
+                            .unwrap_or_default(),
+                        body: String::from_utf8_lossy(&reply.body).into_owned(),
+                    };
+                    set_json(&bucket, &record_key, &kept)?;
+                }
+                _ => claim::release(&bucket, &record_key),
+            }
+            outcome
         }
-        _ => {
-            let _ = bucket.delete(&claim_key);
-        }
     }
-    outcome
 }
 
 /// An Idempotency-Key is 1 to 255 printable ASCII characters (400 otherwise).
@@ -670,39 +678,28 @@ pub fn check_idempotency_key(key: &str) -> Result<(), Problem> {
     Ok(())
 }
 
-/// What the first request with a claimed Idempotency-Key left under `record_key`, waiting up
-/// to 5 s for a request still in progress (then 409: retry shortly).
-pub fn first_outcome<T: DeserializeOwned>(bucket: &Bucket, record_key: &str) -> Result<T, Problem> {
-    let mut waited = 0;
-    loop {
-        if let Some(first) = get_json(bucket, record_key)? {
-            return Ok(first);
-        }
-        if waited >= REPLAY_WAIT_MS {
-            return Err(
-                Problem::new(409, "idempotency-in-progress", "Request in progress").detail(
-                    "a request with this Idempotency-Key is still being processed; retry shortly",
-                ),
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        waited += 10;
-    }
+/// 409: a request with this Idempotency-Key is still being processed (retry shortly; if it
+/// died, its claim expires after `claim_expiry_seconds` and a retry completes it).
+pub fn idempotency_in_progress() -> Problem {
+    Problem::new(409, "idempotency-in-progress", "Request in progress")
+        .detail("a request with this Idempotency-Key is still being processed; retry shortly")
 }
 
-fn replay(bucket: &Bucket, record_key: &str, body_sha256: &str) -> Outcome {
-    let first: KeptReply = first_outcome(bucket, record_key)?;
+/// 422 `idempotency_key_reused` (I7): the key was used for another `what` (another body).
+pub fn idempotency_key_reused(what: &str) -> Problem {
+    Problem::new(422, "validation", "The request is not valid").errors(vec![
+        certflow_domain::FieldError::new(
+            "",
+            certflow_domain::ErrorCode::IdempotencyKeyReused,
+            format!("this Idempotency-Key was used for a different {what}; use a new key"),
+            "I7",
+        ),
+    ])
+}
+
+fn replay(first: KeptReply, body_sha256: &str) -> Outcome {
     if first.body_sha256 != body_sha256 {
-        return Err(
-            Problem::new(422, "validation", "The request is not valid").errors(vec![
-                certflow_domain::FieldError::new(
-                    "",
-                    certflow_domain::ErrorCode::IdempotencyKeyReused,
-                    "this Idempotency-Key was used for a different request; use a new key",
-                    "I7",
-                ),
-            ]),
-        );
+        return Err(idempotency_key_reused("request"));
     }
     Ok(Reply::new(first.status, &first.content_type, first.body)
         .header("cache-control", "no-store")

@@ -2,11 +2,10 @@
 
 use anyhow::{Context, Result, ensure};
 use certflow_tests::{
-    Host, OPERATOR, OPERATOR_TOKEN, Reply, Start, app_manifest, build_app_components,
-    example_application, reply, start_app,
+    Host, OPERATOR_TOKEN, Reply, build_app_components, example_application, reply, start_app,
+    start_app_with,
 };
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -565,24 +564,7 @@ fn token_derived_from_the_key_alone(key: &str, id: &str) -> Result<String> {
 
 /// Starts the app with extra variables (e.g. `server_secret`, `claim_expiry_seconds`).
 async fn start_with(state: &Path, extra: &[(&str, &str)]) -> Result<Host> {
-    build_app_components()?;
-    let mut variables: BTreeMap<String, String> = extra
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    variables.insert(
-        "operator_tokens".into(),
-        format!("{OPERATOR}:{OPERATOR_TOKEN}"),
-    );
-    Host::start(
-        &app_manifest(),
-        state,
-        &Start {
-            variables,
-            ..Start::default()
-        },
-    )
-    .await
+    start_app_with(state, Duration::ZERO, extra).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -620,9 +602,9 @@ async fn r3_i8_tokens_and_ids_depend_on_the_server_secret() -> Result<()> {
     let app = example_application()?;
     let mut seen = Vec::new();
     for secret in [
-        "first-server-secret",
-        "second-server-secret",
-        "first-server-secret",
+        "first-server-secret-of-32-characters",
+        "second-server-secret-of-32-characters",
+        "first-server-secret-of-32-characters",
     ] {
         let state = tempfile::tempdir()?;
         let host = start_with(state.path(), &[("server_secret", secret)]).await?;
@@ -664,7 +646,11 @@ async fn r3_i8_tokens_and_ids_depend_on_the_server_secret() -> Result<()> {
 async fn r3_i8_a_rotated_secret_keeps_tokens_and_replays_working() -> Result<()> {
     let state = tempfile::tempdir()?;
     let app = example_application()?;
-    let host = start_with(state.path(), &[("server_secret", "old-secret")]).await?;
+    let host = start_with(
+        state.path(),
+        &[("server_secret", "old-server-secret-of-32-characters")],
+    )
+    .await?;
     let created = post_json(&host, &app, Some("rotation-key")).await?;
     ensure!(created.status == 201, "{}", created.body);
     let (id, token) = (
@@ -674,7 +660,14 @@ async fn r3_i8_a_rotated_secret_keeps_tokens_and_replays_working() -> Result<()>
     host.stop().await?;
 
     // Rotation: the new secret first, the old one after it.
-    let host = start_with(state.path(), &[("server_secret", "new-secret,old-secret")]).await?;
+    let host = start_with(
+        state.path(),
+        &[(
+            "server_secret",
+            "new-server-secret-of-32-characters,old-server-secret-of-32-characters",
+        )],
+    )
+    .await?;
     ensure!(read(&host, &id, Some(&token)).await?.status == 200);
     let replayed = post_json(&host, &app, Some("rotation-key")).await?;
     ensure!(replayed.status == 201, "{}", replayed.body);
@@ -684,7 +677,11 @@ async fn r3_i8_a_rotated_secret_keeps_tokens_and_replays_working() -> Result<()>
     let fresh = post_json(&host, &app, Some("after-rotation")).await?;
     ensure!(fresh.status == 201, "{}", fresh.body);
     host.stop().await?;
-    let host = start_with(state.path(), &[("server_secret", "new-secret")]).await?;
+    let host = start_with(
+        state.path(),
+        &[("server_secret", "new-server-secret-of-32-characters")],
+    )
+    .await?;
     let fresh_id = text(&fresh.body["id"]);
     let fresh_token = text(&fresh.body["access_token"]);
     ensure!(read(&host, &fresh_id, Some(&fresh_token)).await?.status == 200);
@@ -1036,4 +1033,110 @@ async fn i7_retries_after_a_kill_9_under_load_make_one_application_per_key() -> 
         "not exactly one application per key"
     );
     host.stop().await
+}
+
+// ---- Findings of the adversarial run after issue 11 (same kinds, more places) ----
+
+/// The example application as form fields plus `extra` raw `name=value` text.
+fn form_with(extra: &str) -> Result<String> {
+    let pairs = certflow_domain::form::encode(&example_application()?);
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    Ok(format!("{body}&{extra}"))
+}
+
+async fn post_form(host: &Host, body: String, key: Option<&str>) -> Result<Reply> {
+    let mut req = host
+        .client
+        .post(host.url("/api/applications"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some(key) = key {
+        req = req.header("idempotency-key", key);
+    }
+    reply(req).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i7_a_form_key_sent_twice_or_unlike_the_header_is_refused() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    // Two keys in one form: which would a retry send?
+    let twice = post_form(
+        &host,
+        form_with("idempotency_key=A&idempotency_key=B")?,
+        None,
+    )
+    .await?;
+    ensure!(twice.status == 400, "{}", twice.body);
+    ensure!(twice.body["detail"].to_string().contains("idempotency_key"));
+    // The header and the field disagree.
+    let unlike = post_form(&host, form_with("idempotency_key=kf")?, Some("kh")).await?;
+    ensure!(unlike.status == 400, "{}", unlike.body);
+    ensure!(
+        unlike.body["type"]
+            .to_string()
+            .contains("ambiguous-idempotency-key")
+    );
+    ensure!(stored_applications(state.path())? == 0);
+    // The same key in both places is one key.
+    let same = post_form(&host, form_with("idempotency_key=k1")?, Some("k1")).await?;
+    ensure!(same.status == 201, "{}", same.body);
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i1_a_form_value_that_is_not_utf8_or_not_a_json_number_is_not_read_silently() -> Result<()>
+{
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    // `Li %FF Wei` would be stored as "Li \u{FFFD} Wei".
+    let body = form_with("x=1")?.replace("contact.name=Li+Wei", "contact.name=Li+%FF+Wei");
+    ensure!(body.contains("%FF"), "fixture changed: {body}");
+    let latin1 = post_form(&host, body.replace("&x=1", ""), None).await?;
+    ensure!(latin1.status == 400, "{}", latin1.body);
+    ensure!(latin1.body["detail"].to_string().contains("contact.name"));
+    // `+120` is not a JSON number: reported at its field, as in a JSON body.
+    let body = form_with("x=1")?
+        .replace("&x=1", "")
+        .replace("personnel.full_time=120", "personnel.full_time=%2B120");
+    ensure!(body.contains("%2B120"), "fixture changed");
+    let plus = post_form(&host, body, None).await?;
+    ensure!(plus.status == 422, "{}", plus.body);
+    ensure!(
+        plus.body["errors"][0]["field"] == "/sites/0/personnel/full_time",
+        "{}",
+        plus.body
+    );
+    ensure!(stored_applications(state.path())? == 0);
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r3_an_application_read_without_a_usable_credential_is_401() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    let created = post_json(&host, &example_application()?, None).await?;
+    ensure!(created.status == 201, "{}", created.body);
+    let url = host.url(&format!("/api/applications/{}", text(&created.body["id"])));
+    for authorization in ["Bearer", "Bearer ", "Basic YWxhZGRpbjpvcGVuc2VzYW1l", ""] {
+        let read = reply(host.client.get(&url).header("authorization", authorization)).await?;
+        ensure!(read.status == 401, "{authorization:?}: {}", read.body);
+        ensure!(read.headers.contains_key("www-authenticate"));
+    }
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r3_a_short_server_secret_is_refused_not_used() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    // A 1-byte secret would let anyone search the token offline from one id.
+    let host = start_with(state.path(), &[("server_secret", "a")]).await?;
+    let refused = post_json(&host, &example_application()?, Some("k")).await?;
+    ensure!(refused.status == 503, "{}", refused.body);
+    ensure!(refused.body["detail"].to_string().contains("32"));
+    host.stop().await?;
+    ensure!(stored_applications(state.path())? == 0);
+    Ok(())
 }

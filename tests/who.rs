@@ -6,31 +6,21 @@
 use anyhow::{Context, Result, ensure};
 use certflow_tests::workflow::{assessment, audit, certificate_details, days_ago, register_people};
 use certflow_tests::{
-    Host, OPERATOR, OPERATOR_TOKEN, Reply, Start, app_manifest, build_app_components,
-    example_application, reply,
+    Host, OPERATOR, OPERATOR_TOKEN, Reply, example_application, reply, start_app_with,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 const ALICE: &str = "tok-alice";
 const BOB: &str = "tok-bob";
 
 /// The app with three named operators: the harness's own, `alice` and `bob`.
 async fn start(state: &std::path::Path) -> Result<Host> {
-    build_app_components()?;
-    let mut variables = BTreeMap::new();
-    variables.insert(
-        "operator_tokens".to_string(),
-        format!("{OPERATOR}:{OPERATOR_TOKEN},alice:{ALICE},bob:{BOB}"),
-    );
-    Host::start(
-        &app_manifest(),
+    let tokens = format!("{OPERATOR}:{OPERATOR_TOKEN},alice:{ALICE},bob:{BOB}");
+    start_app_with(
         state,
-        &Start {
-            variables,
-            ..Start::default()
-        },
+        std::time::Duration::ZERO,
+        &[("operator_tokens", &tokens)],
     )
     .await
 }
@@ -240,6 +230,52 @@ async fn r1_history_records_the_authenticated_operator_not_the_body() -> Result<
         certificate.body["history"][0]["by"] == "operator:bob",
         "{}",
         certificate.body
+    );
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r1_a_token_given_to_two_operators_names_nobody() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    // `same` is configured for alice and bob: a history could name only one of them, maybe
+    // the wrong one. `Mallory X:tok2` is neither a bare token nor <name>:<token>: ignored,
+    // never read as the bare token `Mallory X:tok2`.
+    let host = start_app_with(
+        state.path(),
+        std::time::Duration::ZERO,
+        &[(
+            "operator_tokens",
+            "alice:same,bob:same,Mallory X:tok2,alice:tok-alice",
+        )],
+    )
+    .await?;
+    let created = host.submit(&example_application()?, None).await?;
+    ensure!(created.status == 201, "{}", created.body);
+    let id = created.body["id"].as_str().context("id")?.to_string();
+    let review = format!("/api/applications/{id}/review");
+    let body =
+        json!({ "decision": "accept", "reviewer": "operator:bob", "technical_areas": ["IAF 33"] });
+    for token in ["same", "Mallory X:tok2", "tok2"] {
+        let refused = send(&host, token, Method::POST, &review, Some(&body)).await?;
+        ensure!(refused.status == 401, "{token}: {}", refused.body);
+    }
+    let accepted = send(&host, "tok-alice", Method::POST, &review, Some(&body)).await?;
+    ensure!(accepted.status == 200, "{}", accepted.body);
+    let stored = send(
+        &host,
+        "tok-alice",
+        Method::GET,
+        &format!("/api/applications/{id}"),
+        None,
+    )
+    .await?;
+    let entry = last(&stored.body)?;
+    ensure!(entry["by"] == "operator:alice", "{entry}");
+    // The reviewer the body names is quoted as data, never prose that reads as the actor.
+    let note = entry["note"].as_str().unwrap_or_default();
+    ensure!(
+        !note.starts_with("accepted by") && note.contains("reviewer named"),
+        "{note}"
     );
     host.stop().await
 }

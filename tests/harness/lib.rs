@@ -165,12 +165,25 @@ pub async fn start_app(state: &Path) -> Result<Host> {
 /// [`start_app`] with the guests' wall clock `clock_offset` ahead of real time: the app as it
 /// runs on a later day (the state in `state` is kept, so a test issues today and sweeps later).
 pub async fn start_app_at(state: &Path, clock_offset: Duration) -> Result<Host> {
+    start_app_with(state, clock_offset, &[]).await
+}
+
+/// [`start_app_at`] with more Spin variables (`name`, `value`), e.g. `server_secret` or
+/// `claim_expiry_seconds`; an `operator_tokens` given here replaces the default tokens.
+pub async fn start_app_with(
+    state: &Path,
+    clock_offset: Duration,
+    extra: &[(&str, &str)],
+) -> Result<Host> {
     build_app_components()?;
     let mut variables = BTreeMap::new();
     variables.insert(
         "operator_tokens".to_string(),
         format!("someone-else,{OPERATOR}:{OPERATOR_TOKEN}"),
     );
+    for (name, value) in extra {
+        variables.insert(name.to_string(), value.to_string());
+    }
     Host::start(
         &app_manifest(),
         state,

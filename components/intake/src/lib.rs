@@ -88,19 +88,26 @@ fn decode_body(req: &Request) -> Result<(Value, Option<String>), Problem> {
         JSON => certflow_component::parse_json_body(body).map(|value| (value, None)),
         FORM => {
             // The key travels as a hidden form field; it is not part of the application.
-            let mut key = None;
-            let mut rest = form_urlencoded::Serializer::new(String::new());
-            for (name, value) in form_urlencoded::parse(body) {
-                if name == FORM_IDEMPOTENCY_FIELD {
-                    key = Some(value.into_owned());
-                } else {
-                    rest.append_pair(&name, &value);
-                }
-            }
-            let value = certflow_domain::form::decode(rest.finish().as_bytes()).map_err(|e| {
+            // I7: a key sent twice is ambiguous (which one would a retry use?), as any field
+            // sent twice is.
+            let unreadable = |e: certflow_domain::form::FormError| {
                 Problem::new(400, "malformed-body", "The form cannot be read")
                     .detail(format!("field `{}`: {}", e.at, e.message))
-            })?;
+            };
+            let mut key = None;
+            let mut rest = form_urlencoded::Serializer::new(String::new());
+            for (name, value) in certflow_domain::form::fields(body).map_err(unreadable)? {
+                if name != FORM_IDEMPOTENCY_FIELD {
+                    rest.append_pair(&name, &value);
+                } else if key.replace(value).is_some() {
+                    return Err(unreadable(certflow_domain::form::FormError {
+                        at: name,
+                        message: "sent more than once".to_string(),
+                    }));
+                }
+            }
+            let value =
+                certflow_domain::form::decode(rest.finish().as_bytes()).map_err(unreadable)?;
             Ok((value, key))
         }
         "" => Err(
@@ -219,10 +226,22 @@ async fn screen(id: &str) -> Option<Value> {
 /// POST /api/applications (I1–I5, I7, R3).
 async fn submit(req: &Request) -> Outcome {
     let (value, form_key) = decode_body(req)?;
-    let key = req
-        .header("idempotency-key")
-        .map(str::to_string)
-        .or(form_key);
+    let key = match (req.header("idempotency-key"), form_key) {
+        // I7: two different keys for one submission: which would a retry send?
+        (Some(header), Some(field)) if header != field => {
+            return Err(Problem::new(
+                400,
+                "ambiguous-idempotency-key",
+                "Two different idempotency keys",
+            )
+            .detail(format!(
+                "the Idempotency-Key header and the `{FORM_IDEMPOTENCY_FIELD}` field differ; \
+                 send one key"
+            )));
+        }
+        (Some(header), _) => Some(header.to_string()),
+        (None, field) => field,
+    };
     if let Some(key) = &key {
         check_idempotency_key(key)?;
     }
@@ -389,11 +408,16 @@ fn not_found() -> Problem {
 /// GET /api/applications/:id (R3: only the applicant and operators see it): the record as
 /// stored, with every step's figures and history, less the token's hash.
 fn read(req: &Request, id: &str) -> Outcome {
-    let Some(token) = req.bearer_token() else {
-        return Err(Problem::new(401, "unauthorized", "Credentials required")
-            .detail("send Authorization: Bearer <access token>"));
+    // No credentials (no header, another scheme, or `Bearer` without a token) is a 401, as
+    // on every operator route; only a token that opens nothing is the 404 below (R3).
+    let token = match req.bearer_token() {
+        Some(token) if !token.is_empty() => token,
+        _ => {
+            return Err(Problem::new(401, "unauthorized", "Credentials required")
+                .detail("send Authorization: Bearer <access token>"));
+        }
     };
-    let operator = !token.is_empty() && is_operator(token);
+    let operator = is_operator(token);
     if !is_application_id(id) {
         return Err(not_found());
     }

@@ -224,9 +224,11 @@ fn decide(req: &Request, id: &str, by: &str) -> Outcome {
             .clone()
             .unwrap_or_else(|| record.application.scope.clone());
         let note = match request.decision {
-            Decision::Accept => format!("accepted by {}", request.reviewer),
+            // R1: who acted is `by` (the token's operator); the reviewer the body names is
+            // data, quoted as such, never prose that reads as the actor.
+            Decision::Accept => format!("accepted (reviewer named: \"{}\")", request.reviewer),
             Decision::Reject => format!(
-                "rejected by {}: {}",
+                "rejected (reviewer named: \"{}\"): {}",
                 request.reviewer,
                 request.reasons.join("; ")
             ),

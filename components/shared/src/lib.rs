@@ -340,32 +340,51 @@ pub fn is_operator(presented: &str) -> bool {
 }
 
 /// Who presents `presented`, if it is one of the comma-separated entries of the
-/// `operator_tokens` variable. An entry is a bare token, or `<name>:<token>` with a name of 1
-/// to 64 lowercase letters, digits, `-`, `_` or `.`, so that histories name the operator
-/// (R1). Every entry is compared, in constant time (digests, so neither content nor length
-/// leaks).
+/// `operator_tokens` variable. An entry is a bare token (recorded as `operator`; it may not
+/// contain `:`), or `<name>:<token>` with a name of 1 to 64 lowercase letters, digits, `-`,
+/// `_` or `.`, so that histories name the operator (R1). An entry that is neither (e.g.
+/// `Mallory X:tok`, `alice:`) is ignored and logged, never read as a bare token; a token
+/// configured for two different operators names nobody (R1: a history must not name the
+/// wrong person), and is logged. Every entry is compared, in constant time (digests, so
+/// neither content nor length leaks).
 pub fn operator_identity(presented: &str) -> Option<String> {
     let configured = spin_sdk::variables::get("operator_tokens").unwrap_or_default();
     let presented = Sha256::digest(presented.as_bytes());
-    let mut identity = None;
+    let mut identities: Vec<String> = Vec::new();
     for entry in configured
         .split(',')
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        let (name, token) = match entry.split_once(':') {
+        let (identity, token) = match entry.split_once(':') {
+            None => ("operator".to_string(), entry),
             Some((name, token)) if is_operator_name(name) && !token.is_empty() => {
-                (Some(name), token)
+                (format!("operator:{name}"), token)
             }
-            _ => (None, entry),
+            Some(_) => {
+                eprintln!(
+                    "operator_tokens: an entry is neither a bare token nor <name>:<token> \
+                     (name: 1-64 of a-z 0-9 - _ .); it is ignored"
+                );
+                continue;
+            }
         };
         let matched: bool = Sha256::digest(token.as_bytes()).ct_eq(&presented).into();
-        if matched && identity.is_none() {
-            identity =
-                Some(name.map_or_else(|| "operator".to_string(), |n| format!("operator:{n}")));
+        if matched && !identities.contains(&identity) {
+            identities.push(identity);
         }
     }
-    identity
+    match identities.len() {
+        0 => None,
+        1 => identities.pop(),
+        _ => {
+            eprintln!(
+                "operator_tokens: one token is configured for {}; it is refused",
+                identities.join(" and ")
+            );
+            None
+        }
+    }
 }
 
 fn is_operator_name(name: &str) -> bool {
@@ -621,7 +640,8 @@ struct KeptReply {
 /// DESIGN's `Idempotency-Key` on a POST that creates or changes something. Without the
 /// header, `create` runs. With it, the request that holds the key's [`claim`] (an `increment`,
 /// never check-then-set) runs `create` and keeps its successful reply; a retry with the same
-/// key and body gets that reply again, byte for byte (`idempotent-replayed: true`); the same
+/// key and body (a JSON body compared parsed: member order and white space do not matter)
+/// gets that reply again, byte for byte (`idempotent-replayed: true`); the same
 /// key with another body gets 422 `idempotency_key_reused`; a retry while the first is still
 /// running waits up to 5 s for it, then gets 409 `idempotency-in-progress`. A refused request
 /// keeps nothing and frees the key, so a corrected retry may use it. When the first request
@@ -637,7 +657,12 @@ pub fn idempotent(req: &Request, scope: &str, create: impl FnOnce() -> Outcome) 
     check_idempotency_key(key)?;
     let bucket = open_store()?;
     let record_key = format!("idempotency:{scope}:{}", sha256_hex(key.as_bytes()));
-    let body_sha256 = sha256_hex(req.body());
+    // The same request whatever its member order or white space (as intake compares
+    // applications): a JSON body is compared in its parsed form, with keys sorted.
+    let body_sha256 = match certflow_domain::form::parse_json(req.body()) {
+        Ok(value) => sha256_hex(value.to_string().as_bytes()),
+        Err(_) => sha256_hex(req.body()),
+    };
     match claim::claim::<KeptReply>(&bucket, &record_key, &body_sha256, REPLAY_WAIT_MS)? {
         claim::Claim::Done(first) => replay(first, &body_sha256),
         claim::Claim::Busy => Err(idempotency_in_progress()),

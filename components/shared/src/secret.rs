@@ -22,6 +22,10 @@ use sha2::Sha256;
 /// Store key of the generated secret (when the `server_secret` variable is unset).
 pub const GENERATED_SECRET_KEY: &str = "server-secret";
 
+/// Fewest characters a configured `server_secret` value may have (32: as many as the
+/// generated secret's bytes; `openssl rand -base64 32` gives 44).
+pub const MIN_CONFIGURED_LEN: usize = 32;
+
 /// How long a request waits for a concurrent request that is generating the secret.
 const WAIT_FOR_GENERATED_MS: u64 = 5_000;
 
@@ -44,6 +48,15 @@ impl ServerSecret {
             .filter(|s| !s.is_empty())
             .map(|s| s.as_bytes().to_vec())
             .collect();
+        // A short secret can be searched offline from one token and its id (R3): refuse to
+        // derive anything with it rather than hand out guessable tokens.
+        if keys.iter().any(|key| key.len() < MIN_CONFIGURED_LEN) {
+            return Err(unavailable(format!(
+                "the server_secret variable holds a value shorter than {MIN_CONFIGURED_LEN} \
+                 characters; set each value to at least {MIN_CONFIGURED_LEN} random characters \
+                 (e.g. `openssl rand -base64 32`)"
+            )));
+        }
         let generated = match get_json::<String>(bucket, GENERATED_SECRET_KEY)? {
             Some(hex) => Some(decode_hex(&hex)?),
             None if keys.is_empty() => Some(generate(bucket)?),

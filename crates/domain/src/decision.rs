@@ -499,7 +499,7 @@ fn check_grant(
         let justified = request
             .justification
             .as_deref()
-            .is_some_and(|j| !j.trim().is_empty());
+            .is_some_and(|j| !crate::formats::is_blank(j));
         if justified {
             reasons.push(Reason::new(
                 "D7",

@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use crate::schema::{self, Kind};
 
@@ -194,11 +194,45 @@ impl<'de> serde::de::Visitor<'de> for UniqueMembers<'_> {
     }
 }
 
+/// I1: the fields of an `application/x-www-form-urlencoded` body, in order, as the URL
+/// standard's parser reads them (`&`-separated, `+` is a space, percent-decoding), except that
+/// a name or value that does not decode to UTF-8 (`Li+%FF+Wei`, a raw 0xFF byte) is a
+/// [`FormError`] at that field instead of being read with U+FFFD in its place: what the
+/// applicant sent would otherwise be stored changed, silently.
+pub fn fields(body: &[u8]) -> Result<Vec<(String, String)>, FormError> {
+    fn strict(raw: &[u8]) -> Option<String> {
+        let spaced: Vec<u8> = raw
+            .iter()
+            .map(|b| if *b == b'+' { b' ' } else { *b })
+            .collect();
+        String::from_utf8(percent_encoding::percent_decode(&spaced).collect()).ok()
+    }
+    let mut fields = Vec::new();
+    for part in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let (raw_name, raw_value) = match part.iter().position(|b| *b == b'=') {
+            Some(at) => part.split_at(at),
+            None => (part, &b"="[..]),
+        };
+        let raw_value = raw_value.get(1..).unwrap_or_default();
+        let name = strict(raw_name).ok_or_else(|| FormError {
+            at: String::from_utf8_lossy(raw_name).into_owned(),
+            message: "the field name is not UTF-8 once percent-decoded".to_string(),
+        })?;
+        let value = strict(raw_value).ok_or_else(|| FormError {
+            at: name.clone(),
+            message: "the value is not UTF-8 once percent-decoded; send the form as UTF-8"
+                .to_string(),
+        })?;
+        fields.push((name, value));
+    }
+    Ok(fields)
+}
+
 /// I1: decodes an `application/x-www-form-urlencoded` body into the contract's JSON shape, to
-/// be validated like a JSON body.
+/// be validated like a JSON body. Fields are read by [`fields`] (UTF-8 only).
 pub fn decode(body: &[u8]) -> Result<Value, FormError> {
     let mut root = Node::Object(BTreeMap::new());
-    for (count, (name, value)) in form_urlencoded::parse(body).enumerate() {
+    for (count, (name, value)) in fields(body)?.into_iter().enumerate() {
         if count >= MAX_FIELDS {
             return Err(FormError {
                 at: String::new(),
@@ -209,7 +243,7 @@ pub fn decode(body: &[u8]) -> Result<Value, FormError> {
             at: name.to_string(),
             message,
         })?;
-        insert(&mut root, &segments, &name, value.into_owned())?;
+        insert(&mut root, &segments, &name, value)?;
     }
     let mut slots = 0;
     let mut out = match convert(root, Some(&schema::APPLICATION), &mut slots)? {
@@ -484,16 +518,18 @@ fn leaf(
         });
     }
     let number = match kind {
-        Some(Kind::Integer { .. } | Kind::Number { .. }) => first
-            .parse::<i64>()
-            .map(Number::from)
-            .ok()
-            // JSON's number syntax, by the JSON parser intake already carries (`str::parse`
-            // would link a second float parser and its tables).
-            .or_else(|| match serde_json::from_slice(first.as_bytes()) {
+        // JSON's number syntax exactly, by the JSON parser intake already carries: a value
+        // it would not take in a JSON body (`+120`, ` 120`, `120 `) stays text, and
+        // validation reports it at its field, as for JSON (I1).
+        Some(Kind::Integer { .. } | Kind::Number { .. })
+            if first.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+                && !first.ends_with(|c: char| c.is_whitespace()) =>
+        {
+            match serde_json::from_slice(first.as_bytes()) {
                 Ok(Value::Number(n)) => Some(n),
                 _ => None,
-            }),
+            }
+        }
         _ => None,
     };
     Ok(Some(

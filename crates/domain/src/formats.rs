@@ -3,6 +3,31 @@
 
 use chrono::NaiveDate;
 
+/// Whether `text` shows nothing: every character is white space or an invisible format
+/// character (zero-width space and joiners, word joiner, BOM, soft hyphen, bidirectional
+/// marks, Hangul fillers, variation selectors). A required text that is blank is missing
+/// (I1, C1: a certificate must not show a blank CB name).
+pub fn is_blank(text: &str) -> bool {
+    text.chars().all(|c| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\u{00AD}'
+                    | '\u{034F}'
+                    | '\u{115F}'
+                    | '\u{1160}'
+                    | '\u{180E}'
+                    | '\u{200B}'..='\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2060}'..='\u{206F}'
+                    | '\u{3164}'
+                    | '\u{FE00}'..='\u{FE0F}'
+                    | '\u{FEFF}'
+                    | '\u{FFA0}'
+            )
+    })
+}
+
 /// Why a date string was rejected (I1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DateError {
@@ -229,6 +254,23 @@ mod tests {
             assert_eq!(parse_date(bad), Err(DateError::Format), "{bad}");
         }
         assert_eq!(parse_date("1899-12-31"), Err(DateError::Range));
+    }
+
+    #[test]
+    fn i1_c1_invisible_text_is_blank() {
+        for blank in [
+            "",
+            " ",
+            "\u{200B}",
+            " \u{FEFF}\u{2060} ",
+            "\u{3164}",
+            "\u{00A0}",
+        ] {
+            assert!(is_blank(blank), "{blank:?}");
+        }
+        for shown in ["a", "\u{200B}a", "中", "-"] {
+            assert!(!is_blank(shown), "{shown:?}");
+        }
     }
 
     #[test]

@@ -227,7 +227,7 @@ impl Person {
                     .employment
                     .arrangement
                     .as_deref()
-                    .is_some_and(|a| !a.trim().is_empty()) =>
+                    .is_some_and(|a| !crate::formats::is_blank(a)) =>
             {
                 Ok(())
             }

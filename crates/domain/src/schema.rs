@@ -482,10 +482,12 @@ impl Walker<'_> {
         let Some(s) = value.as_str() else {
             return self.invalid_type("text");
         };
-        let s = s.trim();
-        if s.is_empty() {
+        if formats::is_blank(s) {
             return self.missing(required, "this field");
         }
+        // A date is read exactly as written (`"2026-11-02 "` is not a date); other texts
+        // lose the white space around them.
+        let s = if format == Format::Date { s } else { s.trim() };
         let max = match cap {
             Cap::Chars(n) => n,
             Cap::Scope => self.config.max_scope_len,

@@ -193,7 +193,7 @@ impl CertificateSettings {
             ("/certification_body/mark", cb.mark.as_ref(), 100, false),
         ] {
             let Some(text) = text else { continue };
-            let problem = if text.trim().is_empty() {
+            let problem = if crate::formats::is_blank(text) {
                 Some((
                     ErrorCode::Required,
                     if required {

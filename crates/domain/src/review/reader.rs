@@ -295,7 +295,7 @@ impl Reader {
         let text = self
             .required(map, path, key, rule)
             .and_then(|v| self.text(v, &at, max, rule))?;
-        if text.is_empty() {
+        if crate::formats::is_blank(&text) {
             self.error(&at, ErrorCode::Required, "must not be blank", rule);
             return None;
         }

@@ -123,13 +123,13 @@ async fn r1_history_records_the_authenticated_operator_not_the_body() -> Result<
     // N1–N3: alice records the audits; a minor is answered and verified by "Li Na" as bob.
     let team = [("li-na", "lead"), ("chen-jie", "auditor")];
     let audits = format!("{app}/audits");
-    let stage_1 = audit("stage_1", days_ago(30)?, days_ago(29)?, &team, json!([]));
+    let stage_1 = audit("stage_1", days_ago(0)?, days_ago(0)?, &team, json!([]));
     let held = send(&host, ALICE, Method::POST, &audits, Some(&stage_1)).await?;
     ensure!(held.status == 201, "{}", held.body);
     let findings = json!([{ "severity": "minor", "clause": "A.8.13",
         "statement": "Backup test not documented", "evidence": "Test of 2026-06 has no record",
         "process": "operations" }]);
-    let stage_2 = audit("stage_2", days_ago(10)?, days_ago(8)?, &team, findings);
+    let stage_2 = audit("stage_2", days_ago(0)?, days_ago(0)?, &team, findings);
     let held = send(&host, ALICE, Method::POST, &audits, Some(&stage_2)).await?;
     ensure!(held.status == 201, "{}", held.body);
     let audit_id = held.body["id"].as_str().context("audit id")?.to_string();
@@ -140,7 +140,7 @@ async fn r1_history_records_the_authenticated_operator_not_the_body() -> Result<
     ensure!(last(&record(&host, &id).await?)?["by"] == "operator:alice");
     let base = format!("{audits}/{audit_id}/nonconformities/{nc}");
     let response = json!({ "cause": "no owner", "correction": "documented now",
-        "corrective_action": "test record template", "submitted_on": days_ago(5)? });
+        "corrective_action": "test record template", "submitted_on": days_ago(0)? });
     let responded = send(
         &host,
         BOB,
@@ -151,7 +151,7 @@ async fn r1_history_records_the_authenticated_operator_not_the_body() -> Result<
     .await?;
     ensure!(responded.status == 200, "{}", responded.body);
     let verification =
-        json!({ "verified_by": "Li Na", "verified_on": days_ago(3)?, "accepted": true });
+        json!({ "verified_by": "Li Na", "verified_on": days_ago(0)?, "accepted": true });
     let verified = send(
         &host,
         BOB,

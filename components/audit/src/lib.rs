@@ -85,8 +85,8 @@ fn typed<T: serde::de::DeserializeOwned>(stored: &[Value]) -> Result<Vec<T>, Pro
         .collect()
 }
 
-/// POST: checks the audit (M1 remote use, D4 team, N1 systemic minors, N2 due dates) and
-/// appends it; the first audit moves an accepted application to `in_audit`.
+/// POST: checks the audit (M1 remote use, D4 team, N1 systemic minors, N2 due dates, R1 not
+/// before the application was submitted) and appends it; the first audit moves an accepted application to `in_audit`.
 fn record(req: &Request, id: &str, by: &str) -> Outcome {
     let today = now().date_naive();
     let request =
@@ -122,11 +122,15 @@ fn record(req: &Request, id: &str, by: &str) -> Outcome {
             let Some(client) = record.legal_id() else {
                 return Update::Refuse(store_error("the stored application has no legal id"));
             };
+            let Some(submitted_on) = record.submitted_on() else {
+                return Update::Refuse(store_error("the stored application has no history"));
+            };
             let audit_id = format!("audit-{}", record.audits.len() + 1);
             let audit = match record_audit(
                 request.clone(),
                 audit_id.clone(),
                 &client,
+                submitted_on,
                 &team,
                 &assessments,
                 &NcSettings::default(),
@@ -173,7 +177,9 @@ enum Change {
     Verification(Verification),
 }
 
-/// POST a response to, or the verification of, one nonconformity (N2, D5).
+/// POST a response to, or the verification of, one nonconformity (N2, D5): a response not
+/// submitted before the audit that raised the NC started, a verification not before the
+/// response (409 otherwise, [`respond`], [`verify`]).
 fn change_nonconformity(
     req: &Request,
     id: &str,

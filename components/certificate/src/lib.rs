@@ -12,6 +12,11 @@
 //!   `POST /api/certificates/sweep`, `GET /api/exports/certsearch`.
 //! - Public: `GET /api/certificates/:number` (C6).
 //!
+//! Every view of a certificate (the operator's reads, the replies to an issuance or a change,
+//! the public view, the export) shows its status on today ([`Certificate::shown_on`]):
+//! `pending` before the effective date, `expired` after the expiry; the stored status is
+//! left as it is (the sweep records the expiry).
+//!
 //! Keys (docs/STORAGE.md): owns `certificate:<number>` and the counters
 //! `certificate-counter:<year>`; sets `certificate` of `application:<id>` and moves it to
 //! `certified` with compare-and-swap; reads `settings` (jurisdiction and the certificate
@@ -73,7 +78,10 @@ fn route(req: &Request) -> Outcome {
         (["api", "certificates", number, "record"], Method::Get) => {
             require_operator(req)?;
             let (certificate, _) = stored(&open_store()?, number)?;
-            Ok(Reply::json(200, &json!(certificate)))
+            Ok(Reply::json(
+                200,
+                &json!(certificate.shown_on(now().date_naive())),
+            ))
         }
         (["api", "certificates", _, "record"], _) => Err(method_not_allowed("GET")),
         (["api", "certificates", number, change], Method::Post) => {
@@ -127,7 +135,8 @@ fn verify(number: &str) -> Outcome {
     ))
 }
 
-/// GET /api/applications/:id/certificate: the certificate issued on the application's grant.
+/// GET /api/applications/:id/certificate: the certificate issued on the application's grant,
+/// with its status on today (C5: `pending` before the effective date, as every view shows it).
 fn of_application(id: &str) -> Outcome {
     if !is_application_id(id) {
         return Err(application_not_found());
@@ -141,7 +150,10 @@ fn of_application(id: &str) -> Outcome {
             .current_status(record.status.name())
     })?;
     let (certificate, _) = stored(&bucket, &number)?;
-    Ok(Reply::json(200, &json!(certificate)))
+    Ok(Reply::json(
+        200,
+        &json!(certificate.shown_on(now().date_naive())),
+    ))
 }
 
 /// Issues the certificate of a granted application (C1–C4), once: a second issuance, even a
@@ -263,7 +275,8 @@ fn claim(
 fn issued(status: u16, id: &str, certificate: &Certificate) -> Reply {
     Reply::json(
         status,
-        &json!({ "id": id, "status": Status::Certified, "certificate": certificate }),
+        &json!({ "id": id, "status": Status::Certified,
+                 "certificate": certificate.shown_on(now().date_naive()) }),
     )
     .header(
         "location",
@@ -423,7 +436,7 @@ fn lifecycle(req: &Request, number: &str, name: &str, by: &str) -> Outcome {
     })?
     .ok_or_else(certificate_not_found)?;
     println!("certificate {number}: {name}");
-    Ok(Reply::json(200, &json!(changed)))
+    Ok(Reply::json(200, &json!(changed.shown_on(today))))
 }
 
 /// POST /api/certificates/sweep (C2, C3, C5): brings every certificate up to date on today

@@ -655,11 +655,16 @@ pub fn due_date(
 /// remote-audit assessments (the latest for the audit type counts, M3). Refuses, with every
 /// violation at once: remote use the latest assessment does not allow or without any (M1,
 /// M2); a team member not in the register (D4: impartiality cannot be checked) or who
-/// consulted for the client less than `decision.consultancy_years` before `starts_on` (D4).
+/// consulted for the client less than `decision.consultancy_years` before `starts_on` (D4);
+/// an audit starting before `submitted_on`, the day the application was submitted (its first
+/// history entry, [`crate::ApplicationRecord::submitted_on`]), citing R1: a record of an audit
+/// of this application cannot predate the application.
+#[allow(clippy::too_many_arguments)]
 pub fn record_audit(
     request: AuditRequest,
     id: String,
     client: &LegalId,
+    submitted_on: NaiveDate,
     team: &[(String, Person)],
     remote_audits: &[AssessmentRecord],
     settings: &NcSettings,
@@ -668,6 +673,15 @@ pub fn record_audit(
     let mut violations = Vec::new();
     let mut reasons = Vec::new();
     let audit_name = audit_type_name(request.audit_type);
+    if request.starts_on < submitted_on {
+        violations.push(Violation::new(
+            "R1",
+            format!(
+                "the {audit_name} audit starts on {}, before the application was submitted on {submitted_on}",
+                request.starts_on
+            ),
+        ));
+    }
 
     let remote_allowed = if request.remote.used {
         let latest = remote_audits
@@ -872,14 +886,26 @@ fn nc_mut<'a>(
 }
 
 /// N2, D5: appends the client's `response` to nonconformity `nc_id`. Refused for an
-/// opportunity (not an NC, N1), an unknown id, or an NC whose latest response was already
-/// accepted (D5).
+/// opportunity (not an NC, N1), an unknown id, an NC whose latest response was already
+/// accepted (D5), or a response `submitted_on` before the first day of the audit that raised
+/// the NC (D5: a response answers a finding, so it cannot predate the audit).
 pub fn respond(
     record: &mut AuditRecord,
     nc_id: &str,
     response: NcResponse,
 ) -> Result<(), Violation> {
+    let audit_id = record.id.clone();
+    let starts_on = record.starts_on;
     let finding = nc_mut(record, nc_id)?;
+    if response.submitted_on < starts_on {
+        return Err(Violation::new(
+            "D5",
+            format!(
+                "the response to {nc_id} was submitted on {}, before audit {audit_id} that raised it started on {starts_on}",
+                response.submitted_on
+            ),
+        ));
+    }
     if finding.state() == NcState::Accepted {
         return Err(Violation::new(
             "D5",

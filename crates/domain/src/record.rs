@@ -197,6 +197,12 @@ impl<A> ApplicationRecord<A> {
         }
     }
 
+    /// R1: the day the application was submitted (UTC), its first history entry's date;
+    /// `None` for a record without history (none is stored so).
+    pub fn submitted_on(&self) -> Option<chrono::NaiveDate> {
+        self.history.first().map(|h| h.at.date_naive())
+    }
+
     /// Records something that happened without a change of status (R1), e.g. a screening
     /// that could not compute its figures.
     pub fn append(&mut self, at: DateTime<Utc>, by: &str, rules: &[&str], note: impl Into<String>) {

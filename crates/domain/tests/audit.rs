@@ -160,6 +160,7 @@ fn record_with_remote(
         req,
         "a".into(),
         &client(),
+        chrono::NaiveDate::MIN,
         &reg,
         assessments,
         &NcSettings::default(),
@@ -229,6 +230,7 @@ fn d4_team_member_who_consulted_or_is_unknown_is_refused() -> TestResult {
         request(&body)?,
         "a".into(),
         &client(),
+        chrono::NaiveDate::MIN,
         &register()?,
         &[],
         &NcSettings::default(),
@@ -508,4 +510,67 @@ fn r1_an_audit_response_or_verification_may_not_be_dated_after_today() {
             .err(),
         Some(vec![("/verified_on".into(), ErrorCode::OutOfRange, "R1")])
     );
+}
+
+/// `audit_body()` recorded for an application submitted on `submitted_on`.
+fn record_submitted(
+    body: &Value,
+    submitted_on: chrono::NaiveDate,
+) -> Result<AuditRecord, Vec<certflow_domain::violation::Violation>> {
+    let fail = |e: String| vec![certflow_domain::violation::Violation::new("test", e)];
+    record_audit(
+        request(body).map_err(fail)?,
+        "audit-1".into(),
+        &client(),
+        submitted_on,
+        &register().map_err(fail)?,
+        &[],
+        &NcSettings::default(),
+        &DecisionSettings::default(),
+    )
+}
+
+#[test]
+fn r1_an_audit_cannot_start_before_the_application_was_submitted() -> TestResult {
+    // The example: a stage 1 audit of 1990-01-01 on an application submitted today.
+    let submitted = day(2026, 11, 30);
+    let body = with(
+        with(
+            with(audit_body(), "/type", json!("stage_1")),
+            "/starts_on",
+            json!("1990-01-01"),
+        ),
+        "/ends_on",
+        json!("1990-01-02"),
+    );
+    let Err(v) = record_submitted(&body, submitted) else {
+        return Err("an audit of 1990 was recorded on an application of 2026".into());
+    };
+    let rules: Vec<&str> = v.iter().map(|x| x.rule.as_str()).collect();
+    assert_eq!(rules, ["R1"], "{v:?}");
+    // The submission day itself is the earliest start (audit_body starts 2026-03-02).
+    record_submitted(&audit_body(), day(2026, 3, 2)).map_err(|v| format!("{v:?}"))?;
+    let Err(v) = record_submitted(&audit_body(), day(2026, 3, 3)) else {
+        return Err("an audit starting the day before the submission was recorded".into());
+    };
+    assert!(v.iter().all(|x| x.rule == "R1") && v.len() == 1, "{v:?}");
+    Ok(())
+}
+
+#[test]
+fn d5_an_nc_response_cannot_predate_the_audit_that_raised_it() -> TestResult {
+    // The audit starts 2026-03-02; the example response is dated 1990-06-01.
+    let mut r = record(&audit_body(), "audit-1")?;
+    let before = r.clone();
+    for on in ["1990-06-01", "2026-03-01"] {
+        let v = respond(&mut r, "nc-1", response(on)?);
+        assert!(matches!(v, Err(ref x) if x.rule == "D5"), "{on}: {v:?}");
+        assert_eq!(r, before, "a refused response changes nothing");
+    }
+    // On the audit's first day (an NC raised and answered on site) it is recorded.
+    respond(&mut r, "nc-1", response("2026-03-02")?).map_err(|v| format!("{v:?}"))?;
+    // The verification still follows the response.
+    assert!(verify(&mut r, "nc-1", verification("2026-03-01", true)?).is_err());
+    verify(&mut r, "nc-1", verification("2026-03-02", true)?).map_err(|v| format!("{v:?}"))?;
+    Ok(())
 }

@@ -1416,3 +1416,99 @@ fn c1_c3_c5_settings_checked_every_error_at_once() -> TestResult {
     );
     Ok(())
 }
+
+/// A surveillance recorded on `today` on `c`.
+fn surveillance_on(c: &mut Certificate, held_on: NaiveDate, today: NaiveDate) -> TestResult {
+    record_surveillance(
+        c,
+        &SurveillanceRequest { held_on },
+        "op",
+        today,
+        Jurisdiction::Iaf,
+        &CertificateSettings::default(),
+    )
+    .map_err(err)
+}
+
+#[test]
+fn c3_a_surveillance_cannot_be_held_before_the_decision() -> TestResult {
+    // The examples: decided 2026-11-30, held 2019-03-01 and 2025-01-01.
+    let today = day(2027, 6, 1);
+    for held in [day(2019, 3, 1), day(2025, 1, 1), day(2026, 11, 29)] {
+        let mut c = issued(decided(), "2026-11-30", Jurisdiction::Iaf)?;
+        let before = c.clone();
+        refused(
+            record_surveillance(
+                &mut c,
+                &SurveillanceRequest { held_on: held },
+                "op",
+                today,
+                Jurisdiction::Iaf,
+                &CertificateSettings::default(),
+            ),
+            "C3",
+        )?;
+        assert_eq!(c, before, "a refused surveillance changes nothing");
+    }
+    // The decision's own day opens the cycle.
+    let mut c = issued(decided(), "2026-11-30", Jurisdiction::Iaf)?;
+    surveillance_on(&mut c, decided(), today)?;
+    Ok(())
+}
+
+#[test]
+fn c3_a_surveillance_cannot_be_held_before_the_previous_one() -> TestResult {
+    let mut c = issued(decided(), "2026-11-30", Jurisdiction::Iaf)?;
+    surveillance_on(&mut c, day(2027, 10, 1), day(2027, 10, 2))?;
+    let before = c.clone();
+    refused(
+        record_surveillance(
+            &mut c,
+            &SurveillanceRequest {
+                held_on: day(2027, 3, 1),
+            },
+            "op",
+            day(2028, 6, 1),
+            Jurisdiction::Iaf,
+            &CertificateSettings::default(),
+        ),
+        "C3",
+    )?;
+    assert_eq!(c, before);
+    // The next one may be held on or after the previous one.
+    surveillance_on(&mut c, day(2028, 5, 1), day(2028, 6, 1))?;
+    let held: Vec<_> = c.surveillance.iter().filter_map(|s| s.held_on).collect();
+    assert_eq!(held, vec![day(2027, 10, 1), day(2028, 5, 1)]);
+    Ok(())
+}
+
+#[test]
+fn c5_every_view_shows_the_status_as_of_today() -> TestResult {
+    // Decided 2026-11-30, effective 2027-02-28: pending until then, active from then,
+    // expired after the expiry; the stored status stays `active` throughout.
+    let c = issued(decided(), "2027-02-28", Jurisdiction::Iaf)?;
+    for (today, status) in [
+        (decided(), CertificateStatus::Pending),
+        (day(2027, 2, 28), CertificateStatus::Active),
+        (day(2030, 1, 1), CertificateStatus::Expired),
+    ] {
+        let shown = c.shown_on(today);
+        assert_eq!(shown.status, status, "{today}");
+        assert_eq!(shown.status, c.public_view(today).status, "{today}");
+        let record = certsearch_record(&c, today, &CertificateSettings::default());
+        let exported = serde_json::to_value(&record).map_err(|e| e.to_string())?;
+        let as_shown = serde_json::to_value(&shown).map_err(|e| e.to_string())?;
+        assert_eq!(as_shown["status"], json!(status.name()), "{today}");
+        assert!(exported["certification_status"].is_string(), "{exported}");
+        assert_eq!(
+            Certificate {
+                status: c.status,
+                ..shown
+            },
+            c,
+            "only the status differs"
+        );
+    }
+    assert_eq!(c.status, CertificateStatus::Active);
+    Ok(())
+}

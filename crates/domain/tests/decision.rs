@@ -638,7 +638,7 @@ proptest! {
         if let Ok(req) = AuditRequest::from_json(&doc, chrono::NaiveDate::MAX) {
             let reg = register().map_err(TestCaseError::fail)?;
             let _ = certflow_domain::audit::record_audit(
-                req, "a".into(), &client(), &reg, &[],
+                req, "a".into(), &client(), chrono::NaiveDate::MIN, &reg, &[],
                 &certflow_domain::audit::NcSettings::default(), &DecisionSettings::default(),
             );
         }

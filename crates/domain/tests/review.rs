@@ -1159,8 +1159,114 @@ fn c1_c5_settings_certificate_section_checked_whole() -> TestResult {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(
         (errors[0].field.as_str(), errors[0].rule),
-        ("/certificate", "C1")
+        ("/certificate/prefix", "C1")
     );
+    Ok(())
+}
+
+#[test]
+fn c2_c7_settings_certificate_members_are_read_at_their_own_field() -> TestResult {
+    // Exact forms of whole numbers read as the other counts are (`90.0` is 90).
+    let doc = json!({ "certificate": {
+        "effective_within_days": 90.0, "number_digits": 6.0, "max_gap_months": 1.5e1
+    } });
+    let settings = Settings::from_json(&doc).map_err(|e| format!("{e:?}"))?;
+    assert_eq!(settings.certificate.effective_within_days, 90);
+    assert_eq!(settings.certificate.number_digits, 6);
+    assert_eq!(settings.certificate.max_gap_months, 15);
+    // Every error names its field, never the whole section.
+    let cases = [
+        (
+            json!({ "effective_within_days": -1 }),
+            "/certificate/effective_within_days",
+            ErrorCode::OutOfRange,
+            "C2",
+        ),
+        (
+            serde_json::from_str(r#"{ "effective_within_days": 1e-400 }"#)?,
+            "/certificate/effective_within_days",
+            ErrorCode::InvalidType,
+            "C2",
+        ),
+        (
+            json!({ "effective_within_days": 90.5 }),
+            "/certificate/effective_within_days",
+            ErrorCode::InvalidType,
+            "C2",
+        ),
+        (
+            json!({ "effective_within_days": 366 }),
+            "/certificate/effective_within_days",
+            ErrorCode::OutOfRange,
+            "C2",
+        ),
+        (
+            json!({ "accreditation_body": { "name": "UKAS", "acronym": "UKAS", "country": "GB" } }),
+            "/certificate/accreditation_body/country",
+            ErrorCode::UnknownField,
+            "C7",
+        ),
+        (
+            json!({ "accreditation_body": { "accredited": "yes" } }),
+            "/certificate/accreditation_body/accredited",
+            ErrorCode::InvalidType,
+            "C7",
+        ),
+        (
+            json!({ "accreditation_body": { "acronym": 7 } }),
+            "/certificate/accreditation_body/acronym",
+            ErrorCode::InvalidType,
+            "C7",
+        ),
+        (
+            json!({ "accreditation_body": [] }),
+            "/certificate/accreditation_body",
+            ErrorCode::InvalidType,
+            "C7",
+        ),
+        (
+            json!({ "certification_body": { "name": "CB", "address": "x", "phone": "1" } }),
+            "/certificate/certification_body/phone",
+            ErrorCode::UnknownField,
+            "C1",
+        ),
+        (
+            json!({ "number_prefix": 5 }),
+            "/certificate/number_prefix",
+            ErrorCode::InvalidType,
+            "C1",
+        ),
+    ];
+    for (section, field, code, rule) in cases {
+        let doc = json!({ "certificate": section });
+        let errors = Settings::from_json(&doc).err().unwrap_or_default();
+        let found: Vec<_> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code, e.rule))
+            .collect();
+        assert_eq!(found, [(field, code, rule)], "{doc}");
+    }
+    // Several at once, each at its field; texts are trimmed.
+    let doc = json!({ "certificate": {
+        "effective_within_days": -1, "accreditation_body": { "nme": "x" }, "number_digits": 0.5
+    } });
+    let errors = Settings::from_json(&doc).err().unwrap_or_default();
+    let mut fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "/certificate/accreditation_body/nme",
+            "/certificate/effective_within_days",
+            "/certificate/number_digits",
+        ]
+    );
+    let doc = json!({ "certificate": {
+        "accreditation_body": { "name": " United Kingdom Accreditation Service ", "acronym": " UKAS", "accredited": false }
+    } });
+    let settings = Settings::from_json(&doc).map_err(|e| format!("{e:?}"))?;
+    assert_eq!(settings.certificate.accreditation_body.acronym, "UKAS");
+    assert!(!settings.certificate.accreditation_body.accredited);
     Ok(())
 }
 

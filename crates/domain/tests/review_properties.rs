@@ -53,7 +53,9 @@ const NAMES: &[&str] = &[
     "integration_reduction_percent",
 ];
 
-const RULES: &[&str] = &["A1", "A2", "A3", "A5", "A7", "M5", "C1", "C3", "C4", "C5"];
+const RULES: &[&str] = &[
+    "A1", "A2", "A3", "A5", "A7", "M5", "C1", "C2", "C3", "C4", "C5", "C7",
+];
 
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![

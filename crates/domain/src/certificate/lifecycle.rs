@@ -211,6 +211,17 @@ impl SurveillanceRequest {
 }
 
 impl Certificate {
+    /// C5: the certificate as shown on `on`: every view (the operator's, the public one, the
+    /// export) shows [`Certificate::status_on`] rather than the stored status, so a
+    /// certificate not yet effective reads `pending` and one past its expiry `expired`
+    /// everywhere. The stored certificate is not changed.
+    pub fn shown_on(&self, on: NaiveDate) -> Certificate {
+        Certificate {
+            status: self.status_on(on),
+            ..self.clone()
+        }
+    }
+
     /// C2, C5: the status on `on`: an active or suspended certificate past its expiry date is
     /// expired even before the sweep marks it; an active one before its effective date
     /// (`granted_on`) is `pending` (not yet effective).
@@ -542,6 +553,11 @@ pub fn revise(
 /// it from that day (at most the gap limit later, within the next calendar year). The change
 /// is recorded on `today` (R1), the day it is recorded; `held_on` (not after `today`, checked
 /// by [`SurveillanceRequest::from_json`]) is its data.
+///
+/// A surveillance belongs to the cycle that starts with the certification decision (ISO/IEC
+/// 17021-1 9.1.3.2): `held_on` before the decision (`decided_on`), or before the last
+/// surveillance already recorded in the cycle, is refused citing C3 (it depends on the stored
+/// certificate, so it is a violation, a 409, not a body error).
 pub fn record_surveillance(
     certificate: &mut Certificate,
     request: &SurveillanceRequest,
@@ -555,6 +571,29 @@ pub fn record_surveillance(
         return Err(Violation::new(
             "R1",
             format!("the surveillance cannot have been held on {on}, after today ({today})"),
+        ));
+    }
+    if on < certificate.decided_on {
+        return Err(Violation::new(
+            "C3",
+            format!(
+                "held_on {on} is before the certification decision of {} that starts the cycle of certificate {}: a surveillance audit follows the decision",
+                certificate.decided_on, certificate.number
+            ),
+        ));
+    }
+    if let Some(previous) = certificate
+        .surveillance
+        .iter()
+        .filter_map(|s| s.held_on)
+        .max()
+        .filter(|previous| on < *previous)
+    {
+        return Err(Violation::new(
+            "C3",
+            format!(
+                "held_on {on} is before the previous surveillance audit of the cycle, held on {previous}"
+            ),
         ));
     }
     certificate.require(

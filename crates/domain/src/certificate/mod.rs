@@ -23,7 +23,13 @@
 //!   months after it, each next at most `max_gap_months` (15 IAF, 12 cn) after the one
 //!   before (held, or its due date while it is not held) and within the next calendar year
 //!   ([`crate::programme::next_surveillance_due`]), planned until every calendar year before
-//!   the recertification (expiry) year has one. None in the recertification year.
+//!   the recertification (expiry) year has one. None in the recertification year. A
+//!   surveillance recorded as held belongs to the cycle: held not before the decision nor
+//!   before the one recorded before it, and not after the day it is recorded
+//!   ([`record_surveillance`]).
+//! - Views (C5): every view of a certificate (the operator's, [`Certificate::shown_on`]; the
+//!   public one; the export) shows its status on the day asked ([`Certificate::status_on`]);
+//!   the stored status is changed only by the lifecycle and the sweep.
 //! - History (R1): each change is recorded on the day it is made (`on`, the component's
 //!   clock): issuance on the day of issue, a surveillance on the day it is recorded; the
 //!   effective date and the day a surveillance was held are data (the revision's
@@ -65,7 +71,8 @@ pub struct Certificate {
     /// The unique number (C1), e.g. `CF-2026-000042`.
     pub number: String,
     /// C5: active, suspended, withdrawn or expired, as stored; [`Certificate::status_on`] adds
-    /// `pending` before the effective date and `expired` after the expiry.
+    /// `pending` before the effective date and `expired` after the expiry, and every view
+    /// shows that ([`Certificate::shown_on`]).
     pub status: CertificateStatus,
     /// C5: the scope was reduced at least once (the status stays active or suspended).
     #[serde(default)]

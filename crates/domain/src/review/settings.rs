@@ -371,60 +371,137 @@ impl Settings {
     }
 }
 
-/// C1–C5: the certificate section: its keys by serde (absent or null keys keep their
-/// default, as everywhere in the document), then every out-of-range value at once
-/// ([`CertificateSettings::check`]).
+/// C1–C5, C7: the certificate section, every member read at its own JSON pointer (absent or
+/// null keys keep their default, as everywhere in the document): unknown members (also in
+/// `certification_body` and `accreditation_body`) are `unknown_field` where they are, whole
+/// numbers are read exactly ([`crate::number`]: `6.0` and `90.0` are 6 and 90; `6.5`,
+/// `1e-400`, `-1` and `4294967296` are refused at their field), texts must be text and
+/// `accredited` a boolean; then every out-of-range value at once
+/// ([`CertificateSettings::check`]). Nothing is left to serde's message about the whole
+/// section.
 fn read_certificate(r: &mut Reader, value: &Value, target: &mut CertificateSettings) {
-    let mut section = value.clone();
+    const PATH: &str = "/certificate";
     let errors_before = r.errors.len();
-    if let Some(map) = section.as_object_mut() {
-        map.retain(|_, v| !v.is_null());
-        // Whole numbers read exactly at their field (`6.0` is 6; `6.5`, `1e-400` and
-        // `4294967296` are refused there, not by serde's message about the whole section).
-        for (key, rule) in CERTIFICATE_COUNTS {
-            if let Some(v) = map.get_mut(key) {
-                match r.integer(v, &child("/certificate", key), 0, 1_000, rule) {
-                    Some(n) => *v = Value::from(n),
-                    None => *v = Value::Null,
-                }
-            }
+    let Some(map) = r.object(value, PATH, &CERTIFICATE_KEYS, "C1") else {
+        return;
+    };
+    let mut section = Map::new();
+    for (key, rule) in CERTIFICATE_COUNTS {
+        if let Some(v) = field(map, key)
+            && let Some(n) = r.integer(v, &child(PATH, key), 0, 1_000, rule)
+        {
+            section.insert(key.to_owned(), Value::from(n));
         }
-        if let Some(Value::Object(cb)) = map.get_mut("certification_body") {
-            cb.retain(|_, v| !v.is_null());
-            for text in cb.values_mut() {
-                if let Some(trimmed) = text.as_str().map(|t| t.trim().to_owned()) {
-                    *text = Value::from(trimmed);
-                }
+    }
+    if let Some(v) = field(map, "number_prefix") {
+        match v.as_str() {
+            Some(prefix) => {
+                section.insert("number_prefix".to_owned(), Value::from(prefix));
             }
+            None => r.error(
+                &child(PATH, "number_prefix"),
+                ErrorCode::InvalidType,
+                "expected text",
+                "C1",
+            ),
+        }
+    }
+    for (key, members, rule) in [
+        ("certification_body", &CERTIFICATION_BODY_KEYS[..], "C1"),
+        ("accreditation_body", &ACCREDITATION_BODY_KEYS[..], "C7"),
+    ] {
+        if let Some(v) = field(map, key)
+            && let Some(body) = read_body(r, v, &child(PATH, key), members, rule)
+        {
+            section.insert(key.to_owned(), Value::Object(body));
         }
     }
     if r.errors.len() > errors_before {
         return;
     }
-    match CertificateSettings::deserialize(section) {
+    match CertificateSettings::deserialize(Value::Object(section)) {
         Ok(settings) => {
             let errors = settings.check();
             if errors.is_empty() {
                 *target = settings;
             }
             for mut e in errors {
-                e.field = format!("/certificate{}", e.field);
+                e.field = format!("{PATH}{}", e.field);
                 r.errors.push(e);
             }
         }
-        Err(e) => r.error("/certificate", ErrorCode::InvalidValue, e.to_string(), "C1"),
+        // Unreachable: every member was checked above; kept so nothing is ever accepted
+        // unread.
+        Err(e) => r.error(PATH, ErrorCode::InvalidValue, e.to_string(), "C1"),
     }
 }
 
-/// The whole-number keys of the certificate section, with the rule each cites (their bands
-/// are [`CertificateSettings::check`]'s).
-const CERTIFICATE_COUNTS: [Known; 6] = [
+/// C1, C7: the members of the CB (`certification_body`) or the accreditation body
+/// (`accreditation_body`) at `path`, each at its own pointer: unknown members refused, texts
+/// trimmed, `accredited` a boolean; null members keep their default.
+fn read_body(
+    r: &mut Reader,
+    value: &Value,
+    path: &str,
+    members: &[Known],
+    rule: &'static str,
+) -> Option<Map<String, Value>> {
+    let errors_before = r.errors.len();
+    let map = r.object(value, path, members, rule)?;
+    let mut body = Map::new();
+    for (key, _) in members {
+        let Some(v) = field(map, key) else { continue };
+        let at = child(path, key);
+        if *key == "accredited" {
+            match v.as_bool() {
+                Some(b) => {
+                    body.insert((*key).to_owned(), Value::from(b));
+                }
+                None => r.error(&at, ErrorCode::InvalidType, "expected true or false", rule),
+            }
+        } else {
+            match v.as_str() {
+                Some(text) => {
+                    body.insert((*key).to_owned(), Value::from(text.trim()));
+                }
+                None => r.error(&at, ErrorCode::InvalidType, "expected text", rule),
+            }
+        }
+    }
+    (r.errors.len() == errors_before).then_some(body)
+}
+
+/// The members of the certificate section, with the rule each cites.
+const CERTIFICATE_KEYS: [Known; 10] = [
+    ("number_prefix", "C1"),
     ("number_digits", "C1"),
     ("suspension_months", "C5"),
     ("max_gap_months", "C3"),
     ("cn_max_gap_months", "C3"),
     ("recertification_application_months", "C4"),
     ("restore_after_expiry_months", "C4"),
+    ("certification_body", "C1"),
+    ("effective_within_days", "C2"),
+    ("accreditation_body", "C7"),
+];
+
+/// The members of `certificate.certification_body` (C1).
+const CERTIFICATION_BODY_KEYS: [Known; 3] = [("name", "C1"), ("address", "C1"), ("mark", "C1")];
+
+/// The members of `certificate.accreditation_body` (C7).
+const ACCREDITATION_BODY_KEYS: [Known; 3] =
+    [("name", "C7"), ("acronym", "C7"), ("accredited", "C7")];
+
+/// The whole-number keys of the certificate section, with the rule each cites (their bands
+/// are [`CertificateSettings::check`]'s).
+const CERTIFICATE_COUNTS: [Known; 7] = [
+    ("number_digits", "C1"),
+    ("suspension_months", "C5"),
+    ("max_gap_months", "C3"),
+    ("cn_max_gap_months", "C3"),
+    ("recertification_application_months", "C4"),
+    ("restore_after_expiry_months", "C4"),
+    ("effective_within_days", "C2"),
 ];
 
 /// A2, A5: reads a time table over `table` (absent keys keep its values) and checks its bands.

@@ -81,6 +81,7 @@ pub fn record(v: &Value, id: &str) -> Result<AuditRecord, String> {
         request(v)?,
         id.to_string(),
         &client(),
+        chrono::NaiveDate::MIN,
         &register()?,
         &[],
         &NcSettings::default(),

@@ -6,9 +6,9 @@ What it checks, offline:
   - Kubernetes' own kinds against the JSON schemas bundled in kubernetes-validate, strictly
     (unknown fields refused), for each Kubernetes version in KUBERNETES_VERSIONS; a kind it has
     no schema for is an error, not a warning;
-  - a SpinApp with check-jsonschema against the `openAPIV3Schema` of every SpinApp CRD vendored
-    in deploy/schemas/, made strict the way `kubectl apply` (server-side field validation,
-    Strict) treats unknown fields;
+  - a SpinApp or SpinAppExecutor with check-jsonschema against the `openAPIV3Schema` of each
+    CRD of its kind vendored in deploy/schemas/, made strict the way `kubectl apply`
+    (server-side field validation, Strict) treats unknown fields;
   - certflow's own cross-checks: a SpinApp's variables are declared in spin.toml (Spin would
     silently ignore a misspelled SPIN_VARIABLE_*), every Secret key a manifest reads is in
     deploy/secrets.example.yaml, and the sweep CronJob calls the Service of a SpinApp here;
@@ -466,6 +466,7 @@ BREAKAGES = [
     Breakage("SpinApp variable not in spin.toml", "deploy/spinkube/spinapp.yaml", "    - name: operator_tokens\n", "    - name: operator_token\n", "not in spin.toml"),
     Breakage("SpinApp name not a Service name", "deploy/spinkube/spinapp.yaml", "  name: certflow\n", "  name: CertFlow\n", "RFC 1035"),
     Breakage("SpinApp reads a Secret key nobody has", "deploy/spinkube/spinapp.yaml", "          key: server_secret\n", "          key: server-secret\n", "server-secret"),
+    Breakage("SpinAppExecutor field of the wrong type", "deploy/spinkube/executor.yaml", "  createDeployment: true\n", "  createDeployment: sometimes\n", "createDeployment"),
     Breakage("CronJob misspelled kind", "deploy/spinkube/sweep-cronjob.yaml", "kind: CronJob\n", "kind: CronJobs\n", "Couldn't find schema"),
     Breakage("CronJob unknown field", "deploy/spinkube/sweep-cronjob.yaml", "  concurrencyPolicy: Forbid\n", "  concurrencyPolicy: Forbid\n  concurrency: Forbid\n", "concurrency"),
     Breakage("CronJob field of the wrong type", "deploy/spinkube/sweep-cronjob.yaml", "      backoffLimit: 3\n", "      backoffLimit: three\n", "backoffLimit"),

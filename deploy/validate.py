@@ -335,21 +335,28 @@ def strings_in(node: object) -> list[str]:
     return []
 
 
+def name_of(doc: dict) -> str | None:
+    metadata = doc.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def cross_check(layout: Layout, docs: list[tuple[Path, dict]], report: Report) -> None:
     declared = spin_variables(layout, report)
-    spinapps = {d["metadata"]["name"] for _, d in docs if d.get("kind") == "SpinApp" and isinstance(d.get("metadata"), dict)}
+    spinapps = {name_of(d) for _, d in docs if d.get("kind") == "SpinApp"} - {None}
     example = layout.deploy / "secrets.example.yaml"
     secrets: dict[str, set[str]] = {}
     for path, doc in docs:
-        if path == example and doc.get("kind") == "Secret":
-            keys = set(doc.get("data") or {}) | set(doc.get("stringData") or {})
-            secrets[doc["metadata"]["name"]] = keys
+        if path == example and doc.get("kind") == "Secret" and name_of(doc):
+            keys = {k for field in ("data", "stringData") if isinstance(doc.get(field), dict) for k in doc[field]}
+            secrets[str(name_of(doc))] = keys
     if not example.is_file():
         report.error(rel(layout, example), "missing: it documents the Secrets the manifests read")
     for path, doc in docs:
-        where = f"{rel(layout, path)} ({doc.get('kind')} {doc.get('metadata', {}).get('name')})"
+        where = f"{rel(layout, path)} ({doc.get('kind')} {name_of(doc)})"
         if doc.get("kind") == "SpinApp":
-            for variable in doc.get("spec", {}).get("variables", []) or []:
+            spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+            for variable in spec.get("variables") or []:
                 name = variable.get("name") if isinstance(variable, dict) else None
                 if not isinstance(name, str) or not SPIN_VARIABLE_NAME.match(name):
                     report.error(where, f"variable name {name!r}: Spin variables are lowercase letters, digits and _")
@@ -397,7 +404,7 @@ def validate(layout: Layout) -> Report:
                 if not isinstance(doc, dict) or not {"apiVersion", "kind", "metadata"} <= set(doc):
                     report.error(where, "a document without apiVersion, kind and metadata")
                     continue
-                at = f"{where} ({doc['kind']} {doc['metadata'].get('name') if isinstance(doc['metadata'], dict) else '?'})"
+                at = f"{where} ({doc['kind']} {name_of(doc)})"
                 docs.append((path, doc))
                 if "." in str(doc["apiVersion"]).split("/")[0] and not str(doc["apiVersion"]).split("/")[0].endswith(".k8s.io"):
                     check_metadata(at, doc, report)
@@ -405,7 +412,8 @@ def validate(layout: Layout) -> Report:
                 else:
                     check_kubernetes(at, doc, report)
                 if doc["kind"] == "Secret":
-                    for key, value in (doc.get("stringData") or {}).items():
+                    string_data = doc.get("stringData")
+                    for key, value in (string_data if isinstance(string_data, dict) else {}).items():
                         if key == "runtime-config.toml" and isinstance(value, str):
                             check_runtime_config_text(f"{at} stringData[{key}]", value, report)
     for path in layout.toml_files():

@@ -11,7 +11,8 @@ What it checks, offline:
     (server-side field validation, Strict) treats unknown fields;
   - certflow's own cross-checks: a SpinApp's variables are declared in spin.toml (Spin would
     silently ignore a misspelled SPIN_VARIABLE_*), every Secret key a manifest reads is in
-    deploy/secrets.example.yaml, and the sweep CronJob calls the Service of a SpinApp here;
+    deploy/secrets.example.yaml, the sweep CronJob calls the Service of a SpinApp here, and
+    what spin-operator's admission webhook checks (the executor exists, replicas > 0);
 - every runtime config (deploy/runtime-config*.toml, ./runtime-config.toml, and a
   `runtime-config.toml` held by a Secret) with tomllib, against the keys Spin 4.0.2 reads.
 
@@ -344,6 +345,7 @@ def name_of(doc: dict) -> str | None:
 def cross_check(layout: Layout, docs: list[tuple[Path, dict]], report: Report) -> None:
     declared = spin_variables(layout, report)
     spinapps = {name_of(d) for _, d in docs if d.get("kind") == "SpinApp"} - {None}
+    executors = {name_of(d) for _, d in docs if d.get("kind") == "SpinAppExecutor"} - {None}
     example = layout.deploy / "secrets.example.yaml"
     secrets: dict[str, set[str]] = {}
     for path, doc in docs:
@@ -356,6 +358,17 @@ def cross_check(layout: Layout, docs: list[tuple[Path, dict]], report: Report) -
         where = f"{rel(layout, path)} ({doc.get('kind')} {name_of(doc)})"
         if doc.get("kind") == "SpinApp":
             spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+            # spin-operator's admission webhook (internal/webhook/spinapp_validating.go): the
+            # executor must exist in the SpinApp's namespace; replicas >= 1 unless autoscaling,
+            # and none with it.
+            if spec.get("executor") not in executors:
+                report.error(where, f"executor {spec.get('executor')!r} is not a SpinAppExecutor in deploy/ {sorted(executors)}")
+            replicas = spec.get("replicas", 0)
+            if spec.get("enableAutoscaling"):
+                if replicas:
+                    report.error(where, "replicas cannot be set when autoscaling is enabled (spin-operator refuses it)")
+            elif not isinstance(replicas, int) or replicas < 1:
+                report.error(where, f"replicas {replicas!r}: must be > 0 (spin-operator refuses it)")
             for variable in spec.get("variables") or []:
                 name = variable.get("name") if isinstance(variable, dict) else None
                 if not isinstance(name, str) or not SPIN_VARIABLE_NAME.match(name):
@@ -474,6 +487,8 @@ BREAKAGES = [
     Breakage("SpinApp variable not in spin.toml", "deploy/spinkube/spinapp.yaml", "    - name: operator_tokens\n", "    - name: operator_token\n", "not in spin.toml"),
     Breakage("SpinApp name not a Service name", "deploy/spinkube/spinapp.yaml", "  name: certflow\n", "  name: CertFlow\n", "RFC 1035"),
     Breakage("SpinApp reads a Secret key nobody has", "deploy/spinkube/spinapp.yaml", "          key: server_secret\n", "          key: server-secret\n", "server-secret"),
+    Breakage("SpinApp with no replicas", "deploy/spinkube/spinapp.yaml", "  replicas: 3\n", "  replicas: 0\n", "must be > 0"),
+    Breakage("SpinApp naming an executor deploy/ does not create", "deploy/spinkube/spinapp.yaml", "  executor: containerd-shim-spin\n", "  executor: containerd-shim-spin-v2\n", "not a SpinAppExecutor"),
     Breakage("SpinAppExecutor field of the wrong type", "deploy/spinkube/executor.yaml", "  createDeployment: true\n", "  createDeployment: sometimes\n", "'sometimes' is not of type 'boolean'"),
     Breakage("CronJob misspelled kind", "deploy/spinkube/sweep-cronjob.yaml", "kind: CronJob\n", "kind: CronJobs\n", "Couldn't find schema"),
     Breakage("CronJob unknown field", "deploy/spinkube/sweep-cronjob.yaml", "  concurrencyPolicy: Forbid\n", "  concurrencyPolicy: Forbid\n  concurrency: Forbid\n", "concurrency"),

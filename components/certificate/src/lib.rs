@@ -467,7 +467,11 @@ fn sweep(by: &str) -> Outcome {
         let mut made = Vec::new();
         update_json::<Certificate, _>(&bucket, key, true, |mut c| {
             made = sweep(&mut c);
-            Update::Store(c)
+            if made.is_empty() {
+                Update::Keep(c)
+            } else {
+                Update::Store(c)
+            }
         })?;
         if !made.is_empty() {
             changed.push(json!({ "number": current.number, "changes": made }));

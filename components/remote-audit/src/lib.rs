@@ -15,7 +15,7 @@ use certflow_component::{
 };
 use certflow_domain::remote_audit::{Assessment, AssessmentRecord, assess};
 use certflow_domain::review::Settings;
-use certflow_domain::{Problem, Status};
+use certflow_domain::{Problem, Status, StatusChange};
 use serde_json::{Value, json};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
@@ -72,14 +72,16 @@ fn record_assessment(req: &Request, id: &str, by: &str) -> Outcome {
         result,
     };
     let entry_json = json!(entry);
+    let audit = json!(entry.assessment.audit);
+    let audit = audit.as_str().unwrap_or("planned");
     let key = format!("application:{id}");
     update_json::<Value, _>(&open_store()?, &key, true, |mut record| {
         let status = record
             .get("status")
             .cloned()
             .and_then(|s| serde_json::from_value::<Status>(s).ok());
-        match status {
-            Some(status) if status.may_be_assessed_for_remote_audit() => {}
+        let status = match status {
+            Some(status) if status.may_be_assessed_for_remote_audit() => status,
             Some(status) => {
                 return Update::Refuse(
                     Problem::new(
@@ -95,12 +97,25 @@ fn record_assessment(req: &Request, id: &str, by: &str) -> Outcome {
                 );
             }
             None => return Update::Refuse(application_not_found()),
-        }
+        };
         match record
             .as_object_mut()
             .map(|r| r.entry("remote_audits").or_insert_with(|| json!([])))
         {
             Some(Value::Array(list)) => list.push(entry_json.clone()),
+            _ => return Update::Refuse(application_not_found()),
+        }
+        // R1: the history says what happened, who recorded it and when.
+        let change = StatusChange {
+            at: entry.at,
+            status,
+            by: by.to_string(),
+            rules: vec!["M1".into(), "M3".into()],
+            note: format!("remote-audit assessment of the {audit} audit recorded"),
+            change_id: None,
+        };
+        match record.get_mut("history") {
+            Some(Value::Array(history)) => history.push(json!(change)),
             _ => return Update::Refuse(application_not_found()),
         }
         Update::Store(record)

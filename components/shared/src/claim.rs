@@ -19,7 +19,8 @@
 //! longest time a request can run (the host's request timeout), or a slow holder and its
 //! successor may both do the work.
 
-use crate::{Bucket, get_json, now, random_bytes, store_error, unavailable};
+use crate::outcome::Swap;
+use crate::{Bucket, get_json, now, store_error, unavailable};
 use certflow_domain::Problem;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -39,7 +40,8 @@ pub struct Lease {
     /// SHA-256 of the request the holder is doing; empty when unknown (a lease written by a
     /// waiting request because the holder wrote none).
     pub request_sha256: String,
-    /// Random, so that every lease written differs from the one it replaces.
+    /// Random, so that every lease written differs from the one it replaces, and so that its
+    /// writer can tell whether its write landed when the store does not say ([`crate::outcome`]).
     pub nonce: String,
 }
 
@@ -73,16 +75,35 @@ pub fn expiry_ms() -> Result<i64, Problem> {
     }
 }
 
-fn new_lease(request_sha256: &str, expiry_ms: i64) -> Result<Vec<u8>, Problem> {
+/// A new lease and its nonce (what identifies this write of it when the store's reply does
+/// not: [`crate::outcome`]).
+fn new_lease(request_sha256: &str, expiry_ms: i64) -> Result<(Vec<u8>, String), Problem> {
+    let nonce = crate::outcome::new_change_id()?;
     let lease = Lease {
         expires_at_ms: now().timestamp_millis().saturating_add(expiry_ms),
         request_sha256: request_sha256.to_string(),
-        nonce: random_bytes::<8>()?
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        nonce: nonce.clone(),
     };
-    serde_json::to_vec(&lease).map_err(store_error)
+    Ok((serde_json::to_vec(&lease).map_err(store_error)?, nonce))
+}
+
+/// Whether the stored lease `bytes` is the one written with `nonce`.
+fn is_lease(bytes: &[u8], nonce: &str) -> bool {
+    serde_json::from_slice::<Lease>(bytes).is_ok_and(|lease| lease.nonce == nonce)
+}
+
+/// Swaps in a new lease, resolved ([`crate::outcome::swap`]): whether it was stored.
+fn swap_lease(
+    bucket: &Bucket,
+    lease_key: &str,
+    cas: atomics::Cas,
+    request_sha256: &str,
+    expiry: i64,
+) -> Result<Swap, Problem> {
+    let (lease, nonce) = new_lease(request_sha256, expiry)?;
+    crate::outcome::swap(bucket, lease_key, cas, &lease, |stored| {
+        is_lease(stored, &nonce)
+    })
 }
 
 /// Claims the work stored at `base` for the request whose SHA-256 is `request_sha256` (empty:
@@ -97,9 +118,8 @@ pub fn claim<T: DeserializeOwned>(
     let lease_key = format!("{base}:lease");
     let expiry = expiry_ms()?;
     if atomics::increment(bucket, &format!("{base}:claim"), 1).map_err(store_error)? == 1 {
-        bucket
-            .set(&lease_key, &new_lease(request_sha256, expiry)?)
-            .map_err(store_error)?;
+        let (lease, _) = new_lease(request_sha256, expiry)?;
+        crate::outcome::set(bucket, &lease_key, &lease)?;
         return Ok(Claim::Held { taken_over: false });
     }
     let mut waited = 0;
@@ -112,10 +132,7 @@ pub fn claim<T: DeserializeOwned>(
             None => {
                 // The holder wrote no lease (yet): start the clock. A conflict means someone
                 // else started it.
-                match atomics::swap(cas, &new_lease("", expiry)?) {
-                    Ok(()) | Err(atomics::CasError::CasFailed(_)) => {}
-                    Err(atomics::CasError::StoreError(e)) => return Err(store_error(e)),
-                }
+                swap_lease(bucket, &lease_key, cas, "", expiry)?;
             }
             Some(bytes) => {
                 let lease: Lease = serde_json::from_slice(&bytes).map_err(store_error)?;
@@ -129,11 +146,9 @@ pub fn claim<T: DeserializeOwned>(
                     } else {
                         &lease.request_sha256
                     };
-                    match atomics::swap(cas, &new_lease(request, expiry)?) {
-                        Ok(()) => return Ok(Claim::Held { taken_over: true }),
-                        // Another request took it over first: wait for its result.
-                        Err(atomics::CasError::CasFailed(_)) => {}
-                        Err(atomics::CasError::StoreError(e)) => return Err(store_error(e)),
+                    // Lost: another request took it over first; wait for its result.
+                    if swap_lease(bucket, &lease_key, cas, request, expiry)? == Swap::Stored {
+                        return Ok(Claim::Held { taken_over: true });
                     }
                 }
             }

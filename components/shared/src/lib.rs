@@ -12,6 +12,7 @@ use spin_sdk::wit::wasi::keyvalue::{atomics, store};
 use subtle::ConstantTimeEq;
 
 pub mod claim;
+pub mod outcome;
 pub mod secret;
 
 pub use spin_sdk::http::Method;
@@ -436,24 +437,37 @@ pub fn get_json<T: DeserializeOwned>(bucket: &Bucket, key: &str) -> Result<Optio
     }
 }
 
-/// Writes a JSON value.
+/// Writes a JSON value (a plain `set`, resolved as [`outcome::set`]: a store error after the
+/// write landed still counts as written).
 pub fn set_json(bucket: &Bucket, key: &str, value: &impl Serialize) -> Result<(), Problem> {
     let bytes = serde_json::to_vec(value).map_err(store_error)?;
-    bucket.set(key, &bytes).map_err(store_error)
+    outcome::set(bucket, key, &bytes)
 }
 
 /// What [`update_json`] should do with the value it read.
 pub enum Update<T> {
-    /// Store this new value.
+    /// Store this new value: the change appended at least one history entry (R1).
     Store(T),
+    /// Nothing to change: leave the stored value as it is and answer with it.
+    Keep(T),
     /// Leave the stored value as it is, and answer with this problem.
     Refuse(Problem),
 }
 
-/// Changes an existing JSON value with compare-and-swap: `change` sees the current value and
+/// How many times [`update_json`] tries before answering 503.
+const UPDATE_ATTEMPTS: u32 = 16;
+
+/// Changes an existing JSON record with compare-and-swap: `change` sees the current value and
 /// says what to store. When another writer got in between, `retry` decides: `true` runs
 /// `change` again on the newer value (appending), `false` answers 409 (a transition whose
 /// precondition may no longer hold). `None` when the key is absent.
+///
+/// The store's reply is not trusted to tell whether the swap landed (issue 12, see
+/// [`outcome`]): the history entries the change appends carry a fresh change id, and on
+/// `CasFailed` or a store error the record is re-read and the id looked for. Found: the
+/// change is stored and this returns it, whatever the store said. Errors: 409 `conflict`
+/// (`retry` false, another writer first), 503 (the store failed and nothing changed, the
+/// outcome could not be settled, or the record kept changing for 16 attempts).
 pub fn update_json<T, F>(
     bucket: &Bucket,
     key: &str,
@@ -461,28 +475,43 @@ pub fn update_json<T, F>(
     mut change: F,
 ) -> Result<Option<T>, Problem>
 where
-    T: Serialize + DeserializeOwned,
+    T: Serialize + DeserializeOwned + outcome::Journaled,
     F: FnMut(T) -> Update<T>,
 {
-    for _ in 0..16 {
+    for attempt in 0..UPDATE_ATTEMPTS {
+        if attempt > 0 {
+            outcome::backoff(attempt);
+        }
         let cas = atomics::Cas::new(bucket, key).map_err(store_error)?;
         let Some(current) = cas.current().map_err(store_error)? else {
             return Ok(None);
         };
         let current: T = serde_json::from_slice(&current).map_err(store_error)?;
-        let next = match change(current) {
+        let before = current.journal_len();
+        let mut next = match change(current) {
             Update::Store(next) => next,
+            Update::Keep(current) => return Ok(Some(current)),
             Update::Refuse(problem) => return Err(problem),
         };
+        let change_id = outcome::new_change_id()?;
+        next.stamp(before, &change_id);
         let bytes = serde_json::to_vec(&next).map_err(store_error)?;
-        match atomics::swap(cas, &bytes) {
-            Ok(()) => return Ok(Some(next)),
-            Err(atomics::CasError::CasFailed(_)) if retry => continue,
-            Err(atomics::CasError::CasFailed(_)) => {
+        // A change that appended no entry (none should) is recognised by its bytes.
+        let journaled = next.journal_len() > before;
+        let landed = |stored: &[u8]| {
+            if journaled {
+                outcome::holds_change(stored, &change_id)
+            } else {
+                stored == bytes.as_slice()
+            }
+        };
+        match outcome::swap(bucket, key, cas, &bytes, landed)? {
+            outcome::Swap::Stored => return Ok(Some(next)),
+            outcome::Swap::Lost if retry => continue,
+            outcome::Swap::Lost => {
                 return Err(Problem::new(409, "conflict", "Changed concurrently")
                     .detail("another request changed this record first; read it and retry"));
             }
-            Err(atomics::CasError::StoreError(e)) => return Err(store_error(e)),
         }
     }
     Err(unavailable("the record kept changing; retry"))

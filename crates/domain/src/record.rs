@@ -117,6 +117,12 @@ pub struct StatusChange {
     pub rules: Vec<String>,
     /// What happened, in a sentence.
     pub note: String,
+    /// The id of the state change that wrote this entry (random, unique per attempt), so that
+    /// the component that wrote it can tell, when the store did not report the outcome of its
+    /// write truthfully, whether the write landed (issue 12; `certflow_component::outcome`).
+    /// Absent on entries written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_id: Option<String>,
 }
 
 /// An application as stored under `application:<id>`. `A` is the typed [`Application`], or
@@ -187,6 +193,7 @@ impl<A> ApplicationRecord<A> {
                 by: by.to_string(),
                 rules: ["I1", "I2", "I3", "I4", "I5"].map(String::from).to_vec(),
                 note,
+                change_id: None,
             }],
             screening: None,
             review: None,
@@ -212,6 +219,7 @@ impl<A> ApplicationRecord<A> {
             by: by.to_string(),
             rules: rules.iter().map(|r| r.to_string()).collect(),
             note: note.into(),
+            change_id: None,
         });
     }
 
@@ -238,6 +246,7 @@ impl<A> ApplicationRecord<A> {
             by: by.to_string(),
             rules: rules.iter().map(|r| r.to_string()).collect(),
             note: note.into(),
+            change_id: None,
         });
         Ok(())
     }

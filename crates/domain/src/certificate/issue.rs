@@ -621,6 +621,7 @@ pub fn issue(
                 "issued on the grant decision of {decided_on}, effective on {effective_on}, valid to {expires_on}"
             ),
             rule: "C2".to_string(),
+            change_id: None,
         }],
     })
 }

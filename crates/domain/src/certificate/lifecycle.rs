@@ -252,6 +252,7 @@ impl Certificate {
             revision: self.revision,
             reason,
             rule: rule.to_string(),
+            change_id: None,
         });
     }
 

@@ -199,6 +199,10 @@ pub struct Change {
     pub reason: String,
     /// The rule relied on, e.g. `"C5"`.
     pub rule: String,
+    /// The id of the state change that wrote this entry (see
+    /// [`crate::record::StatusChange::change_id`]); never shown publicly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_id: Option<String>,
 }
 
 /// What the certificate component reads of the CB's settings document (`GET /api/settings`):

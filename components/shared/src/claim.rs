@@ -97,11 +97,12 @@ fn swap_lease(
     bucket: &Bucket,
     lease_key: &str,
     cas: atomics::Cas,
+    expected: Option<&[u8]>,
     request_sha256: &str,
     expiry: i64,
 ) -> Result<Swap, Problem> {
     let (lease, nonce) = new_lease(request_sha256, expiry)?;
-    crate::outcome::swap(bucket, lease_key, cas, &lease, |stored| {
+    crate::outcome::swap(bucket, lease_key, cas, expected, &lease, |stored| {
         is_lease(stored, &nonce)
     })
 }
@@ -132,7 +133,7 @@ pub fn claim<T: DeserializeOwned>(
             None => {
                 // The holder wrote no lease (yet): start the clock. A conflict means someone
                 // else started it.
-                swap_lease(bucket, &lease_key, cas, "", expiry)?;
+                swap_lease(bucket, &lease_key, cas, None, "", expiry)?;
             }
             Some(bytes) => {
                 let lease: Lease = serde_json::from_slice(&bytes).map_err(store_error)?;
@@ -147,7 +148,8 @@ pub fn claim<T: DeserializeOwned>(
                         &lease.request_sha256
                     };
                     // Lost: another request took it over first; wait for its result.
-                    if swap_lease(bucket, &lease_key, cas, request, expiry)? == Swap::Stored {
+                    let taken = swap_lease(bucket, &lease_key, cas, Some(&bytes), request, expiry)?;
+                    if taken == Swap::Stored {
                         return Ok(Claim::Held { taken_over: true });
                     }
                 }

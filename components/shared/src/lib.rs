@@ -465,9 +465,11 @@ const UPDATE_ATTEMPTS: u32 = 16;
 /// The store's reply is not trusted to tell whether the swap landed (issue 12, see
 /// [`outcome`]): the history entries the change appends carry a fresh change id, and on
 /// `CasFailed` or a store error the record is re-read and the id looked for. Found: the
-/// change is stored and this returns it, whatever the store said. Errors: 409 `conflict`
-/// (`retry` false, another writer first), 503 (the store failed and nothing changed, the
-/// outcome could not be settled, or the record kept changing for 16 attempts).
+/// change is stored and this returns it, whatever the store said. Not found: another writer
+/// came first (retried or 409, as above), or the store failed with nothing changed (retried
+/// when `retry`, else 503). Errors: 409 `conflict` (`retry` false, another writer first), 503
+/// (the store failed and nothing changed, the outcome could not be settled, or the record
+/// kept changing for 16 attempts).
 pub fn update_json<T, F>(
     bucket: &Bucket,
     key: &str,
@@ -483,10 +485,10 @@ where
             outcome::backoff(attempt);
         }
         let cas = atomics::Cas::new(bucket, key).map_err(store_error)?;
-        let Some(current) = cas.current().map_err(store_error)? else {
+        let Some(read) = cas.current().map_err(store_error)? else {
             return Ok(None);
         };
-        let current: T = serde_json::from_slice(&current).map_err(store_error)?;
+        let current: T = serde_json::from_slice(&read).map_err(store_error)?;
         let before = current.journal_len();
         let mut next = match change(current) {
             Update::Store(next) => next,
@@ -505,12 +507,17 @@ where
                 stored == bytes.as_slice()
             }
         };
-        match outcome::swap(bucket, key, cas, &bytes, landed)? {
+        match outcome::swap(bucket, key, cas, Some(&read), &bytes, landed)? {
             outcome::Swap::Stored => return Ok(Some(next)),
-            outcome::Swap::Lost if retry => continue,
+            outcome::Swap::Lost | outcome::Swap::Failed if retry => continue,
             outcome::Swap::Lost => {
                 return Err(Problem::new(409, "conflict", "Changed concurrently")
                     .detail("another request changed this record first; read it and retry"));
+            }
+            outcome::Swap::Failed => {
+                return Err(unavailable(
+                    "the store failed; the change was not stored; retry",
+                ));
             }
         }
     }

@@ -121,8 +121,11 @@ pub fn holds_change(bytes: &[u8], change_id: &str) -> bool {
 pub enum Swap {
     /// The new value was stored (the store said so, or the re-read proved it).
     Stored,
-    /// It was not: another writer changed the key first.
+    /// It was not: another writer changed the key first (a conflict).
     Lost,
+    /// It was not, and nobody else changed the key either: the store failed. Nothing
+    /// changed, so retrying is safe.
+    Failed,
 }
 
 /// Re-reads `key` to settle an outcome the store did not report: a few attempts, since the
@@ -145,14 +148,18 @@ fn reread(bucket: &Bucket, key: &str) -> Result<Option<Vec<u8>>, Problem> {
     ))
 }
 
-/// `atomics::swap(cas, value)`, resolved: when the store reports `CasFailed` or a store
-/// error, `key` is re-read and `landed` decides from the stored bytes whether this swap's
-/// value is there. Err: 503 when the store failed and the change did not land (nothing
-/// changed), or when the outcome cannot be settled.
+/// `atomics::swap(cas, value)`, resolved. `expected` is what `cas.current()` read. When the
+/// store reports `CasFailed` or a store error, `key` is re-read and the stored bytes decide:
+/// `landed` finds this swap's change there → [`Swap::Stored`]; the key holds something other
+/// than `expected` → [`Swap::Lost`] (someone else wrote first; had this swap landed, the
+/// append-only history would still show it); the key still holds `expected` →
+/// [`Swap::Failed`] after a store error (nothing changed), [`Swap::Lost`] after `CasFailed`.
+/// Err: 503 when the re-read fails too (the outcome unknown).
 pub fn swap(
     bucket: &Bucket,
     key: &str,
     cas: atomics::Cas,
+    expected: Option<&[u8]>,
     value: &[u8],
     landed: impl Fn(&[u8]) -> bool,
 ) -> Result<Swap, Problem> {
@@ -165,9 +172,15 @@ pub fn swap(
     if stored.as_deref().is_some_and(&landed) {
         return Ok(Swap::Stored);
     }
+    if stored.as_deref() != expected {
+        return Ok(Swap::Lost);
+    }
     match failed {
         None => Ok(Swap::Lost),
-        Some(e) => Err(crate::store_error(e)),
+        Some(e) => {
+            eprintln!("key-value error on a compare-and-swap that did not land: {e:?}");
+            Ok(Swap::Failed)
+        }
     }
 }
 

@@ -106,6 +106,7 @@ impl Host {
             request_timeout: start.request_timeout.unwrap_or(Duration::from_secs(30)),
             variables: start.variables.clone(),
             clock_offset: start.clock_offset,
+            kv_faults: Default::default(),
         };
         let running = RunningHost::start(&opts)
             .await

@@ -48,11 +48,41 @@ impl Store {
 }
 
 /// The store of the running test, and its Redis server (one per test: certflow's keys are
-/// fixed, so tests cannot share a keyspace). Every host the test starts, restarts included,
-/// uses the same server; it is killed when the test ends.
+/// fixed, so tests cannot share a keyspace). Each state directory the test uses gets its own
+/// Redis database (`redis://.../<n>`), so a fresh state directory is a fresh store and a host
+/// restarted on the same state directory finds its data, as on SQLite. The server is killed
+/// when the test ends.
 pub struct TestStore {
     pub store: Store,
     pub redis: Option<RedisServer>,
+    databases: std::sync::Mutex<Vec<PathBuf>>,
+}
+
+impl TestStore {
+    /// The Redis URL standing for `state_dir`, if the test runs on Redis.
+    fn redis_url(&self, state_dir: &Path) -> Result<Option<String>> {
+        let Some(redis) = &self.redis else {
+            return Ok(None);
+        };
+        let mut databases = self
+            .databases
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the test's database list is poisoned"))?;
+        let index = match databases.iter().position(|d| d == state_dir) {
+            Some(i) => i,
+            None => {
+                databases.push(state_dir.to_path_buf());
+                databases.len() - 1
+            }
+        };
+        if index >= redis::DATABASES {
+            bail!(
+                "a test uses more than {} state directories",
+                redis::DATABASES
+            );
+        }
+        Ok(Some(format!("{}/{index}", redis.url())))
+    }
 }
 
 tokio::task_local! {
@@ -67,9 +97,12 @@ pub async fn with_store(store: Store, test: impl Future<Output = Result<()>>) ->
         Store::Sqlite => None,
         Store::Redis | Store::RedisSpin402 => Some(RedisServer::start().await?),
     };
-    CURRENT_STORE
-        .scope(Arc::new(TestStore { store, redis }), test)
-        .await
+    let current = TestStore {
+        store,
+        redis,
+        databases: Default::default(),
+    };
+    CURRENT_STORE.scope(Arc::new(current), test).await
 }
 
 /// The current test's store ([`Store::Sqlite`] outside [`with_store`]).
@@ -77,12 +110,22 @@ pub fn current_store() -> Store {
     CURRENT_STORE.try_with(|s| s.store).unwrap_or_default()
 }
 
-/// The current test's Redis URL, if it runs on Redis.
-pub fn current_redis_url() -> Option<String> {
-    CURRENT_STORE
-        .try_with(|s| s.redis.as_ref().map(RedisServer::url))
-        .ok()
-        .flatten()
+/// The Redis URL the current test's hosts use for `state_dir`, if the test runs on Redis.
+pub fn current_redis_url(state_dir: &Path) -> Result<Option<String>> {
+    match CURRENT_STORE.try_with(|s| s.clone()) {
+        Ok(current) => current.redis_url(state_dir),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The key-value store (label `default`) the app started on `state_dir` uses in the current
+/// test, opened directly, for tests that inspect or alter stored records: the SQLite file in
+/// the state directory, or the test's Redis database for it.
+pub fn stored_state(state_dir: &Path) -> Result<Arc<dyn spin_host::kv::KvStore>> {
+    Ok(match current_redis_url(state_dir)? {
+        Some(url) => spin_host::kv::redis::RedisStore::new(&url)?,
+        None => spin_host::kv::KvDatabase::open(&state_dir.join("sqlite_key_value.db"))?,
+    })
 }
 
 /// Turns one end-to-end test into three `#[tokio::test]`s, `sqlite`, `redis` and
@@ -217,7 +260,7 @@ impl Host {
     /// Starts `manifest` with its state in `state_dir` (components must already be built).
     /// The key-value store is the current test's ([`with_store`]) unless `start` says otherwise.
     pub async fn start(manifest: &Path, state_dir: &Path, start: &Start) -> Result<Host> {
-        let runtime_config = match (&start.runtime_config, current_redis_url()) {
+        let runtime_config = match (&start.runtime_config, current_redis_url(state_dir)?) {
             (Some(path), _) => Some(path.clone()),
             (None, Some(url)) => {
                 std::fs::create_dir_all(state_dir)?;

@@ -16,6 +16,10 @@ fn redis_server_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("redis-server"))
 }
 
+/// Databases a server has (`--databases`): [`crate::with_store`] gives each state directory of
+/// a test its own.
+pub const DATABASES: usize = 64;
+
 /// How long a starting server may take to answer `PING`.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -95,6 +99,7 @@ impl RedisServer {
                 "",
             ])
             .args(["--daemonize", "no", "--protected-mode", "no"])
+            .args(["--databases", &DATABASES.to_string()])
             .arg("--logfile")
             .arg(dir.join("redis.log"))
             .stdin(Stdio::null())

@@ -234,6 +234,27 @@ pub fn scenario(name: &str) -> PathBuf {
     root().join("tests/scenarios").join(name).join("spin.toml")
 }
 
+/// Points `<state_dir>/component-cache` at one cache shared by every test process of this
+/// target directory (`target/<profile>/test-component-cache`), so a host start does not
+/// compile the components again for each fresh state directory. Entries are named by the hash
+/// of the wasm and of the engine configuration, and written atomically, so sharing is safe.
+pub(crate) fn share_component_cache(state_dir: &Path) -> Result<()> {
+    let link = state_dir.join("component-cache");
+    if link.exists() {
+        return Ok(());
+    }
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test-binary>
+    let Some(profile_dir) = exe.parent().and_then(Path::parent) else {
+        return Ok(());
+    };
+    let shared = profile_dir.join("test-component-cache");
+    std::fs::create_dir_all(&shared)?;
+    std::fs::create_dir_all(state_dir)?;
+    std::os::unix::fs::symlink(&shared, &link)
+        .with_context(|| format!("linking {} to {}", link.display(), shared.display()))
+}
+
 /// What a test may change about how the host starts.
 #[derive(Clone, Debug, Default)]
 pub struct Start {
@@ -273,6 +294,7 @@ impl Host {
             }
             (None, None) => None,
         };
+        share_component_cache(state_dir)?;
         let opts = UpOptions {
             manifest: manifest.to_path_buf(),
             listen: "127.0.0.1:0".parse()?,

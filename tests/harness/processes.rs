@@ -1,53 +1,69 @@
-//! certflow as separate host processes (the `certflow` binary, `certflow up`) sharing one
-//! Redis, as replicas share one store on SpinKube: each process has its own engine, component
-//! instances and connections; only the key-value store is shared.
+//! certflow as separate host processes sharing one Redis, as replicas share one store on
+//! SpinKube: each process has its own engine, component instances and connections; only the
+//! key-value store is shared. A process is the test binary itself running its
+//! [`crate::host_process_entry!`] test, which serves the app through `spin_host::up::up`, the
+//! function `certflow up` calls (running the `certflow` binary instead would make `cargo`
+//! build it with another feature set inside the test run).
 
-use crate::{OPERATOR, OPERATOR_TOKEN, RedisServer, app_manifest, build_app_components, root};
+use crate::{OPERATOR, OPERATOR_TOKEN, RedisServer, app_manifest, build_app_components};
 use anyhow::{Context, Result, bail};
 use std::io::BufRead as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The `certflow` binary next to this test executable (`target/<profile>/certflow`), built
-/// once per test process in the same target directory and profile.
-pub fn certflow_binary() -> Result<PathBuf> {
-    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        // target/<profile>/deps/<test-binary>
-        let profile_dir = exe
-            .parent()
-            .and_then(|deps| deps.parent())
-            .ok_or("cannot locate the target directory")?
-            .to_path_buf();
-        let target_dir = profile_dir
-            .parent()
-            .ok_or("cannot locate the target directory")?;
-        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cargo
-            .args(["build", "-p", "spin-host", "--bin", "certflow"])
-            .env("CARGO_TARGET_DIR", target_dir)
-            .current_dir(root());
-        if profile_dir.file_name().is_some_and(|p| p == "release") {
-            cargo.arg("--release");
-        }
-        let status = cargo
-            .status()
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
-        if !status.success() {
-            return Err(format!("building the certflow binary failed: {status}"));
-        }
-        Ok(profile_dir.join("certflow"))
-    });
-    match built {
-        Ok(path) => Ok(path.clone()),
-        Err(e) => bail!("{e}"),
+/// The environment variable that turns a test binary's [`crate::host_process_entry!`] test
+/// into a host process: `<state dir>\n<runtime config>\n<name=value>...`.
+pub const HOST_PROCESS: &str = "CERTFLOW_TEST_HOST_PROCESS";
+
+/// The body of [`crate::host_process_entry!`]: when [`HOST_PROCESS`] is set, serves the app as
+/// `certflow up` does (printing `Serving http://...`) and never returns; otherwise returns at
+/// once.
+pub async fn serve_if_asked() -> Result<()> {
+    let Ok(spec) = std::env::var(HOST_PROCESS) else {
+        return Ok(());
+    };
+    let mut lines = spec.lines();
+    let (Some(state_dir), Some(runtime_config)) = (lines.next(), lines.next()) else {
+        bail!("{HOST_PROCESS} is not `<state dir>\\n<runtime config>\\n<name=value>...`");
+    };
+    let mut variables = std::collections::BTreeMap::new();
+    for line in lines {
+        let Some((name, value)) = line.split_once('=') else {
+            bail!("{HOST_PROCESS}: `{line}` is not name=value");
+        };
+        variables.insert(name.to_string(), value.to_string());
     }
+    spin_host::up::up(spin_host::up::UpOptions {
+        manifest: app_manifest(),
+        listen: "127.0.0.1:0".parse()?,
+        state_dir: Some(PathBuf::from(state_dir)),
+        runtime_config: Some(PathBuf::from(runtime_config)),
+        build: false,
+        request_timeout: Duration::from_secs(30),
+        variables,
+        clock_offset: Duration::ZERO,
+        kv_faults: Default::default(),
+    })
+    .await
 }
 
-/// A `certflow up` child process; killed (SIGKILL) on drop.
+/// Declares, at the root of a test file, the test that [`HostProcesses::start`] runs in a
+/// child process of the same test binary to serve the app (the path `certflow up` takes,
+/// without the command line). Run normally, it does nothing.
+#[macro_export]
+macro_rules! host_process_entry {
+    () => {
+        /// Not a test of its own: the host process [`certflow_tests::processes::HostProcesses`]
+        /// starts (this test binary again, with the host's settings in the environment).
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn certflow_host_process() -> ::anyhow::Result<()> {
+            $crate::processes::serve_if_asked().await
+        }
+    };
+}
+
+/// A host child process; killed (SIGKILL) on drop.
 struct KilledOnDrop(Child);
 
 impl Drop for KilledOnDrop {
@@ -66,10 +82,11 @@ pub struct HostProcesses {
 }
 
 impl HostProcesses {
-    /// Starts `count` processes of the app with the test operator token (as
+    /// Starts `count` processes of the app (the calling test file must invoke
+    /// [`crate::host_process_entry!`]) with the test operator token (as
     /// [`crate::start_app`]) and `extra` Spin variables, all on `redis`. They share one state
-    /// directory for the compiled-component cache only (the store is Redis), and start one
-    /// after another so the later ones find the cache warm. The fault switch is not
+    /// directory (the store is Redis), whose compiled-component cache is the tests' shared
+    /// one, and start one after another so the later ones find the cache warm. The fault switch is not
     /// available here (it has no CLI flag, by design).
     pub async fn start(
         redis: &RedisServer,
@@ -77,39 +94,36 @@ impl HostProcesses {
         extra: &[(&str, &str)],
     ) -> Result<HostProcesses> {
         build_app_components()?;
-        let binary = certflow_binary()?;
+        let exe = std::env::current_exe()?;
         let state = tempfile::tempdir()?;
+        crate::share_component_cache(state.path())?;
         let config = state.path().join("runtime-config.toml");
         std::fs::write(&config, redis.runtime_config())?;
+        let mut spec = format!(
+            "{}\n{}\noperator_tokens=someone-else,{OPERATOR}:{OPERATOR_TOKEN}",
+            state.path().display(),
+            config.display()
+        );
+        for (name, value) in extra {
+            spec.push_str(&format!("\n{name}={value}"));
+        }
         let mut processes = HostProcesses {
             bases: Vec::new(),
             processes: Vec::new(),
             _state: state,
         };
         for _ in 0..count {
-            let mut cmd = Command::new(&binary);
-            cmd.arg("up")
-                .arg("--from")
-                .arg(app_manifest())
-                .args(["--listen", "127.0.0.1:0", "--no-build"])
-                .arg("--state-dir")
-                .arg(processes._state.path())
-                .arg("--runtime-config-file")
-                .arg(&config)
-                .arg("--variable")
-                .arg(format!(
-                    "operator_tokens=someone-else,{OPERATOR}:{OPERATOR_TOKEN}"
-                ));
-            for (name, value) in extra {
-                cmd.arg("--variable").arg(format!("{name}={value}"));
-            }
             let mut child = KilledOnDrop(
-                cmd.env("CERTFLOW_LOG", "warn")
+                Command::new(&exe)
+                    .args(["--exact", "certflow_host_process", "--nocapture"])
+                    .args(["--test-threads", "1"])
+                    .env(HOST_PROCESS, &spec)
+                    .env("CERTFLOW_LOG", "warn")
                     .stdin(Stdio::null())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::inherit())
                     .spawn()
-                    .with_context(|| format!("cannot run {}", binary.display()))?,
+                    .with_context(|| format!("cannot run {}", exe.display()))?,
             );
             let stdout = child.0.stdout.take().context("child stdout")?;
             let (serving_tx, serving) = std::sync::mpsc::channel();
@@ -120,7 +134,8 @@ impl HostProcesses {
                     .lines()
                     .map_while(Result::ok)
                 {
-                    if let Some(base) = line.strip_prefix("Serving ") {
+                    // libtest prints `test <name> ... ` before it, on the same line.
+                    if let Some((_, base)) = line.split_once("Serving ") {
                         let _ = serving_tx.send(base.trim().to_string());
                     }
                 }

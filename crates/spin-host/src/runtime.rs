@@ -188,7 +188,14 @@ pub fn load_component(engine: &Engine, wasm_path: &Path, cache_dir: &Path) -> Re
         .map_err(anyhow::Error::from)
         .and_then(|()| Ok(component.serialize()?))
         .and_then(|artifact| {
-            let tmp = cache_dir.join(format!("{key}.tmp{}", std::process::id()));
+            // Unique per process and per write, so concurrent writers (two hosts in one
+            // process sharing a cache) never write the same temporary file.
+            static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let tmp = cache_dir.join(format!(
+                "{key}.tmp{}-{}",
+                std::process::id(),
+                WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
             std::fs::write(&tmp, artifact)?;
             std::fs::rename(&tmp, &cached)?;
             Ok(())

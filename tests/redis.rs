@@ -304,3 +304,37 @@ async fn two_certflow_processes_share_one_redis() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_redis_url_stops_start_up_naming_the_file_and_the_label() -> Result<()> {
+    build_test_components()?;
+    let state = tempfile::tempdir()?;
+    let config = state.path().join("runtime-config.toml");
+    std::fs::write(
+        &config,
+        "[key_value_store.default]\ntype = \"redis\"\nurl = \"http://not-redis:6379\"\n",
+    )?;
+    let started = Host::start(
+        &scenario("kv"),
+        state.path(),
+        &Start {
+            runtime_config: Some(config.clone()),
+            ..Start::default()
+        },
+    )
+    .await;
+    let err = match started {
+        Ok(host) => {
+            host.stop().await?;
+            anyhow::bail!("a host started with an http:// Redis URL");
+        }
+        Err(e) => format!("{e:#}"),
+    };
+    ensure!(
+        err.contains(&config.display().to_string())
+            && err.contains("[key_value_store.default]")
+            && err.contains("Invalid Redis URL"),
+        "{err}"
+    );
+    Ok(())
+}

@@ -34,7 +34,8 @@ enum Command {
         /// spin.toml).
         #[arg(long)]
         state_dir: Option<PathBuf>,
-        /// Runtime configuration (e.g. `[key_value_store.default] type = "spin" path = ...`).
+        /// Runtime configuration: the key-value backend per label, as in Spin (`[key_value_store.default]`
+        /// with `type = "spin"` and an optional `path` for SQLite, or `type = "redis"` and `url`).
         #[arg(long)]
         runtime_config_file: Option<PathBuf>,
         /// Skip the `[component.*.build]` commands.

@@ -4,7 +4,7 @@ use anyhow::{Context, Result, ensure};
 use certflow_tests::each_store;
 use certflow_tests::{
     Host, OPERATOR_TOKEN, Reply, build_app_components, example_application, reply, start_app,
-    start_app_with, stored_state,
+    start_app_with, store_env, stored_state, with_parent_store,
 };
 use serde_json::{Value, json};
 use std::path::Path;
@@ -908,13 +908,16 @@ async fn child_host_for_the_kill_9_test() -> Result<()> {
     let Ok(state) = std::env::var(CHILD_STATE) else {
         return Ok(());
     };
-    let host = start_with(Path::new(&state), &[]).await?;
-    println!("Serving {}", host.base);
-    use std::io::Write as _;
-    std::io::stdout().flush()?;
-    loop {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-    }
+    with_parent_store(async {
+        let host = start_with(Path::new(&state), &[]).await?;
+        println!("Serving {}", host.base);
+        use std::io::Write as _;
+        std::io::stdout().flush()?;
+        loop {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    })
+    .await
 }
 
 /// A child process that is killed (SIGKILL) when the test ends, however it ends.
@@ -927,7 +930,7 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn i7_retries_after_a_kill_9_under_load_make_one_application_per_key() -> Result<()> {
     use std::io::BufRead as _;
     build_app_components()?;
@@ -937,6 +940,7 @@ async fn i7_retries_after_a_kill_9_under_load_make_one_application_per_key() -> 
             .args(["--exact", "child_host_for_the_kill_9_test", "--nocapture"])
             .args(["--test-threads", "1"])
             .env(CHILD_STATE, state.path())
+            .envs(store_env(state.path())?)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()?,
@@ -1053,6 +1057,7 @@ async fn i7_retries_after_a_kill_9_under_load_make_one_application_per_key() -> 
         "not exactly one application per key"
     );
     host.stop().await
+}
 }
 
 // ---- Findings of the adversarial run after issue 11 (same kinds, more places) ----

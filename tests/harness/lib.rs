@@ -55,12 +55,17 @@ impl Store {
 pub struct TestStore {
     pub store: Store,
     pub redis: Option<RedisServer>,
+    /// In a child process: the Redis URL the parent test passed ([`store_env`]).
+    parent_url: Option<String>,
     databases: std::sync::Mutex<Vec<PathBuf>>,
 }
 
 impl TestStore {
     /// The Redis URL standing for `state_dir`, if the test runs on Redis.
     fn redis_url(&self, state_dir: &Path) -> Result<Option<String>> {
+        if let Some(url) = &self.parent_url {
+            return Ok(Some(url.clone()));
+        }
         let Some(redis) = &self.redis else {
             return Ok(None);
         };
@@ -100,6 +105,44 @@ pub async fn with_store(store: Store, test: impl Future<Output = Result<()>>) ->
     let current = TestStore {
         store,
         redis,
+        parent_url: None,
+        databases: Default::default(),
+    };
+    CURRENT_STORE.scope(Arc::new(current), test).await
+}
+
+/// The environment variables that give a child process (this test binary run again, see
+/// [`with_parent_store`]) the current test's store for `state_dir`.
+const CHILD_STORE: &str = "CERTFLOW_TEST_STORE";
+const CHILD_REDIS_URL: &str = "CERTFLOW_TEST_REDIS_URL";
+
+/// The environment for a child process that must run on the current test's store with the
+/// state of `state_dir`.
+pub fn store_env(state_dir: &Path) -> Result<Vec<(&'static str, String)>> {
+    let store = match current_store() {
+        Store::Sqlite => "sqlite",
+        Store::Redis => "redis",
+        Store::RedisSpin402 => "redis_spin402",
+    };
+    let mut env = vec![(CHILD_STORE, store.to_string())];
+    if let Some(url) = current_redis_url(state_dir)? {
+        env.push((CHILD_REDIS_URL, url));
+    }
+    Ok(env)
+}
+
+/// In a child process started with [`store_env`]: runs `test` on the parent test's store
+/// (the same Redis server and database; the server stays the parent's).
+pub async fn with_parent_store(test: impl Future<Output = Result<()>>) -> Result<()> {
+    let store = match std::env::var(CHILD_STORE).as_deref() {
+        Ok("redis") => Store::Redis,
+        Ok("redis_spin402") => Store::RedisSpin402,
+        _ => Store::Sqlite,
+    };
+    let current = TestStore {
+        store,
+        redis: None,
+        parent_url: std::env::var(CHILD_REDIS_URL).ok(),
         databases: Default::default(),
     };
     CURRENT_STORE.scope(Arc::new(current), test).await

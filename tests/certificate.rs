@@ -3,6 +3,7 @@
 //! export, and issuance under concurrency.
 
 use anyhow::{Context, Result, ensure};
+use certflow_tests::each_store;
 use certflow_tests::workflow::{
     accepted_application, assessment, audit, certificate_details, date, days_ago, post,
     register_people,
@@ -41,7 +42,7 @@ async fn public(host: &Host, number: &str) -> Result<(u16, Value, String)> {
     Ok((status, body, text))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn c1_c7_from_submission_to_a_verified_certificate() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -354,8 +355,9 @@ async fn c1_c7_from_submission_to_a_verified_certificate() -> Result<()> {
     );
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn c1_a_grant_whose_certificate_is_refused_waits_for_the_operator() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -400,8 +402,9 @@ async fn c1_a_grant_whose_certificate_is_refused_waits_for_the_operator() -> Res
     );
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn c1_fifty_concurrent_issuances_get_fifty_distinct_numbers() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -474,6 +477,7 @@ async fn c1_fifty_concurrent_issuances_get_fifty_distinct_numbers() -> Result<()
     }
     host.stop().await
 }
+}
 
 /// The `(field, code, rule)` of each error of a validation problem (RFC 9457).
 fn field_errors(problem: &Value) -> Vec<(String, String, String)> {
@@ -511,7 +515,7 @@ async fn granted_with(host: &Host, id: &str, details: Value) -> Result<certflow_
     post(host, &format!("/api/applications/{id}/decision"), &grant).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn r1_a_held_or_ended_date_may_not_lie_in_the_future() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -625,6 +629,7 @@ async fn r1_a_held_or_ended_date_may_not_lie_in_the_future() -> Result<()> {
     );
     host.stop().await
 }
+}
 
 /// C7: the IAF CertSearch CB upload API's mandatory fields (v1 `cb/upload-cert`), each a
 /// non-empty string, plus `schemes` (see `crates/domain/tests/certificate.rs` for the shapes).
@@ -644,7 +649,7 @@ const CERTSEARCH_MANDATORY: [&str; 13] = [
     "accreditation_body_acronym_name",
 ];
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn c2_c3_c5_c7_a_later_effective_date_neither_lengthens_the_cycle_nor_shows_active_early()
 -> Result<()> {
     let state = tempfile::tempdir()?;
@@ -793,4 +798,5 @@ async fn c2_c3_c5_c7_a_later_effective_date_neither_lengthens_the_cycle_nor_show
     let (_, view, text) = public(&host, &number).await?;
     ensure!(view["status"] == "active", "{text}");
     host.stop().await
+}
 }

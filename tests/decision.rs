@@ -2,7 +2,8 @@
 //! the real `spin.toml`, from submission through review, audits and NC closure to the
 //! decision, as a CB's procedure reads.
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, ensure};
+use certflow_tests::each_store;
 use certflow_tests::start_app;
 use certflow_tests::workflow::{accepted_application, audit, days_ago, post, register_people};
 use serde_json::{Value, json};
@@ -18,7 +19,7 @@ fn rules(problem: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn d1_d8_from_audits_to_a_recorded_decision() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -133,8 +134,9 @@ async fn d1_d8_from_audits_to_a_recorded_decision() -> Result<()> {
     );
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn d8_two_concurrent_decisions_record_one() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -160,6 +162,7 @@ async fn d8_two_concurrent_decisions_record_one() -> Result<()> {
     let late = post(&host, &audits, &stage_2).await?;
     ensure!(late.status == 409, "{}", late.body);
     host.stop().await
+}
 }
 
 fn text(v: &Value) -> String {

@@ -5,6 +5,7 @@
 //! §9.3.2), with 405s that list it (RFC 9110 §15.5.6).
 
 use anyhow::{Context, Result, ensure};
+use certflow_tests::each_store;
 use certflow_tests::workflow::{certify, register_people};
 use certflow_tests::{OPERATOR_TOKEN, example_application, start_app};
 use reqwest::Method;
@@ -33,7 +34,7 @@ fn problem_type(text: &str) -> String {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn rfc9110_rfc6750_bearer_scheme_is_case_insensitive_and_sent_once() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -110,8 +111,9 @@ async fn rfc9110_rfc6750_bearer_scheme_is_case_insensitive_and_sent_once() -> Re
     }
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn rfc3986_percent_encoded_unreserved_characters_are_the_same_uri() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -199,8 +201,9 @@ async fn rfc3986_percent_encoded_unreserved_characters_are_the_same_uri() -> Res
     }
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn rfc9110_head_is_get_without_body() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -306,4 +309,5 @@ async fn rfc9110_head_is_get_without_body() -> Result<()> {
         }
     }
     host.stop().await
+}
 }

@@ -1,9 +1,10 @@
 //! Intake end to end (rules I1–I8): the real `spin.toml`, the real intake component, over HTTP.
 
 use anyhow::{Context, Result, ensure};
+use certflow_tests::each_store;
 use certflow_tests::{
     Host, OPERATOR_TOKEN, Reply, build_app_components, example_application, reply, start_app,
-    start_app_with,
+    start_app_with, store_env, stored_state, with_parent_store,
 };
 use serde_json::{Value, json};
 use std::path::Path;
@@ -61,16 +62,15 @@ async fn post_chunked(host: &Host, size: usize) -> Result<String> {
     Ok(String::from_utf8_lossy(&response).into_owned())
 }
 
-fn stored_applications(state: &Path) -> Result<i64> {
-    let db = rusqlite::Connection::open(state.join("sqlite_key_value.db"))?;
-    Ok(db.query_row(
-        "SELECT count(*) FROM spin_key_value WHERE store = 'default' AND key LIKE 'application:%'",
-        [],
-        |row| row.get(0),
-    )?)
+async fn stored_applications(state: &Path) -> Result<i64> {
+    let keys = stored_state(state)?.keys("default").await?;
+    Ok(keys
+        .iter()
+        .filter(|k| k.starts_with("application:"))
+        .count() as i64)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn i1_valid_json_is_created_with_location_and_a_token() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
@@ -114,8 +114,9 @@ async fn i1_valid_json_is_created_with_location_and_a_token() -> Result<()> {
     ensure!(!shown.body.to_string().contains(&token));
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn i1_valid_form_is_created() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
@@ -145,11 +146,12 @@ async fn i1_valid_form_is_created() -> Result<()> {
         "{}",
         again.body
     );
-    ensure!(stored_applications(state.path())? == 1);
+    ensure!(stored_applications(state.path()).await? == 1);
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn i2_five_errors_come_back_in_one_422() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
@@ -190,13 +192,14 @@ async fn i2_five_errors_come_back_in_one_422() -> Result<()> {
     .map(|(f, c, r)| (f.to_string(), c.to_string(), r.to_string()));
     ensure!(found == expected, "errors: {found:?}");
     ensure!(
-        stored_applications(state.path())? == 0,
+        stored_applications(state.path()).await? == 0,
         "a refused application was stored"
     );
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn i7_a_retry_with_the_same_key_returns_the_first_response() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
@@ -223,11 +226,12 @@ async fn i7_a_retry_with_the_same_key_returns_the_first_response() -> Result<()>
         "{}",
         reused.body
     );
-    ensure!(stored_applications(state.path())? == 1);
+    ensure!(stored_applications(state.path()).await? == 1);
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn i7_twenty_concurrent_submissions_with_one_key_make_one_application() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = std::sync::Arc::new(start(state.path()).await?);
@@ -247,11 +251,12 @@ async fn i7_twenty_concurrent_submissions_with_one_key_make_one_application() ->
     }
     ids.dedup();
     ensure!(ids.len() == 1, "different ids: {ids:?}");
-    ensure!(stored_applications(state.path())? == 1);
+    ensure!(stored_applications(state.path()).await? == 1);
     Ok(())
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn an_application_survives_a_host_restart() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
@@ -266,8 +271,9 @@ async fn an_application_survives_a_host_restart() -> Result<()> {
     ensure!(shown.body["id"] == id.as_str());
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn r3_only_the_applicant_and_operators_can_read_an_application() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
@@ -304,8 +310,9 @@ async fn r3_only_the_applicant_and_operators_can_read_an_application() -> Result
     ensure!(not_quite.status == 404);
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn bad_requests_get_clear_4xx_problems() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
@@ -370,8 +377,9 @@ async fn bad_requests_get_clear_4xx_problems() -> Result<()> {
 
     let wrong_method = reply(host.client.delete(&url)).await?;
     ensure!(wrong_method.status == 405, "{}", wrong_method.body);
-    ensure!(stored_applications(state.path())? == 0);
+    ensure!(stored_applications(state.path()).await? == 0);
     host.stop().await
+}
 }
 
 /// The example application as compact JSON text with `from` replaced by `to` once (to send
@@ -396,7 +404,7 @@ async fn post_text(
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn rfc8259_duplicate_member_is_refused_with_its_pointer() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
@@ -430,11 +438,12 @@ async fn rfc8259_duplicate_member_is_refused_with_its_pointer() -> Result<()> {
             refused.body
         );
     }
-    ensure!(stored_applications(state.path())? == 0);
+    ensure!(stored_applications(state.path()).await? == 0);
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn i1_numbers_out_of_bounds_or_not_exact_are_422_at_their_field() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
@@ -480,7 +489,7 @@ async fn i1_numbers_out_of_bounds_or_not_exact_are_422_at_their_field() -> Resul
             refused.body
         );
     }
-    ensure!(stored_applications(state.path())? == 0);
+    ensure!(stored_applications(state.path()).await? == 0);
     // Exact forms of the same values are fine: `1.2e2` people, 20.50 hours.
     let body = example_text_with(r#""full_time":120"#, r#""full_time":1.2e2"#)?.replacen(
         r#""weekly_hours":20"#,
@@ -491,8 +500,9 @@ async fn i1_numbers_out_of_bounds_or_not_exact_are_422_at_their_field() -> Resul
     ensure!(created.status == 201, "{}", created.body);
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn rfc9110_unsupported_charset_or_content_encoding_is_415() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
@@ -532,7 +542,7 @@ async fn rfc9110_unsupported_charset_or_content_encoding_is_415() -> Result<()> 
             refused.body
         );
     }
-    ensure!(stored_applications(state.path())? == 0);
+    ensure!(stored_applications(state.path()).await? == 0);
     // UTF-8, however the parameter is written, and the identity coding are read.
     let created = reply(
         host.client
@@ -544,6 +554,7 @@ async fn rfc9110_unsupported_charset_or_content_encoding_is_415() -> Result<()> 
     .await?;
     ensure!(created.status == 201, "{}", created.body);
     host.stop().await
+}
 }
 
 // ---- Item 1 of issue 11: every token depends on the server secret (R3, I8) ----
@@ -567,7 +578,7 @@ async fn start_with(state: &Path, extra: &[(&str, &str)]) -> Result<Host> {
     start_app_with(state, Duration::ZERO, extra).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn r3_i8_the_access_token_cannot_be_computed_from_the_idempotency_key() -> Result<()> {
     // The issue's example: no server_secret set (the README's first command), key `1`.
     let state = tempfile::tempdir()?;
@@ -596,8 +607,9 @@ async fn r3_i8_the_access_token_cannot_be_computed_from_the_idempotency_key() ->
     );
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn r3_i8_tokens_and_ids_depend_on_the_server_secret() -> Result<()> {
     let app = example_application()?;
     let mut seen = Vec::new();
@@ -626,12 +638,12 @@ async fn r3_i8_tokens_and_ids_depend_on_the_server_secret() -> Result<()> {
                 == 404
         );
         // A configured secret is used as it is: nothing is generated into the store.
-        let db = rusqlite::Connection::open(state.path().join("sqlite_key_value.db"))?;
-        let generated: i64 = db.query_row(
-            "SELECT count(*) FROM spin_key_value WHERE key LIKE 'server-secret%'",
-            [],
-            |row| row.get(0),
-        )?;
+        let generated = stored_state(state.path())?
+            .keys("default")
+            .await?
+            .iter()
+            .filter(|k| k.starts_with("server-secret"))
+            .count();
         ensure!(generated == 0, "a secret was generated although one is set");
         seen.push((id, token));
         host.stop().await?;
@@ -641,8 +653,9 @@ async fn r3_i8_tokens_and_ids_depend_on_the_server_secret() -> Result<()> {
     ensure!(seen[0] == seen[2], "{seen:?}");
     Ok(())
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn r3_i8_a_rotated_secret_keeps_tokens_and_replays_working() -> Result<()> {
     let state = tempfile::tempdir()?;
     let app = example_application()?;
@@ -689,6 +702,7 @@ async fn r3_i8_a_rotated_secret_keeps_tokens_and_replays_working() -> Result<()>
     ensure!(read(&host, &id, Some(&token)).await?.status == 200);
     host.stop().await
 }
+}
 
 // ---- Item 2 of issue 11: a replay is the first response; a crash does not block a key (I7) ----
 
@@ -706,7 +720,7 @@ async fn submit_raw(host: &Host, key: &str) -> Result<(u16, bool, String)> {
     Ok((resp.status().as_u16(), replayed, resp.text().await?))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn i7_a_replay_is_the_first_response_byte_for_byte() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = std::sync::Arc::new(start(state.path()).await?);
@@ -752,8 +766,9 @@ async fn i7_a_replay_is_the_first_response_byte_for_byte() -> Result<()> {
         "{}",
         bodies[0]
     );
-    ensure!(stored_applications(state.path())? == 2);
+    ensure!(stored_applications(state.path()).await? == 2);
     Ok(())
+}
 }
 
 /// Key of a store row: the SHA-256 of an Idempotency-Key, as intake names its records.
@@ -768,24 +783,30 @@ fn key_hash(key: &str) -> String {
 /// Puts a stored submission back in the state a kill -9 between intake's writes leaves: the
 /// application stored but never screened, the key claimed, no idempotency record; `lease`:
 /// the lease as the dead holder left it (`None`: it died before writing one).
-fn crash_between_the_writes(state: &Path, key: &str, id: &str, lease: Option<Value>) -> Result<()> {
-    let db = rusqlite::Connection::open(state.join("sqlite_key_value.db"))?;
+async fn crash_between_the_writes(
+    state: &Path,
+    key: &str,
+    id: &str,
+    lease: Option<Value>,
+) -> Result<()> {
+    let db = stored_state(state)?;
     let base = format!("idempotency:{}", key_hash(key));
-    db.execute("DELETE FROM spin_key_value WHERE key = ?1", [&base])?;
+    db.delete("default", &base).await?;
     let lease_key = format!("{base}:lease");
     match lease {
-        Some(lease) => db.execute(
-            "UPDATE spin_key_value SET value = ?2 WHERE key = ?1",
-            rusqlite::params![lease_key, lease.to_string().into_bytes()],
-        )?,
-        None => db.execute("DELETE FROM spin_key_value WHERE key = ?1", [&lease_key])?,
+        Some(lease) => {
+            if db.exists("default", &lease_key).await? {
+                db.set("default", &lease_key, lease.to_string().into_bytes())
+                    .await?;
+            }
+        }
+        None => db.delete("default", &lease_key).await?,
     };
     let app_key = format!("application:{id}");
-    let stored: Vec<u8> = db.query_row(
-        "SELECT value FROM spin_key_value WHERE key = ?1",
-        [&app_key],
-        |row| row.get(0),
-    )?;
+    let stored = db
+        .get("default", &app_key)
+        .await?
+        .with_context(|| format!("{app_key} is not stored"))?;
     let mut record: Value = serde_json::from_slice(&stored)?;
     let submitted = record["history"][0].clone();
     record["status"] = json!("submitted");
@@ -793,20 +814,16 @@ fn crash_between_the_writes(state: &Path, key: &str, id: &str, lease: Option<Val
     if let Value::Object(members) = &mut record {
         members.remove("screening");
     }
-    db.execute(
-        "UPDATE spin_key_value SET value = ?2 WHERE key = ?1",
-        rusqlite::params![app_key, record.to_string().into_bytes()],
-    )?;
-    let claims: i64 = db.query_row(
-        "SELECT count(*) FROM spin_key_value WHERE key = ?1",
-        [format!("{base}:claim")],
-        |row| row.get(0),
-    )?;
-    ensure!(claims == 1, "the key's claim is not stored as {base}:claim");
+    db.set("default", &app_key, record.to_string().into_bytes())
+        .await?;
+    ensure!(
+        db.exists("default", &format!("{base}:claim")).await?,
+        "the key's claim is not stored as {base}:claim"
+    );
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn i7_a_retry_completes_a_submission_interrupted_between_its_writes() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
@@ -822,7 +839,8 @@ async fn i7_a_retry_completes_a_submission_interrupted_between_its_writes() -> R
         "died-before-its-lease",
         &text(&firsts[0]["id"]),
         None,
-    )?;
+    )
+    .await?;
     let expired = json!({ "expires_at_ms": chrono::Utc::now().timestamp_millis() + 1_000,
                           "request_sha256": "", "nonce": "dead" });
     crash_between_the_writes(
@@ -830,7 +848,8 @@ async fn i7_a_retry_completes_a_submission_interrupted_between_its_writes() -> R
         "died-holding-its-lease",
         &text(&firsts[1]["id"]),
         Some(expired),
-    )?;
+    )
+    .await?;
 
     let host = start_with(state.path(), &[("claim_expiry_seconds", "2")]).await?;
     for (key, first) in ["died-before-its-lease", "died-holding-its-lease"]
@@ -872,8 +891,9 @@ async fn i7_a_retry_completes_a_submission_interrupted_between_its_writes() -> R
         ensure!(again.status == 201 && again.body == retried.body);
         ensure!(again.headers.contains_key("idempotent-replayed"));
     }
-    ensure!(stored_applications(state.path())? == 2);
+    ensure!(stored_applications(state.path()).await? == 2);
     host.stop().await
+}
 }
 
 /// The state directory the kill -9 test's child process serves (unset: a normal test run,
@@ -888,13 +908,16 @@ async fn child_host_for_the_kill_9_test() -> Result<()> {
     let Ok(state) = std::env::var(CHILD_STATE) else {
         return Ok(());
     };
-    let host = start_with(Path::new(&state), &[]).await?;
-    println!("Serving {}", host.base);
-    use std::io::Write as _;
-    std::io::stdout().flush()?;
-    loop {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-    }
+    with_parent_store(async {
+        let host = start_with(Path::new(&state), &[]).await?;
+        println!("Serving {}", host.base);
+        use std::io::Write as _;
+        std::io::stdout().flush()?;
+        loop {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    })
+    .await
 }
 
 /// A child process that is killed (SIGKILL) when the test ends, however it ends.
@@ -907,7 +930,7 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn i7_retries_after_a_kill_9_under_load_make_one_application_per_key() -> Result<()> {
     use std::io::BufRead as _;
     build_app_components()?;
@@ -917,6 +940,7 @@ async fn i7_retries_after_a_kill_9_under_load_make_one_application_per_key() -> 
             .args(["--exact", "child_host_for_the_kill_9_test", "--nocapture"])
             .args(["--test-threads", "1"])
             .env(CHILD_STATE, state.path())
+            .envs(store_env(state.path())?)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()?,
@@ -1029,10 +1053,11 @@ async fn i7_retries_after_a_kill_9_under_load_make_one_application_per_key() -> 
         keys.len()
     );
     ensure!(
-        stored_applications(state.path())? == keys.len() as i64,
+        stored_applications(state.path()).await? == keys.len() as i64,
         "not exactly one application per key"
     );
     host.stop().await
+}
 }
 
 // ---- Findings of the adversarial run after issue 11 (same kinds, more places) ----
@@ -1058,7 +1083,7 @@ async fn post_form(host: &Host, body: String, key: Option<&str>) -> Result<Reply
     reply(req).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn i7_a_form_key_sent_twice_or_unlike_the_header_is_refused() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
@@ -1079,14 +1104,15 @@ async fn i7_a_form_key_sent_twice_or_unlike_the_header_is_refused() -> Result<()
             .to_string()
             .contains("ambiguous-idempotency-key")
     );
-    ensure!(stored_applications(state.path())? == 0);
+    ensure!(stored_applications(state.path()).await? == 0);
     // The same key in both places is one key.
     let same = post_form(&host, form_with("idempotency_key=k1")?, Some("k1")).await?;
     ensure!(same.status == 201, "{}", same.body);
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn i1_a_form_value_that_is_not_utf8_or_not_a_json_number_is_not_read_silently() -> Result<()>
 {
     let state = tempfile::tempdir()?;
@@ -1109,11 +1135,12 @@ async fn i1_a_form_value_that_is_not_utf8_or_not_a_json_number_is_not_read_silen
         "{}",
         plus.body
     );
-    ensure!(stored_applications(state.path())? == 0);
+    ensure!(stored_applications(state.path()).await? == 0);
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn r3_an_application_read_without_a_usable_credential_is_401() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
@@ -1127,8 +1154,9 @@ async fn r3_an_application_read_without_a_usable_credential_is_401() -> Result<(
     }
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn r3_a_short_server_secret_is_refused_not_used() -> Result<()> {
     let state = tempfile::tempdir()?;
     // A 1-byte secret would let anyone search the token offline from one id.
@@ -1137,6 +1165,7 @@ async fn r3_a_short_server_secret_is_refused_not_used() -> Result<()> {
     ensure!(refused.status == 503, "{}", refused.body);
     ensure!(refused.body["detail"].to_string().contains("32"));
     host.stop().await?;
-    ensure!(stored_applications(state.path())? == 0);
+    ensure!(stored_applications(state.path()).await? == 0);
     Ok(())
+}
 }

@@ -3,6 +3,7 @@
 //! assess remote audits and replace the CB's settings.
 
 use anyhow::{Context, Result, ensure};
+use certflow_tests::each_store;
 use certflow_tests::{
     Host, OPERATOR_TOKEN, Start, build_app_components, example_application, reply, scenario,
     start_app,
@@ -70,7 +71,7 @@ fn isms(figures: &Value) -> Option<&Value> {
         .find(|s| s["scheme"] == "isms")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn a1_a9_m1_submit_screen_review_and_assess_end_to_end() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -183,8 +184,9 @@ async fn a1_a9_m1_submit_screen_review_and_assess_end_to_end() -> Result<()> {
     );
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn a9_two_concurrent_reviews_one_wins() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -211,8 +213,9 @@ async fn a9_two_concurrent_reviews_one_wins() -> Result<()> {
     }
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn a9_rejection_needs_reasons_and_ends_the_workflow() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -265,8 +268,9 @@ async fn a9_rejection_needs_reasons_and_ends_the_workflow() -> Result<()> {
     ensure!(rescreen.status == 409, "{}", rescreen.body);
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn a5_settings_change_takes_effect_and_a_bad_document_is_refused_whole() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -322,8 +326,9 @@ async fn a5_settings_change_takes_effect_and_a_bad_document_is_refused_whole() -
     ensure!(anonymous.status == 401, "{}", anonymous.body);
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn a9_review_and_m1_assessment_need_an_operator() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -351,8 +356,9 @@ async fn a9_review_and_m1_assessment_need_an_operator() -> Result<()> {
     ensure!(status == 404, "{status}");
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn a6_multi_site_samples_are_drawn_at_screening_and_repeated_by_the_review() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -411,8 +417,9 @@ async fn a6_multi_site_samples_are_drawn_at_screening_and_repeated_by_the_review
     );
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn a1_without_review_an_application_waits_in_submitted() -> Result<()> {
     build_app_components()?;
     let state = tempfile::tempdir()?;
@@ -431,6 +438,7 @@ async fn a1_without_review_an_application_waits_in_submitted() -> Result<()> {
     ensure!(shown.body["status"] == "submitted" && shown.body.get("screening").is_none());
     host.stop().await
 }
+}
 
 /// PUTs raw settings text as an operator.
 async fn put_settings_text(host: &Host, body: String) -> Result<certflow_tests::Reply> {
@@ -444,7 +452,7 @@ async fn put_settings_text(host: &Host, body: String) -> Result<certflow_tests::
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn c1_settings_refuse_a_blank_cb_name_and_address() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -491,8 +499,9 @@ async fn c1_settings_refuse_a_blank_cb_name_and_address() -> Result<()> {
     );
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn a1_settings_numbers_that_cannot_be_held_exactly_are_422_at_their_field() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -546,8 +555,9 @@ async fn a1_settings_numbers_that_cannot_be_held_exactly_are_422_at_their_field(
     );
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn rfc8259_and_rfc9110_every_operator_body_is_read_strictly() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
@@ -606,4 +616,5 @@ async fn rfc8259_and_rfc9110_every_operator_body_is_read_strictly() -> Result<()
     // Nothing was reviewed: the application is still under review.
     ensure!(record(&host, &id).await?["status"] == "under_review");
     host.stop().await
+}
 }

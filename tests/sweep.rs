@@ -4,6 +4,7 @@
 //! `POST /api/certificates/sweep` applies what the date alone changes, once.
 
 use anyhow::{Context, Result, ensure};
+use certflow_tests::each_store;
 use certflow_tests::workflow::{certify, date, register_people};
 use certflow_tests::{Host, OPERATOR, start_app, start_app_at};
 use chrono::{Days, NaiveDate, Utc};
@@ -124,7 +125,7 @@ fn last_actions(full: &Value, n: usize) -> Result<Vec<String>> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn c2_c3_c5_sweep_on_later_days_iaf() -> Result<()> {
     let state = tempfile::tempdir()?;
     let (number, issued) = issued_today(state.path(), false).await?;
@@ -169,8 +170,9 @@ async fn c2_c3_c5_sweep_on_later_days_iaf() -> Result<()> {
     ensure!(public_status(&host, &number).await? == "expired");
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn c3_c5_cn_suspends_an_overdue_certificate() -> Result<()> {
     let state = tempfile::tempdir()?;
     let (number, issued) = issued_today(state.path(), true).await?;
@@ -239,4 +241,5 @@ async fn c3_c5_cn_suspends_an_overdue_certificate() -> Result<()> {
         "{full}"
     );
     host.stop().await
+}
 }

@@ -4,6 +4,7 @@
 //! Two named operators (`alice`, `bob`) drive one application from review to certificate.
 
 use anyhow::{Context, Result, ensure};
+use certflow_tests::each_store;
 use certflow_tests::workflow::{assessment, audit, certificate_details, days_ago, register_people};
 use certflow_tests::{
     Host, OPERATOR, OPERATOR_TOKEN, Reply, example_application, reply, start_app_with,
@@ -67,7 +68,7 @@ fn last(record: &Value) -> Result<&Value> {
         .context("history")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn r1_history_records_the_authenticated_operator_not_the_body() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
@@ -233,8 +234,9 @@ async fn r1_history_records_the_authenticated_operator_not_the_body() -> Result<
     );
     host.stop().await
 }
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+each_store! {
 async fn r1_a_token_given_to_two_operators_names_nobody() -> Result<()> {
     let state = tempfile::tempdir()?;
     // `same` is configured for alice and bob: a history could name only one of them, maybe
@@ -278,4 +280,5 @@ async fn r1_a_token_given_to_two_operators_names_nobody() -> Result<()> {
         "{note}"
     );
     host.stop().await
+}
 }

@@ -3,14 +3,214 @@
 //! hands out an HTTP client. Tests return errors rather than panicking.
 
 use anyhow::{Context, Result, bail};
+use spin_host::kv::KvFaults;
 use spin_host::up::{RunningHost, UpOptions};
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+pub mod processes;
+pub mod redis;
 pub mod workflow;
+
+pub use redis::RedisServer;
+
+/// The key-value store an end-to-end test runs on. [`each_store!`] runs one test on all three;
+/// [`Host::start`] (and so [`start_app`] and friends) uses the current test's store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Store {
+    /// The host's default: SQLite in the state directory.
+    #[default]
+    Sqlite,
+    /// A `redis-server` started for the test (see [`RedisServer`]), chosen with a runtime
+    /// config `[key_value_store.default] type = "redis"` as on Spin.
+    Redis,
+    /// [`Store::Redis`] with the host's test-only fault switch on, so it replies as Spin 4.0.2
+    /// does on Redis: every compare-and-swap reported as `cas-failed`, and every 7th `set`
+    /// and 7th `swap` reported as a store error after landing.
+    RedisSpin402,
+}
+
+impl Store {
+    /// The fault switch this store runs with.
+    pub fn kv_faults(self) -> KvFaults {
+        match self {
+            Store::Sqlite | Store::Redis => KvFaults::default(),
+            Store::RedisSpin402 => KvFaults {
+                swap_reports_cas_failed: true,
+                store_error_after_write_every: Some(7),
+            },
+        }
+    }
+}
+
+/// The store of the running test, and its Redis server (one per test: certflow's keys are
+/// fixed, so tests cannot share a keyspace). Each state directory the test uses gets its own
+/// Redis database (`redis://.../<n>`), so a fresh state directory is a fresh store and a host
+/// restarted on the same state directory finds its data, as on SQLite. The server is killed
+/// when the test ends.
+pub struct TestStore {
+    pub store: Store,
+    pub redis: Option<RedisServer>,
+    /// In a child process: the Redis URL the parent test passed ([`store_env`]).
+    parent_url: Option<String>,
+    databases: std::sync::Mutex<Vec<PathBuf>>,
+}
+
+impl TestStore {
+    /// The Redis URL standing for `state_dir`, if the test runs on Redis.
+    fn redis_url(&self, state_dir: &Path) -> Result<Option<String>> {
+        if let Some(url) = &self.parent_url {
+            return Ok(Some(url.clone()));
+        }
+        let Some(redis) = &self.redis else {
+            return Ok(None);
+        };
+        let mut databases = self
+            .databases
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the test's database list is poisoned"))?;
+        let index = match databases.iter().position(|d| d == state_dir) {
+            Some(i) => i,
+            None => {
+                databases.push(state_dir.to_path_buf());
+                databases.len() - 1
+            }
+        };
+        if index >= redis::DATABASES {
+            bail!(
+                "a test uses more than {} state directories",
+                redis::DATABASES
+            );
+        }
+        Ok(Some(format!("{}/{index}", redis.url())))
+    }
+}
+
+tokio::task_local! {
+    static CURRENT_STORE: Arc<TestStore>;
+}
+
+/// Runs `test` on `store`: starts a `redis-server` for the Redis stores, and makes
+/// [`Host::start`] use it. (A task spawned by the test does not inherit the store: start hosts
+/// from the test's own task.)
+pub async fn with_store(store: Store, test: impl Future<Output = Result<()>>) -> Result<()> {
+    let redis = match store {
+        Store::Sqlite => None,
+        Store::Redis | Store::RedisSpin402 => Some(RedisServer::start().await?),
+    };
+    let current = TestStore {
+        store,
+        redis,
+        parent_url: None,
+        databases: Default::default(),
+    };
+    CURRENT_STORE.scope(Arc::new(current), test).await
+}
+
+/// The environment variables that give a child process (this test binary run again, see
+/// [`with_parent_store`]) the current test's store for `state_dir`.
+const CHILD_STORE: &str = "CERTFLOW_TEST_STORE";
+const CHILD_REDIS_URL: &str = "CERTFLOW_TEST_REDIS_URL";
+
+/// The environment for a child process that must run on the current test's store with the
+/// state of `state_dir`.
+pub fn store_env(state_dir: &Path) -> Result<Vec<(&'static str, String)>> {
+    let store = match current_store() {
+        Store::Sqlite => "sqlite",
+        Store::Redis => "redis",
+        Store::RedisSpin402 => "redis_spin402",
+    };
+    let mut env = vec![(CHILD_STORE, store.to_string())];
+    if let Some(url) = current_redis_url(state_dir)? {
+        env.push((CHILD_REDIS_URL, url));
+    }
+    Ok(env)
+}
+
+/// In a child process started with [`store_env`]: runs `test` on the parent test's store
+/// (the same Redis server and database; the server stays the parent's).
+pub async fn with_parent_store(test: impl Future<Output = Result<()>>) -> Result<()> {
+    let store = match std::env::var(CHILD_STORE).as_deref() {
+        Ok("redis") => Store::Redis,
+        Ok("redis_spin402") => Store::RedisSpin402,
+        _ => Store::Sqlite,
+    };
+    let current = TestStore {
+        store,
+        redis: None,
+        parent_url: std::env::var(CHILD_REDIS_URL).ok(),
+        databases: Default::default(),
+    };
+    CURRENT_STORE.scope(Arc::new(current), test).await
+}
+
+/// The current test's store ([`Store::Sqlite`] outside [`with_store`]).
+pub fn current_store() -> Store {
+    CURRENT_STORE.try_with(|s| s.store).unwrap_or_default()
+}
+
+/// The Redis URL the current test's hosts use for `state_dir`, if the test runs on Redis.
+pub fn current_redis_url(state_dir: &Path) -> Result<Option<String>> {
+    match CURRENT_STORE.try_with(|s| s.clone()) {
+        Ok(current) => current.redis_url(state_dir),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The key-value store (label `default`) the app started on `state_dir` uses in the current
+/// test, opened directly, for tests that inspect or alter stored records: the SQLite file in
+/// the state directory, or the test's Redis database for it.
+pub fn stored_state(state_dir: &Path) -> Result<Arc<dyn spin_host::kv::KvStore>> {
+    Ok(match current_redis_url(state_dir)? {
+        Some(url) => spin_host::kv::redis::RedisStore::new(&url)?,
+        None => spin_host::kv::KvDatabase::open(&state_dir.join("sqlite_key_value.db"))?,
+    })
+}
+
+/// Turns one end-to-end test into three `#[tokio::test]`s, `sqlite`, `redis` and
+/// `redis_spin402`, in a module named after the test (`cargo test -- redis_spin402` runs one
+/// store):
+///
+/// ```ignore
+/// each_store! {
+///     async fn submission_is_stored() -> Result<()> {
+///         let state = tempfile::tempdir()?;
+///         let host = start_app(state.path()).await?;
+///         ...
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! each_store {
+    ($(#[$meta:meta])* async fn $name:ident() -> Result<()> $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn __each_store_body() -> ::anyhow::Result<()> $body
+
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() -> ::anyhow::Result<()> {
+                $crate::with_store($crate::Store::Sqlite, __each_store_body()).await
+            }
+
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn redis() -> ::anyhow::Result<()> {
+                $crate::with_store($crate::Store::Redis, __each_store_body()).await
+            }
+
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn redis_spin402() -> ::anyhow::Result<()> {
+                $crate::with_store($crate::Store::RedisSpin402, __each_store_body()).await
+            }
+        }
+    };
+}
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -77,6 +277,27 @@ pub fn scenario(name: &str) -> PathBuf {
     root().join("tests/scenarios").join(name).join("spin.toml")
 }
 
+/// Points `<state_dir>/component-cache` at one cache shared by every test process of this
+/// target directory (`target/<profile>/test-component-cache`), so a host start does not
+/// compile the components again for each fresh state directory. Entries are named by the hash
+/// of the wasm and of the engine configuration, and written atomically, so sharing is safe.
+pub(crate) fn share_component_cache(state_dir: &Path) -> Result<()> {
+    let link = state_dir.join("component-cache");
+    if link.exists() {
+        return Ok(());
+    }
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test-binary>
+    let Some(profile_dir) = exe.parent().and_then(Path::parent) else {
+        return Ok(());
+    };
+    let shared = profile_dir.join("test-component-cache");
+    std::fs::create_dir_all(&shared)?;
+    std::fs::create_dir_all(state_dir)?;
+    std::os::unix::fs::symlink(&shared, &link)
+        .with_context(|| format!("linking {} to {}", link.display(), shared.display()))
+}
+
 /// What a test may change about how the host starts.
 #[derive(Clone, Debug, Default)]
 pub struct Start {
@@ -85,6 +306,11 @@ pub struct Start {
     /// How far ahead of real time the guests' wall clock runs (zero: today). Restarting on
     /// the same state directory with an offset tests date-driven rules on a later day.
     pub clock_offset: Duration,
+    /// A runtime config file (`--runtime-config-file`). `None`: the current test's store
+    /// (SQLite, or its Redis server).
+    pub runtime_config: Option<PathBuf>,
+    /// The fault switch. `None`: the current test's store's.
+    pub kv_faults: Option<KvFaults>,
 }
 
 /// A host serving one manifest, with a client pointed at it.
@@ -96,16 +322,34 @@ pub struct Host {
 
 impl Host {
     /// Starts `manifest` with its state in `state_dir` (components must already be built).
+    /// The key-value store is the current test's ([`with_store`]) unless `start` says otherwise.
     pub async fn start(manifest: &Path, state_dir: &Path, start: &Start) -> Result<Host> {
+        let runtime_config = match (&start.runtime_config, current_redis_url(state_dir)?) {
+            (Some(path), _) => Some(path.clone()),
+            (None, Some(url)) => {
+                std::fs::create_dir_all(state_dir)?;
+                let path = state_dir.join("runtime-config.toml");
+                std::fs::write(
+                    &path,
+                    format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"),
+                )?;
+                Some(path)
+            }
+            (None, None) => None,
+        };
+        share_component_cache(state_dir)?;
         let opts = UpOptions {
             manifest: manifest.to_path_buf(),
             listen: "127.0.0.1:0".parse()?,
             state_dir: Some(state_dir.to_path_buf()),
-            runtime_config: None,
+            runtime_config,
             build: false,
             request_timeout: start.request_timeout.unwrap_or(Duration::from_secs(30)),
             variables: start.variables.clone(),
             clock_offset: start.clock_offset,
+            kv_faults: start
+                .kv_faults
+                .unwrap_or_else(|| current_store().kv_faults()),
         };
         let running = RunningHost::start(&opts)
             .await

@@ -34,7 +34,8 @@ enum Command {
         /// spin.toml).
         #[arg(long)]
         state_dir: Option<PathBuf>,
-        /// Runtime configuration (e.g. `[key_value_store.default] type = "spin" path = ...`).
+        /// Runtime configuration: the key-value backend per label, as in Spin (`[key_value_store.default]`
+        /// with `type = "spin"` and an optional `path` for SQLite, or `type = "redis"` and `url`).
         #[arg(long)]
         runtime_config_file: Option<PathBuf>,
         /// Skip the `[component.*.build]` commands.
@@ -109,6 +110,7 @@ fn main() -> Result<()> {
                     request_timeout: Duration::from_secs(request_timeout),
                     variables: variables.into_iter().collect(),
                     clock_offset: Duration::ZERO,
+                    kv_faults: Default::default(),
                 })
                 .await
             }

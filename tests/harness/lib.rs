@@ -3,14 +3,128 @@
 //! hands out an HTTP client. Tests return errors rather than panicking.
 
 use anyhow::{Context, Result, bail};
+use spin_host::kv::KvFaults;
 use spin_host::up::{RunningHost, UpOptions};
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+pub mod processes;
+pub mod redis;
 pub mod workflow;
+
+pub use redis::RedisServer;
+
+/// The key-value store an end-to-end test runs on. [`each_store!`] runs one test on all three;
+/// [`Host::start`] (and so [`start_app`] and friends) uses the current test's store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Store {
+    /// The host's default: SQLite in the state directory.
+    #[default]
+    Sqlite,
+    /// A `redis-server` started for the test (see [`RedisServer`]), chosen with a runtime
+    /// config `[key_value_store.default] type = "redis"` as on Spin.
+    Redis,
+    /// [`Store::Redis`] with the host's test-only fault switch on, so it replies as Spin 4.0.2
+    /// does on Redis: every compare-and-swap reported as `cas-failed`, and every 7th `set`
+    /// and 7th `swap` reported as a store error after landing.
+    RedisSpin402,
+}
+
+impl Store {
+    /// The fault switch this store runs with.
+    pub fn kv_faults(self) -> KvFaults {
+        match self {
+            Store::Sqlite | Store::Redis => KvFaults::default(),
+            Store::RedisSpin402 => KvFaults {
+                swap_reports_cas_failed: true,
+                store_error_after_write_every: Some(7),
+            },
+        }
+    }
+}
+
+/// The store of the running test, and its Redis server (one per test: certflow's keys are
+/// fixed, so tests cannot share a keyspace). Every host the test starts, restarts included,
+/// uses the same server; it is killed when the test ends.
+pub struct TestStore {
+    pub store: Store,
+    pub redis: Option<RedisServer>,
+}
+
+tokio::task_local! {
+    static CURRENT_STORE: Arc<TestStore>;
+}
+
+/// Runs `test` on `store`: starts a `redis-server` for the Redis stores, and makes
+/// [`Host::start`] use it. (A task spawned by the test does not inherit the store: start hosts
+/// from the test's own task.)
+pub async fn with_store(store: Store, test: impl Future<Output = Result<()>>) -> Result<()> {
+    let redis = match store {
+        Store::Sqlite => None,
+        Store::Redis | Store::RedisSpin402 => Some(RedisServer::start().await?),
+    };
+    CURRENT_STORE
+        .scope(Arc::new(TestStore { store, redis }), test)
+        .await
+}
+
+/// The current test's store ([`Store::Sqlite`] outside [`with_store`]).
+pub fn current_store() -> Store {
+    CURRENT_STORE.try_with(|s| s.store).unwrap_or_default()
+}
+
+/// The current test's Redis URL, if it runs on Redis.
+pub fn current_redis_url() -> Option<String> {
+    CURRENT_STORE
+        .try_with(|s| s.redis.as_ref().map(RedisServer::url))
+        .ok()
+        .flatten()
+}
+
+/// Turns one end-to-end test into three `#[tokio::test]`s, `sqlite`, `redis` and
+/// `redis_spin402`, in a module named after the test (`cargo test -- redis_spin402` runs one
+/// store):
+///
+/// ```ignore
+/// each_store! {
+///     async fn submission_is_stored() -> Result<()> {
+///         let state = tempfile::tempdir()?;
+///         let host = start_app(state.path()).await?;
+///         ...
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! each_store {
+    ($(#[$meta:meta])* async fn $name:ident() -> Result<()> $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn __each_store_body() -> ::anyhow::Result<()> $body
+
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() -> ::anyhow::Result<()> {
+                $crate::with_store($crate::Store::Sqlite, __each_store_body()).await
+            }
+
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn redis() -> ::anyhow::Result<()> {
+                $crate::with_store($crate::Store::Redis, __each_store_body()).await
+            }
+
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn redis_spin402() -> ::anyhow::Result<()> {
+                $crate::with_store($crate::Store::RedisSpin402, __each_store_body()).await
+            }
+        }
+    };
+}
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -85,6 +199,11 @@ pub struct Start {
     /// How far ahead of real time the guests' wall clock runs (zero: today). Restarting on
     /// the same state directory with an offset tests date-driven rules on a later day.
     pub clock_offset: Duration,
+    /// A runtime config file (`--runtime-config-file`). `None`: the current test's store
+    /// (SQLite, or its Redis server).
+    pub runtime_config: Option<PathBuf>,
+    /// The fault switch. `None`: the current test's store's.
+    pub kv_faults: Option<KvFaults>,
 }
 
 /// A host serving one manifest, with a client pointed at it.
@@ -96,16 +215,33 @@ pub struct Host {
 
 impl Host {
     /// Starts `manifest` with its state in `state_dir` (components must already be built).
+    /// The key-value store is the current test's ([`with_store`]) unless `start` says otherwise.
     pub async fn start(manifest: &Path, state_dir: &Path, start: &Start) -> Result<Host> {
+        let runtime_config = match (&start.runtime_config, current_redis_url()) {
+            (Some(path), _) => Some(path.clone()),
+            (None, Some(url)) => {
+                std::fs::create_dir_all(state_dir)?;
+                let path = state_dir.join("runtime-config.toml");
+                std::fs::write(
+                    &path,
+                    format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"),
+                )?;
+                Some(path)
+            }
+            (None, None) => None,
+        };
         let opts = UpOptions {
             manifest: manifest.to_path_buf(),
             listen: "127.0.0.1:0".parse()?,
             state_dir: Some(state_dir.to_path_buf()),
-            runtime_config: None,
+            runtime_config,
             build: false,
             request_timeout: start.request_timeout.unwrap_or(Duration::from_secs(30)),
             variables: start.variables.clone(),
             clock_offset: start.clock_offset,
+            kv_faults: start
+                .kv_faults
+                .unwrap_or_else(|| current_store().kv_faults()),
         };
         let running = RunningHost::start(&opts)
             .await

@@ -55,6 +55,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
         request_timeout: Duration::from_secs(30),
         variables: Default::default(),
         clock_offset: Duration::ZERO,
+        kv_faults: Default::default(),
     };
     let app = crate::up::load(&up)?;
     let routed = app

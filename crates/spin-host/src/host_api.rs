@@ -2,7 +2,7 @@
 //! `fermyon:spin/variables@2.0.0` and `wasi:keyvalue/{store,atomics,batch}@0.2.0-draft2`,
 //! generated from `wit/` (taken from spin-sdk 5.2) and backed by [`crate::kv`].
 
-use crate::kv::{KvDatabase, KvError};
+use crate::kv::{KvCas, KvError, KvStore, SwapOutcome};
 use crate::runtime::InstanceState;
 use std::sync::Arc;
 use wasmtime::component::Resource;
@@ -24,25 +24,25 @@ pub use generated::SpinHost;
 use generated::fermyon::spin::{key_value as spin_kv, variables as spin_vars};
 use generated::wasi::keyvalue::{atomics, batch, store as wasi_kv};
 
-/// An open `fermyon:spin/key-value` store: the label and the database behind it.
+/// An open `fermyon:spin/key-value` store: the label and the backend behind it.
 pub struct SpinStore {
     label: String,
-    db: Arc<KvDatabase>,
+    db: Arc<dyn KvStore>,
 }
 
 /// An open `wasi:keyvalue` bucket.
 pub struct Bucket {
     label: String,
-    db: Arc<KvDatabase>,
+    db: Arc<dyn KvStore>,
 }
 
-/// A compare-and-swap handle: the value `current()` read is what `swap` expects.
+/// A compare-and-swap handle: the backend's handle, and what opens a fresh one after a
+/// conflict.
 pub struct Cas {
     label: String,
     key: String,
-    db: Arc<KvDatabase>,
-    /// `None` until `current()` is called; then the value read (`Some(None)`: absent).
-    read: Option<Option<Vec<u8>>>,
+    db: Arc<dyn KvStore>,
+    handle: Box<dyn KvCas>,
 }
 
 pub fn add_to_linker(
@@ -62,7 +62,7 @@ enum OpenError {
 }
 
 impl InstanceState {
-    fn open_label(&self, label: &str) -> Result<Arc<KvDatabase>, OpenError> {
+    fn open_label(&self, label: &str) -> Result<Arc<dyn KvStore>, OpenError> {
         if !self.component.key_value_stores.iter().any(|l| l == label) {
             return Err(OpenError::AccessDenied);
         }
@@ -102,7 +102,7 @@ impl spin_kv::HostStore for InstanceState {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, spin_kv::Error>> {
         let s = self.table.get(&store)?;
-        Ok(s.db.get(&s.label, &key).map_err(spin_err))
+        Ok(s.db.get(&s.label, &key).await.map_err(spin_err))
     }
 
     async fn set(
@@ -132,7 +132,7 @@ impl spin_kv::HostStore for InstanceState {
         key: String,
     ) -> wasmtime::Result<Result<bool, spin_kv::Error>> {
         let s = self.table.get(&store)?;
-        Ok(s.db.exists(&s.label, &key).map_err(spin_err))
+        Ok(s.db.exists(&s.label, &key).await.map_err(spin_err))
     }
 
     async fn get_keys(
@@ -140,7 +140,7 @@ impl spin_kv::HostStore for InstanceState {
         store: Resource<SpinStore>,
     ) -> wasmtime::Result<Result<Vec<String>, spin_kv::Error>> {
         let s = self.table.get(&store)?;
-        Ok(s.db.keys(&s.label).map_err(spin_err))
+        Ok(s.db.keys(&s.label).await.map_err(spin_err))
     }
 
     async fn drop(&mut self, store: Resource<SpinStore>) -> wasmtime::Result<()> {
@@ -183,7 +183,7 @@ impl wasi_kv::HostBucket for InstanceState {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, wasi_kv::Error>> {
         let b = self.table.get(&bucket)?;
-        Ok(b.db.get(&b.label, &key).map_err(wasi_err))
+        Ok(b.db.get(&b.label, &key).await.map_err(wasi_err))
     }
 
     async fn set(
@@ -213,7 +213,7 @@ impl wasi_kv::HostBucket for InstanceState {
         key: String,
     ) -> wasmtime::Result<Result<bool, wasi_kv::Error>> {
         let b = self.table.get(&bucket)?;
-        Ok(b.db.exists(&b.label, &key).map_err(wasi_err))
+        Ok(b.db.exists(&b.label, &key).await.map_err(wasi_err))
     }
 
     /// Spin returns every key in one page (no cursor); so does this host.
@@ -225,6 +225,7 @@ impl wasi_kv::HostBucket for InstanceState {
         let b = self.table.get(&bucket)?;
         Ok(b.db
             .keys(&b.label)
+            .await
             .map(|keys| wasi_kv::KeyResponse { keys, cursor: None })
             .map_err(wasi_err))
     }
@@ -252,19 +253,24 @@ impl atomics::Host for InstanceState {
         cas: Resource<Cas>,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), atomics::CasError>> {
-        let cas = self.table.delete(cas)?;
-        let expected = cas.read.clone().flatten();
-        match cas.db.swap(&cas.label, &cas.key, expected, value).await {
-            Ok(true) => Ok(Ok(())),
-            Ok(false) => {
-                // The WIT asks for a handle already updated to the latest value.
-                let latest = match cas.db.get(&cas.label, &cas.key) {
-                    Ok(v) => v,
+        let mut cas = self.table.delete(cas)?;
+        match cas.handle.swap(value).await {
+            Ok(SwapOutcome::Stored) => Ok(Ok(())),
+            Ok(SwapOutcome::Conflict) => {
+                // As Spin does: a new handle on the key, already read (`current()`), so the
+                // guest retries against the latest value.
+                let mut handle = match cas.db.new_cas(&cas.label, &cas.key).await {
+                    Ok(h) => h,
                     Err(e) => return Ok(Err(atomics::CasError::StoreError(wasi_err(e)))),
                 };
+                if let Err(e) = handle.current().await {
+                    return Ok(Err(atomics::CasError::StoreError(wasi_err(e))));
+                }
                 let retry = self.table.push(Cas {
-                    read: Some(latest),
-                    ..cas
+                    label: cas.label,
+                    key: cas.key,
+                    db: cas.db,
+                    handle,
                 })?;
                 Ok(Err(atomics::CasError::CasFailed(retry)))
             }
@@ -280,13 +286,17 @@ impl atomics::HostCas for InstanceState {
         key: String,
     ) -> wasmtime::Result<Result<Resource<Cas>, wasi_kv::Error>> {
         let b = self.table.get(&bucket)?;
-        let cas = Cas {
-            label: b.label.clone(),
-            key,
-            db: b.db.clone(),
-            read: None,
+        let (db, label) = (b.db.clone(), b.label.clone());
+        let handle = match db.new_cas(&label, &key).await {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(wasi_err(e))),
         };
-        Ok(Ok(self.table.push(cas)?))
+        Ok(Ok(self.table.push(Cas {
+            label,
+            key,
+            db,
+            handle,
+        })?))
     }
 
     async fn current(
@@ -294,13 +304,7 @@ impl atomics::HostCas for InstanceState {
         cas: Resource<Cas>,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, wasi_kv::Error>> {
         let c = self.table.get_mut(&cas)?;
-        match c.db.get(&c.label, &c.key) {
-            Ok(v) => {
-                c.read = Some(v.clone());
-                Ok(Ok(v))
-            }
-            Err(e) => Ok(Err(wasi_err(e))),
-        }
+        Ok(c.handle.current().await.map_err(wasi_err))
     }
 
     async fn drop(&mut self, cas: Resource<Cas>) -> wasmtime::Result<()> {
@@ -316,7 +320,7 @@ impl batch::Host for InstanceState {
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<Vec<(String, Option<Vec<u8>>)>, wasi_kv::Error>> {
         let b = self.table.get(&bucket)?;
-        Ok(b.db.get_many(&b.label, &keys).map_err(wasi_err))
+        Ok(b.db.get_many(&b.label, &keys).await.map_err(wasi_err))
     }
 
     async fn set_many(

@@ -109,6 +109,7 @@ fn main() -> Result<()> {
                     request_timeout: Duration::from_secs(request_timeout),
                     variables: variables.into_iter().collect(),
                     clock_offset: Duration::ZERO,
+                    kv_faults: Default::default(),
                 })
                 .await
             }

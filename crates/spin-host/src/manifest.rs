@@ -317,12 +317,26 @@ pub struct RuntimeConfig {
     pub key_value_store: BTreeMap<String, KeyValueStoreConfig>,
 }
 
+/// One `[key_value_store.<label>]` table. As in Spin, keys a type does not use are ignored.
 #[derive(Debug, Deserialize)]
 pub struct KeyValueStoreConfig {
     #[serde(rename = "type")]
     pub kind: String,
+    /// `type = "spin"`: the SQLite file, relative to the runtime config's folder.
     #[serde(default)]
     pub path: Option<String>,
+    /// `type = "redis"`: the server, `redis://[user:password@]host[:port][/db]`.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// The backend behind one key-value label.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KvBackend {
+    /// SQLite, in this file (Spin's `type = "spin"`, the default).
+    Sqlite(PathBuf),
+    /// Redis at this URL (Spin's `type = "redis"`); the label is ignored, as in Spin.
+    Redis(String),
 }
 
 impl RuntimeConfig {
@@ -332,29 +346,42 @@ impl RuntimeConfig {
         toml::from_str(&text).with_context(|| format!("{}: invalid runtime config", path.display()))
     }
 
-    /// The SQLite file behind each key-value label. `default` always exists (at
-    /// `<state-dir>/sqlite_key_value.db` unless configured), as in Spin.
-    pub fn key_value_paths(
+    /// The backend behind each key-value label, as Spin chooses it: `default` always exists
+    /// (SQLite at `<state-dir>/sqlite_key_value.db` unless configured); `type = "spin"` is
+    /// SQLite (at `path`, else `<state-dir>/sqlite_key_value_<label>.db`), `type = "redis"`
+    /// is Redis at `url` (required, checked here without connecting). Any other type is
+    /// refused, naming the label.
+    pub fn key_value_backends(
         &self,
         config_dir: &Path,
         state_dir: &Path,
-    ) -> Result<BTreeMap<String, PathBuf>> {
-        let mut paths = BTreeMap::new();
-        paths.insert("default".to_string(), state_dir.join("sqlite_key_value.db"));
+    ) -> Result<BTreeMap<String, KvBackend>> {
+        let mut backends = BTreeMap::new();
+        backends.insert(
+            "default".to_string(),
+            KvBackend::Sqlite(state_dir.join("sqlite_key_value.db")),
+        );
         for (label, store) in &self.key_value_store {
-            if store.kind != "spin" {
-                bail!(
-                    "[key_value_store.{label}]: type `{}` is not supported by this host (only `spin`, SQLite); it is for a production Spin deployment",
-                    store.kind
-                );
-            }
-            let path = match &store.path {
-                Some(p) => config_dir.join(p),
-                None => state_dir.join(format!("sqlite_key_value_{label}.db")),
+            let backend = match store.kind.as_str() {
+                "spin" => KvBackend::Sqlite(match &store.path {
+                    Some(p) => config_dir.join(p),
+                    None => state_dir.join(format!("sqlite_key_value_{label}.db")),
+                }),
+                "redis" => {
+                    let Some(url) = &store.url else {
+                        bail!("[key_value_store.{label}]: type `redis` needs `url`");
+                    };
+                    crate::kv::redis::RedisStore::new(url)
+                        .with_context(|| format!("[key_value_store.{label}]: `url`"))?;
+                    KvBackend::Redis(url.clone())
+                }
+                other => bail!(
+                    "[key_value_store.{label}]: type `{other}` is not supported by this host (only `spin`, SQLite, and `redis`)"
+                ),
             };
-            paths.insert(label.clone(), path);
+            backends.insert(label.clone(), backend);
         }
-        Ok(paths)
+        Ok(backends)
     }
 }
 
@@ -427,19 +454,55 @@ source = "b.wasm"
     }
 
     #[test]
-    fn runtime_config_names_non_sqlite_backends() -> Result<()> {
-        let rc: RuntimeConfig =
-            toml::from_str("[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://x\"")?;
-        let err = rc
-            .key_value_paths(Path::new("/c"), Path::new("/s"))
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(err.contains("redis"), "{err}");
-        let rc: RuntimeConfig =
-            toml::from_str("[key_value_store.default]\ntype = \"spin\"\npath = \"kv.db\"")?;
-        let paths = rc.key_value_paths(Path::new("/c"), Path::new("/s"))?;
-        assert_eq!(paths["default"], PathBuf::from("/c/kv.db"));
+    fn runtime_config_chooses_backends_as_spin() -> Result<()> {
+        let rc: RuntimeConfig = toml::from_str(
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://x:6380\"\n\
+             [key_value_store.other]\ntype = \"spin\"\npath = \"kv.db\"\n\
+             [key_value_store.third]\ntype = \"spin\"",
+        )?;
+        let backends = rc.key_value_backends(Path::new("/c"), Path::new("/s"))?;
+        assert_eq!(
+            backends["default"],
+            KvBackend::Redis("redis://x:6380".into())
+        );
+        assert_eq!(
+            backends["other"],
+            KvBackend::Sqlite(PathBuf::from("/c/kv.db"))
+        );
+        assert_eq!(
+            backends["third"],
+            KvBackend::Sqlite(PathBuf::from("/s/sqlite_key_value_third.db"))
+        );
+        let none = RuntimeConfig::default().key_value_backends(Path::new("/c"), Path::new("/s"))?;
+        assert_eq!(
+            none["default"],
+            KvBackend::Sqlite(PathBuf::from("/s/sqlite_key_value.db"))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn runtime_config_refusals_name_the_label() -> Result<()> {
+        for (text, expect) in [
+            ("[key_value_store.cache]\ntype = \"redis\"", "needs `url`"),
+            (
+                "[key_value_store.cache]\ntype = \"redis\"\nurl = \"http://x\"",
+                "Invalid Redis URL",
+            ),
+            (
+                "[key_value_store.cache]\ntype = \"azure_cosmos\"",
+                "`azure_cosmos` is not supported",
+            ),
+        ] {
+            let rc: RuntimeConfig = toml::from_str(text)?;
+            let err = rc
+                .key_value_backends(Path::new("/c"), Path::new("/s"))
+                .err()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_default();
+            assert!(err.contains("[key_value_store.cache]"), "{err}");
+            assert!(err.contains(expect), "{err}");
+        }
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 //! HTTP checked against `allowed_outbound_hosts`, and `*.spin.internal` served in process.
 
 use crate::allowed_hosts::AllowedHosts;
-use crate::kv::KvDatabase;
+use crate::kv::KvStore;
 use crate::routes::{RouteMatch, Router};
 use anyhow::{Context, Result, anyhow, bail};
 use bytes::Bytes;
@@ -50,7 +50,7 @@ pub struct App {
     engine: Engine,
     pub router: Router,
     pub components: BTreeMap<String, LoadedComponent>,
-    pub key_value: Arc<BTreeMap<String, Arc<KvDatabase>>>,
+    pub key_value: Arc<BTreeMap<String, Arc<dyn KvStore>>>,
     pub request_timeout: Duration,
     /// Test only: added to the guests' wall clock (see `UpOptions::clock_offset`).
     clock_offset: Duration,
@@ -80,7 +80,7 @@ pub struct InstanceState {
     pub table: ResourceTable,
     hooks: OutboundHooks,
     pub component: Arc<ComponentInfo>,
-    pub key_value: Arc<BTreeMap<String, Arc<KvDatabase>>>,
+    pub key_value: Arc<BTreeMap<String, Arc<dyn KvStore>>>,
 }
 
 impl WasiView for InstanceState {
@@ -245,7 +245,7 @@ impl App {
         engine: Engine,
         router: Router,
         components: BTreeMap<String, LoadedComponent>,
-        key_value: BTreeMap<String, Arc<KvDatabase>>,
+        key_value: BTreeMap<String, Arc<dyn KvStore>>,
         request_timeout: Duration,
         clock_offset: Duration,
     ) -> App {

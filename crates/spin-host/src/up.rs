@@ -2,8 +2,9 @@
 //! Every start-up error names the manifest file, the component and the key at fault.
 
 use crate::allowed_hosts::AllowedHosts;
-use crate::kv::KvDatabase;
-use crate::manifest::{FileMount, Manifest, Route, RuntimeConfig};
+use crate::kv::redis::RedisStore;
+use crate::kv::{FaultCounters, KvDatabase, KvFaults, KvStore};
+use crate::manifest::{FileMount, KvBackend, Manifest, Route, RuntimeConfig};
 use crate::routes::Router;
 use crate::runtime::{App, ComponentInfo, LoadedComponent};
 use crate::variables::Resolver;
@@ -32,6 +33,10 @@ pub struct UpOptions {
     /// clock, the host's own clock and request timeouts are untouched. Deliberately no CLI
     /// flag or environment variable.
     pub clock_offset: Duration,
+    /// Test only: make the key-value store misreport write outcomes as Spin 4.0.2 does on
+    /// Redis (see [`KvFaults`]); the default, no fault, everywhere but tests. Deliberately no
+    /// CLI flag or environment variable.
+    pub kv_faults: KvFaults,
 }
 
 /// Finds `spin.toml`: `--from` may name the file or its folder.
@@ -65,7 +70,12 @@ pub fn load(opts: &UpOptions) -> Result<Arc<App>> {
         .and_then(Path::parent)
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let kv_paths = runtime_config.key_value_paths(&config_dir, &state_dir)?;
+    let kv_backends = runtime_config
+        .key_value_backends(&config_dir, &state_dir)
+        .with_context(|| match &opts.runtime_config {
+            Some(path) => format!("{}: invalid runtime config", path.display()),
+            None => "invalid runtime config".to_string(),
+        })?;
 
     let app_vars = manifest
         .variables
@@ -103,8 +113,10 @@ pub fn load(opts: &UpOptions) -> Result<Arc<App>> {
     let linker = crate::runtime::new_linker(&engine)?;
     let cache_dir = state_dir.join("component-cache");
 
-    let mut databases: BTreeMap<PathBuf, Arc<KvDatabase>> = BTreeMap::new();
-    let mut key_value: BTreeMap<String, Arc<KvDatabase>> = BTreeMap::new();
+    // One backend per SQLite file or Redis URL, shared by the labels configured with it.
+    let mut backends: BTreeMap<KvBackend, Arc<dyn KvStore>> = BTreeMap::new();
+    let mut key_value: BTreeMap<String, Arc<dyn KvStore>> = BTreeMap::new();
+    let fault_counters = Arc::new(FaultCounters::default());
     let mut components = BTreeMap::new();
     for id in used {
         let Some(component) = manifest.components.get(id) else {
@@ -113,22 +125,28 @@ pub fn load(opts: &UpOptions) -> Result<Arc<App>> {
         let ctx = |key: &str| format!("{at}: [component.{id}] `{key}`");
 
         for label in &component.key_value_stores {
-            let Some(path) = kv_paths.get(label) else {
+            let Some(backend) = kv_backends.get(label) else {
                 bail!(
                     "{}: no key-value store is configured for label `{label}` (add [key_value_store.{label}] to the runtime config)",
                     ctx("key_value_stores")
                 );
             };
             if !key_value.contains_key(label) {
-                let db = match databases.get(path) {
-                    Some(db) => db.clone(),
+                let store = match backends.get(backend) {
+                    Some(store) => store.clone(),
                     None => {
-                        let db = KvDatabase::open(path).with_context(|| ctx("key_value_stores"))?;
-                        databases.insert(path.clone(), db.clone());
-                        db
+                        let store: Arc<dyn KvStore> = match backend {
+                            KvBackend::Sqlite(path) => {
+                                KvDatabase::open(path).with_context(|| ctx("key_value_stores"))?
+                            }
+                            KvBackend::Redis(url) => RedisStore::new(url)
+                                .with_context(|| format!("[key_value_store.{label}]: `url`"))?,
+                        };
+                        backends.insert(backend.clone(), store.clone());
+                        store
                     }
                 };
-                key_value.insert(label.clone(), db);
+                key_value.insert(label.clone(), opts.kv_faults.wrap(store, &fault_counters));
             }
         }
 

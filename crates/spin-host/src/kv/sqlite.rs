@@ -1,4 +1,4 @@
-//! The key-value store behind `fermyon:spin/key-value` and `wasi:keyvalue`: SQLite in Spin's own
+//! The SQLite key-value backend (the default; `type = "spin"` in the runtime config): Spin's own
 //! table shape (`spin_key_value(store, key, value)`), so a state directory works under the real
 //! Spin CLI too.
 //!
@@ -9,31 +9,18 @@
 //! compare-and-swap are read-modify-write inside that transaction, so they stay atomic. Reads use
 //! a small pool of connections; under WAL they never wait for the writer.
 
+use super::{KeyValues, KvCas, KvError, KvStore, SwapOutcome};
 use anyhow::{Context, Result};
+use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, Weak, mpsc};
 use tokio::sync::oneshot;
 
 /// Most operations one transaction takes; bounds a commit's latency under heavy load.
 const MAX_BATCH: usize = 512;
 /// Idle read connections kept for reuse.
 const MAX_IDLE_READERS: usize = 16;
-
-/// What a batch read returns: each key with its value, if any.
-pub type KeyValues = Vec<(String, Option<Vec<u8>>)>;
-
-/// Errors a guest sees as `other(..)`; the message names what failed, never a value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KvError(pub String);
-
-impl std::fmt::Display for KvError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for KvError {}
 
 impl From<rusqlite::Error> for KvError {
     fn from(e: rusqlite::Error) -> Self {
@@ -43,6 +30,8 @@ impl From<rusqlite::Error> for KvError {
 
 /// One SQLite database file, shared by every label configured to live in it.
 pub struct KvDatabase {
+    /// This database, for the compare-and-swap handles it hands out.
+    me: Weak<KvDatabase>,
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
     writer: mpsc::Sender<WriteJob>,
@@ -118,7 +107,8 @@ impl KvDatabase {
             .name("kv-writer".into())
             .spawn(move || write_loop(conn, jobs))
             .context("cannot start the key-value writer thread")?;
-        Ok(Arc::new(KvDatabase {
+        Ok(Arc::new_cyclic(|me| KvDatabase {
+            me: me.clone(),
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
             writer,
@@ -253,6 +243,80 @@ impl KvDatabase {
             value,
         };
         Ok(self.write(op).await? == WriteOutcome::Done)
+    }
+}
+
+#[async_trait]
+impl KvStore for KvDatabase {
+    async fn get(&self, label: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        KvDatabase::get(self, label, key)
+    }
+    async fn exists(&self, label: &str, key: &str) -> Result<bool, KvError> {
+        KvDatabase::exists(self, label, key)
+    }
+    async fn keys(&self, label: &str) -> Result<Vec<String>, KvError> {
+        KvDatabase::keys(self, label)
+    }
+    async fn get_many(&self, label: &str, keys: &[String]) -> Result<KeyValues, KvError> {
+        KvDatabase::get_many(self, label, keys)
+    }
+    async fn set(&self, label: &str, key: &str, value: Vec<u8>) -> Result<(), KvError> {
+        KvDatabase::set(self, label, key, value).await
+    }
+    async fn delete(&self, label: &str, key: &str) -> Result<(), KvError> {
+        KvDatabase::delete(self, label, key).await
+    }
+    async fn set_many(&self, label: &str, pairs: Vec<(String, Vec<u8>)>) -> Result<(), KvError> {
+        KvDatabase::set_many(self, label, pairs).await
+    }
+    async fn delete_many(&self, label: &str, keys: Vec<String>) -> Result<(), KvError> {
+        KvDatabase::delete_many(self, label, keys).await
+    }
+    async fn increment(&self, label: &str, key: &str, delta: i64) -> Result<i64, KvError> {
+        KvDatabase::increment(self, label, key, delta).await
+    }
+    async fn new_cas(&self, label: &str, key: &str) -> Result<Box<dyn KvCas>, KvError> {
+        let db = self
+            .me
+            .upgrade()
+            .ok_or_else(|| KvError("key-value store: the database is closed".into()))?;
+        Ok(Box::new(SqliteCas {
+            db,
+            label: label.to_string(),
+            key: key.to_string(),
+            read: None,
+        }))
+    }
+}
+
+/// A compare-and-swap on SQLite: `current()` remembers the value read; `swap` stores only if
+/// the row still holds it, inside the writer's transaction. Without a `current()` the swap
+/// expects the key to be absent.
+struct SqliteCas {
+    db: Arc<KvDatabase>,
+    label: String,
+    key: String,
+    read: Option<Vec<u8>>,
+}
+
+#[async_trait]
+impl KvCas for SqliteCas {
+    async fn current(&mut self) -> Result<Option<Vec<u8>>, KvError> {
+        let value = self.db.get(&self.label, &self.key)?;
+        self.read = value.clone();
+        Ok(value)
+    }
+
+    async fn swap(&mut self, value: Vec<u8>) -> Result<SwapOutcome, KvError> {
+        let stored = self
+            .db
+            .swap(&self.label, &self.key, self.read.clone(), value)
+            .await?;
+        Ok(if stored {
+            SwapOutcome::Stored
+        } else {
+            SwapOutcome::Conflict
+        })
     }
 }
 

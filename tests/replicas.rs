@@ -24,6 +24,8 @@ use spin_host::kv::redis::RedisStore;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+certflow_tests::host_process_entry!();
+
 /// A client of one `certflow up` process.
 #[derive(Clone)]
 struct Replica {

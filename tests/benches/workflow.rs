@@ -5,13 +5,18 @@
 //!
 //! `cargo bench -p certflow-tests --bench workflow` (defaults: 1 and 4 concurrent workflows,
 //! 20 s each; verification 1 and 4 clients, 10 s each). Environment:
-//! `WORKFLOW_CLIENTS=1,4`, `WORKFLOW_SECONDS=20`, `VERIFY_SECONDS=10`, and
+//! `WORKFLOW_CLIENTS=1,4`, `WORKFLOW_SECONDS=20`, `VERIFY_SECONDS=10`,
 //! `WORKFLOW_STATE_IN=/dev/shm` to keep the store on tmpfs, where a commit's fsync costs
-//! nothing: the difference from a disk run is what durable commits cost.
+//! nothing (the difference from a disk run is what durable commits cost), and
+//! `WORKFLOW_STORE`: `sqlite` (default; the host in the bench's process), `redis` (the same
+//! host on a `redis-server` the bench starts, `appendfsync always`), `redis-1p` / `redis-2p`
+//! (one or two `certflow up` processes sharing that Redis, the workflows spread over them, as
+//! replicas are).
 
 use anyhow::{Context, Result, bail};
+use certflow_tests::processes::HostProcesses;
 use certflow_tests::workflow::{STEPS, certify, register_people};
-use certflow_tests::{Host, start_app};
+use certflow_tests::{Host, RedisServer, Store, start_app, with_store};
 use std::time::{Duration, Instant};
 
 fn env_list(name: &str, default: &str) -> Result<Vec<usize>> {
@@ -43,10 +48,16 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
-/// Runs `clients` workflow loops for `duration`; returns each workflow's step timings.
-async fn workflows(host: &Host, clients: usize, duration: Duration) -> Result<Vec<Vec<Duration>>> {
+/// Runs `clients` workflow loops for `duration`, loop `i` on `hosts[i % hosts.len()]`;
+/// returns each workflow's step timings.
+async fn workflows(
+    hosts: &[Host],
+    clients: usize,
+    duration: Duration,
+) -> Result<Vec<Vec<Duration>>> {
     let deadline = Instant::now() + duration;
-    let loops = (0..clients).map(|_| async move {
+    let loops = (0..clients).map(|i| async move {
+        let host = &hosts[i % hosts.len()];
         let mut runs = Vec::new();
         while Instant::now() < deadline {
             let mut steps = Vec::with_capacity(STEPS.len());
@@ -95,23 +106,58 @@ async fn verifications(
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let workflow_clients = env_list("WORKFLOW_CLIENTS", "1,4")?;
-    let workflow_seconds = env_seconds("WORKFLOW_SECONDS", 20)?;
-    let verify_seconds = env_seconds("VERIFY_SECONDS", 10)?;
+    // This binary is also the host process that `redis-1p` and `redis-2p` start.
+    certflow_tests::processes::serve_if_asked().await?;
+    let store = std::env::var("WORKFLOW_STORE").unwrap_or_else(|_| "sqlite".into());
+    println!("store: {store}");
+    let processes = match store.as_str() {
+        "sqlite" => return in_process().await,
+        "redis" => return with_store(Store::Redis, in_process()).await,
+        "redis-1p" => 1,
+        "redis-2p" => 2,
+        other => {
+            anyhow::bail!("WORKFLOW_STORE: `{other}` is not sqlite, redis, redis-1p or redis-2p")
+        }
+    };
+    let redis = RedisServer::start().await?;
+    let started = HostProcesses::start(&redis, processes, &[]).await?;
+    let hosts = started
+        .bases
+        .iter()
+        .map(|base| Host::remote(base))
+        .collect::<Result<Vec<_>>>()?;
+    bench(hosts).await
+}
+
+/// The bench on one host in this process (on the current test store).
+async fn in_process() -> Result<()> {
     let state = match std::env::var("WORKFLOW_STATE_IN") {
         Ok(dir) => tempfile::tempdir_in(dir)?,
         Err(_) => tempfile::tempdir()?,
     };
     let host = start_app(state.path()).await?;
-    register_people(&host).await?;
-    // Warm-up: every component instantiated once, the store's pages in cache.
+    bench(vec![host]).await
+}
+
+async fn bench(hosts: Vec<Host>) -> Result<()> {
+    let workflow_clients = env_list("WORKFLOW_CLIENTS", "1,4")?;
+    let workflow_seconds = env_seconds("WORKFLOW_SECONDS", 20)?;
+    let verify_seconds = env_seconds("VERIFY_SECONDS", 10)?;
+    let Some(host) = hosts.first() else {
+        anyhow::bail!("no host");
+    };
+    register_people(host).await?;
+    // Warm-up: every component of every host instantiated once, the store's pages in cache.
     let mut steps = Vec::new();
-    let (_, number) = certify(&host, &mut steps).await?;
+    let mut number = String::new();
+    for host in &hosts {
+        (_, number) = certify(host, &mut steps).await?;
+    }
 
     println!("whole workflow ({} requests each):", STEPS.len());
     for &clients in &workflow_clients {
         let started = Instant::now();
-        let runs = workflows(&host, clients, workflow_seconds).await?;
+        let runs = workflows(&hosts, clients, workflow_seconds).await?;
         let elapsed = started.elapsed();
         let mut totals: Vec<Duration> = runs.iter().map(|r| r.iter().sum()).collect();
         totals.sort();
@@ -137,7 +183,7 @@ async fn main() -> Result<()> {
     println!("public verification (GET /api/certificates/{number}):");
     for clients in [1, 4] {
         let started = Instant::now();
-        let mut times = verifications(&host, &number, clients, verify_seconds).await?;
+        let mut times = verifications(host, &number, clients, verify_seconds).await?;
         let elapsed = started.elapsed();
         times.sort();
         println!(
@@ -147,5 +193,8 @@ async fn main() -> Result<()> {
             quantile(&times, 0.99).as_secs_f64() * 1e3,
         );
     }
-    host.stop().await
+    for host in hosts {
+        host.stop().await?;
+    }
+    Ok(())
 }

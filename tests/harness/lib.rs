@@ -317,7 +317,8 @@ pub struct Start {
 pub struct Host {
     pub base: String,
     pub client: reqwest::Client,
-    running: RunningHost,
+    /// `None` for a host running elsewhere ([`Host::remote`]).
+    running: Option<RunningHost>,
 }
 
 impl Host {
@@ -360,7 +361,7 @@ impl Host {
         Ok(Host {
             base: format!("http://{}", running.addr),
             client,
-            running,
+            running: Some(running),
         })
     }
 
@@ -388,9 +389,25 @@ impl Host {
         Ok((resp.status().as_u16(), resp.text().await?))
     }
 
+    /// A client of a host running elsewhere at `base` (`http://127.0.0.1:<port>`), e.g. one of
+    /// [`processes::HostProcesses`], so the workflow helpers can drive it; [`Host::stop`] does
+    /// nothing to it.
+    pub fn remote(base: &str) -> Result<Host> {
+        Ok(Host {
+            base: base.trim_end_matches('/').to_string(),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()?,
+            running: None,
+        })
+    }
+
     /// Graceful stop: in-flight requests finish, the databases close.
     pub async fn stop(self) -> Result<()> {
-        self.running.stop().await
+        match self.running {
+            Some(running) => running.stop().await,
+            None => Ok(()),
+        }
     }
 }
 

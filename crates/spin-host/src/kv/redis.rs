@@ -83,6 +83,28 @@ impl RedisStore {
         }
     }
 
+    /// [`Self::timed`] for a read (`GET`, `EXISTS`, `KEYS`, `MGET`), tried a second time after
+    /// 100 ms when the first try found the connection dropped (Redis restarted: the shared
+    /// connection reconnects on its own, but the request that found it broken would
+    /// otherwise fail). Reads change nothing, so trying again is safe; writes are never
+    /// retried here (the app settles their outcome).
+    async fn read<T, F, Fut>(&self, what: &str, query: F) -> Result<T, KvError>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let first = match tokio::time::timeout(OP_TIMEOUT, query(self.conn().await?)).await {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(e)) if dropped(&e) => e,
+            Ok(Err(e)) => return Err(self.error(what, e)),
+            Err(_) => return Err(self.error(what, format!("no reply within {OP_TIMEOUT:?}"))),
+        };
+        tracing::debug!("{what}: {first}; trying again on a new connection");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let c = self.conn().await?;
+        self.timed(what, query(c)).await
+    }
+
     /// The shared, auto-reconnecting connection for everything but compare-and-swap.
     async fn conn(&self) -> Result<ConnectionManager, KvError> {
         let config = ConnectionManagerConfig::new()
@@ -101,51 +123,51 @@ impl RedisStore {
         Ok(manager.clone())
     }
 
-    /// A connection for one compare-and-swap handle: an idle one, or a new one.
-    async fn cas_connection(&self) -> Result<MultiplexedConnection, KvError> {
+    /// A connection for one compare-and-swap handle: an idle one (`true`: reused), or a new
+    /// one.
+    async fn cas_connection(&self) -> Result<(MultiplexedConnection, bool), KvError> {
         let idle = self.idle_cas.lock().ok().and_then(|mut pool| pool.pop());
         if let Some(conn) = idle {
-            return Ok(conn);
+            return Ok((conn, true));
         }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT));
-        self.timed(
-            "connect",
-            self.client
-                .get_multiplexed_async_connection_with_config(&config),
-        )
-        .await
+        let conn = new_cas_connection(&self.client)
+            .await
+            .map_err(|e| self.error("connect", e))?;
+        Ok((conn, false))
     }
 }
 
 #[async_trait]
 impl KvStore for RedisStore {
     async fn get(&self, _label: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        let mut c = self.conn().await?;
-        self.timed("GET", redis::cmd("GET").arg(key).query_async(&mut c))
-            .await
+        self.read("GET", |mut c| async move {
+            redis::cmd("GET").arg(key).query_async(&mut c).await
+        })
+        .await
     }
 
     async fn exists(&self, _label: &str, key: &str) -> Result<bool, KvError> {
-        let mut c = self.conn().await?;
-        self.timed("EXISTS", redis::cmd("EXISTS").arg(key).query_async(&mut c))
-            .await
+        self.read("EXISTS", |mut c| async move {
+            redis::cmd("EXISTS").arg(key).query_async(&mut c).await
+        })
+        .await
     }
 
     async fn keys(&self, _label: &str) -> Result<Vec<String>, KvError> {
-        let mut c = self.conn().await?;
-        self.timed("KEYS", redis::cmd("KEYS").arg("*").query_async(&mut c))
-            .await
+        self.read("KEYS", |mut c| async move {
+            redis::cmd("KEYS").arg("*").query_async(&mut c).await
+        })
+        .await
     }
 
     async fn get_many(&self, _label: &str, keys: &[String]) -> Result<KeyValues, KvError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let mut c = self.conn().await?;
         let values: Vec<Option<Vec<u8>>> = self
-            .timed("MGET", redis::cmd("MGET").arg(keys).query_async(&mut c))
+            .read("MGET", |mut c| async move {
+                redis::cmd("MGET").arg(keys).query_async(&mut c).await
+            })
             .await?;
         if values.len() != keys.len() {
             return Err(self.error(
@@ -199,21 +221,49 @@ impl KvStore for RedisStore {
     }
 
     async fn new_cas(&self, _label: &str, key: &str) -> Result<Box<dyn KvCas>, KvError> {
+        let (conn, reused) = self.cas_connection().await?;
         Ok(Box::new(RedisCas {
             store: RedisCasStore {
+                client: self.client.clone(),
                 client_at: self.at.clone(),
                 idle: self.idle_cas.clone(),
             },
             key: key.to_string(),
-            conn: Some(self.cas_connection().await?),
+            conn: Some(conn),
+            reused,
             watching: false,
         }))
     }
 }
 
-/// What a compare-and-swap handle keeps of its store: the idle pool to return its
-/// connection to, and the name for messages.
+/// Whether `e` says the connection is gone (Redis restarted or closed it), rather than that
+/// the command failed.
+fn dropped(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal()
+}
+
+/// A new connection for compare-and-swap handles, with the connect and response timeouts.
+async fn new_cas_connection(client: &Client) -> Result<MultiplexedConnection, String> {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(RESPONSE_TIMEOUT));
+    match tokio::time::timeout(
+        OP_TIMEOUT,
+        client.get_multiplexed_async_connection_with_config(&config),
+    )
+    .await
+    {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no connection within {OP_TIMEOUT:?}")),
+    }
+}
+
+/// What a compare-and-swap handle keeps of its store: the client (to replace a pooled
+/// connection that turns out dead), the idle pool to return its connection to, and the name
+/// for messages.
 struct RedisCasStore {
+    client: Client,
     client_at: String,
     idle: Arc<Mutex<Vec<MultiplexedConnection>>>,
 }
@@ -226,6 +276,9 @@ struct RedisCas {
     key: String,
     /// `None` once the connection has failed.
     conn: Option<MultiplexedConnection>,
+    /// Whether the connection came from the idle pool (it may have died there, e.g. when
+    /// Redis restarted).
+    reused: bool,
     /// Whether `current()` has sent `WATCH` on this connection.
     watching: bool,
 }
@@ -274,7 +327,25 @@ impl KvCas for RedisCas {
             .ignore()
             .cmd("GET")
             .arg(&self.key);
-        let (value,): (Option<Vec<u8>>,) = self.run("WATCH/GET", &pipe).await?;
+        let (value,): (Option<Vec<u8>>,) = match self.run("WATCH/GET", &pipe).await {
+            Ok(read) => read,
+            // A pooled connection that died idle (Redis restarted): the others in the pool
+            // died with it. Nothing was sent that changes anything, so start again on a new
+            // connection.
+            Err(e) if self.reused => {
+                tracing::debug!("{e}; trying again on a new connection");
+                self.reused = false;
+                if let Ok(mut idle) = self.store.idle.lock() {
+                    idle.clear();
+                }
+                let fresh = new_cas_connection(&self.store.client)
+                    .await
+                    .map_err(|e| self.error("connect", e))?;
+                self.conn = Some(fresh);
+                self.run("WATCH/GET", &pipe).await?
+            }
+            Err(e) => return Err(e),
+        };
         self.watching = true;
         Ok(value)
     }

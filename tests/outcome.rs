@@ -296,11 +296,13 @@ async fn m3_concurrent_assessments_on_two_hosts_as_spin_4_0_2_are_each_stored_on
 }
 
 /// A TCP proxy in front of `redis`: the first `EXEC` a client sends after `armed` is set
-/// reaches Redis only after `delay` (the host has timed out by then and reported a store
-/// error): a write whose reply is lost and which lands later, as over a slow network.
+/// (`every`: each one while it is set) reaches Redis only after `delay` (the host has timed
+/// out by then and reported a store error): a write whose reply is lost and which lands later,
+/// as over a slow network.
 async fn late_exec_proxy(
     redis: &RedisServer,
     armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    every: bool,
     delay: std::time::Duration,
 ) -> Result<u16> {
     use std::sync::atomic::Ordering;
@@ -324,7 +326,11 @@ async fn late_exec_proxy(
                     }
                     let chunk = &buf[..n];
                     if chunk.windows(10).any(|w| w == b"$4\r\nEXEC\r\n")
-                        && armed.swap(false, Ordering::SeqCst)
+                        && (if every {
+                            armed.load(Ordering::SeqCst)
+                        } else {
+                            armed.swap(false, Ordering::SeqCst)
+                        })
                     {
                         tokio::time::sleep(delay).await;
                     }
@@ -352,31 +358,14 @@ async fn r1_a_swap_whose_reply_is_lost_and_lands_later_is_never_answered_not_sto
 {
     let redis = RedisServer::start().await?;
     let armed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let port = late_exec_proxy(&redis, armed.clone(), std::time::Duration::from_secs(4)).await?;
-    build_app_components()?;
-    let state = tempfile::tempdir()?;
-    let config = state.path().join("runtime-config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:{port}\"\n"
-        ),
-    )?;
-    let mut variables = BTreeMap::new();
-    variables.insert(
-        "operator_tokens".to_string(),
-        format!("{OPERATOR}:{OPERATOR_TOKEN}"),
-    );
-    let host = Host::start(
-        &app_manifest(),
-        state.path(),
-        &Start {
-            variables,
-            runtime_config: Some(config),
-            ..Start::default()
-        },
+    let port = late_exec_proxy(
+        &redis,
+        armed.clone(),
+        false,
+        std::time::Duration::from_secs(4),
     )
     .await?;
+    let (_state, host) = app_behind(port).await?;
     let id = submitted(&host).await?;
     let accept =
         json!({ "decision": "accept", "reviewer": "Wang Fang", "technical_areas": ["IAF 33"] });
@@ -411,6 +400,69 @@ async fn r1_a_swap_whose_reply_is_lost_and_lands_later_is_never_answered_not_sto
         notes_with(&stored, "accepted") <= 1,
         "{}",
         stored["history"]
+    );
+    host.stop().await
+}
+
+/// The app on a Redis reached at 127.0.0.1:`port` (a proxy).
+async fn app_behind(port: u16) -> Result<(tempfile::TempDir, Host)> {
+    build_app_components()?;
+    let state = tempfile::tempdir()?;
+    let config = state.path().join("runtime-config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:{port}\"\n"
+        ),
+    )?;
+    let mut variables = BTreeMap::new();
+    variables.insert(
+        "operator_tokens".to_string(),
+        format!("{OPERATOR}:{OPERATOR_TOKEN}"),
+    );
+    let host = Host::start(
+        &app_manifest(),
+        state.path(),
+        &Start {
+            variables,
+            runtime_config: Some(config),
+            ..Start::default()
+        },
+    )
+    .await?;
+    Ok((state, host))
+}
+
+/// I7 (draft-ietf-httpapi-idempotency-key-header): when the store cannot confirm whether an
+/// assessment posted with an Idempotency-Key was stored (every EXEC's reply is lost for a
+/// while; they land later), a retry with the same key must not store it a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i7_a_retry_after_an_unconfirmed_write_does_not_store_it_twice() -> Result<()> {
+    let redis = RedisServer::start().await?;
+    let armed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let port = late_exec_proxy(
+        &redis,
+        armed.clone(),
+        true,
+        std::time::Duration::from_secs(14),
+    )
+    .await?;
+    let (_state, host) = app_behind(port).await?;
+    let id = submitted(&host).await?;
+    let path = format!("/api/applications/{id}/remote-audit");
+    armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let first = keyed(&host, &path, "assess-1", &assessment("stage_1")).await?;
+    armed.store(false, std::sync::atomic::Ordering::SeqCst);
+    eprintln!("first: {} {}", first.0, first.1);
+    // Every delayed EXEC has reached Redis by now (the first lands, the later ones abort).
+    tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+    let retried = keyed(&host, &path, "assess-1", &assessment("stage_1")).await?;
+    eprintln!("retry: {} {}", retried.0, retried.1);
+    let stored = record(&host, &id).await?;
+    let count = stored["remote_audits"].as_array().map_or(0, Vec::len);
+    ensure!(
+        count <= 1,
+        "stored {count} times; first {first:?}, retry {retried:?}"
     );
     host.stop().await
 }

@@ -715,6 +715,10 @@ pub fn idempotent(req: &Request, scope: &str, create: impl FnOnce() -> Outcome) 
                     };
                     set_json(&bucket, &record_key, &kept)?;
                 }
+                // The change may have landed, or may still land (a write whose reply was
+                // lost): keep the claim, so that a retry waits for the lease rather than
+                // making the change a second time at once.
+                Err(problem) if outcome::is_unconfirmed(problem) => {}
                 _ => claim::release(&bucket, &record_key),
             }
             outcome

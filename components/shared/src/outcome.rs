@@ -133,10 +133,15 @@ const SAME_SWAP_ATTEMPTS: u32 = 3;
 /// The answer when the store did not confirm whether a write landed (503): the write may
 /// still land (a reply lost to a timeout does not mean the command was not run).
 pub fn unconfirmed() -> Problem {
-    unavailable(
-        "the store did not confirm whether the change was stored; read the record before \
-         retrying",
-    )
+    unavailable(UNCONFIRMED)
+}
+
+const UNCONFIRMED: &str =
+    "the store did not confirm whether the change was stored; read the record before retrying";
+
+/// Whether `problem` is [`unconfirmed`]: the change may have landed, or may still land.
+pub fn is_unconfirmed(problem: &Problem) -> bool {
+    problem.status == 503 && problem.detail.as_deref() == Some(UNCONFIRMED)
 }
 
 /// Re-reads `key` to settle an outcome the store did not report: a few attempts, since the

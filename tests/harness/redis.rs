@@ -61,6 +61,11 @@ impl RedisServer {
         self.port
     }
 
+    /// The server's process id while it runs (to pause it with SIGSTOP: a hung Redis).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// A runtime config (`[key_value_store.default] type = "redis"`) pointing at this server.
     pub fn runtime_config(&self) -> String {
         format!(

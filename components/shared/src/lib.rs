@@ -466,10 +466,10 @@ const UPDATE_ATTEMPTS: u32 = 16;
 /// [`outcome`]): the history entries the change appends carry a fresh change id, and on
 /// `CasFailed` or a store error the record is re-read and the id looked for. Found: the
 /// change is stored and this returns it, whatever the store said. Not found: another writer
-/// came first (retried or 409, as above), or the store failed with nothing changed (retried
-/// when `retry`, else 503). Errors: 409 `conflict` (`retry` false, another writer first), 503
-/// (the store failed and nothing changed, the outcome could not be settled, or the record
-/// kept changing for 16 attempts).
+/// came first (retried or 409, as above); after a store error with the record unchanged, the
+/// same swap is sent again ([`outcome::swap`]: the first may still land). Errors: 409
+/// `conflict` (`retry` false, another writer first), 503 (the outcome could not be settled,
+/// or the record kept changing for 16 attempts).
 pub fn update_json<T, F>(
     bucket: &Bucket,
     key: &str,
@@ -509,15 +509,10 @@ where
         };
         match outcome::swap(bucket, key, cas, Some(&read), &bytes, landed)? {
             outcome::Swap::Stored => return Ok(Some(next)),
-            outcome::Swap::Lost | outcome::Swap::Failed if retry => continue,
+            outcome::Swap::Lost if retry => continue,
             outcome::Swap::Lost => {
                 return Err(Problem::new(409, "conflict", "Changed concurrently")
                     .detail("another request changed this record first; read it and retry"));
-            }
-            outcome::Swap::Failed => {
-                return Err(unavailable(
-                    "the store failed; the change was not stored; retry",
-                ));
             }
         }
     }
@@ -720,6 +715,10 @@ pub fn idempotent(req: &Request, scope: &str, create: impl FnOnce() -> Outcome) 
                     };
                     set_json(&bucket, &record_key, &kept)?;
                 }
+                // The change may have landed, or may still land (a write whose reply was
+                // lost): keep the claim, so that a retry waits for the lease rather than
+                // making the change a second time at once.
+                Err(problem) if outcome::is_unconfirmed(problem) => {}
                 _ => claim::release(&bucket, &record_key),
             }
             outcome

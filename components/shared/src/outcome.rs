@@ -15,10 +15,11 @@
 //! - A claim's lease carries its own random nonce, compared the same way (`claim.rs`).
 //! - A plain `set` landed when the key holds the bytes written ([`set`]).
 //!
-//! Decided "landed": the request answers success. Decided "not landed": a compare-and-swap is
+//! Decided "landed": the request answers success. Decided "lost": a compare-and-swap is
 //! [`Swap::Lost`] (the caller retries on the newer value or answers 409, as for a real
-//! conflict); a store error is a 503 with nothing changed. When the re-read itself fails, the
-//! outcome stays unknown and the answer is a 503 that says so. On a host whose store reports
+//! conflict). A store error with the key unchanged is not "not landed" (a write whose reply
+//! timed out may land later): the same compare-and-swap is sent again ([`swap`]). When the
+//! outcome stays unknown, the answer is a 503 that says so ([`unconfirmed`]). On a host whose store reports
 //! outcomes truthfully (SQLite, a correct Redis CAS), the re-read happens only on a real
 //! conflict or a store error, and always decides "not landed".
 
@@ -121,11 +122,26 @@ pub fn holds_change(bytes: &[u8], change_id: &str) -> bool {
 pub enum Swap {
     /// The new value was stored (the store said so, or the re-read proved it).
     Stored,
-    /// It was not: another writer changed the key first (a conflict).
+    /// It was not, and never will be: another writer changed the key first (a conflict).
     Lost,
-    /// It was not, and nobody else changed the key either: the store failed. Nothing
-    /// changed, so retrying is safe.
-    Failed,
+}
+
+/// How many times [`swap`] sends the same write when the store failed and the key still
+/// holds what the swap expected.
+const SAME_SWAP_ATTEMPTS: u32 = 3;
+
+/// The answer when the store did not confirm whether a write landed (503): the write may
+/// still land (a reply lost to a timeout does not mean the command was not run).
+pub fn unconfirmed() -> Problem {
+    unavailable(UNCONFIRMED)
+}
+
+const UNCONFIRMED: &str =
+    "the store did not confirm whether the change was stored; read the record before retrying";
+
+/// Whether `problem` is [`unconfirmed`]: the change may have landed, or may still land.
+pub fn is_unconfirmed(problem: &Problem) -> bool {
+    problem.status == 503 && problem.detail.as_deref() == Some(UNCONFIRMED)
 }
 
 /// Re-reads `key` to settle an outcome the store did not report: a few attempts, since the
@@ -142,10 +158,7 @@ fn reread(bucket: &Bucket, key: &str) -> Result<Option<Vec<u8>>, Problem> {
         }
     }
     eprintln!("key-value error re-reading `{key}` to settle a write: {last:?}");
-    Err(unavailable(
-        "the store did not confirm whether the change was stored; read the record before \
-         retrying",
-    ))
+    Err(unconfirmed())
 }
 
 /// `atomics::swap(cas, value)`, resolved. `expected` is what `cas.current()` read. When the
@@ -153,8 +166,14 @@ fn reread(bucket: &Bucket, key: &str) -> Result<Option<Vec<u8>>, Problem> {
 /// `landed` finds this swap's change there → [`Swap::Stored`]; the key holds something other
 /// than `expected` → [`Swap::Lost`] (someone else wrote first; had this swap landed, the
 /// append-only history would still show it); the key still holds `expected` →
-/// [`Swap::Failed`] after a store error (nothing changed), [`Swap::Lost`] after `CasFailed`.
-/// Err: 503 when the re-read fails too (the outcome unknown).
+/// [`Swap::Lost`] after `CasFailed`.
+///
+/// After a store error with the key still holding `expected`, the swap has *not* been shown
+/// not to land: a write whose reply timed out can reach the store later. So the same write
+/// (same bytes, same change id) is sent again on a fresh compare-and-swap of `expected`: of
+/// it and any late copy of an earlier attempt exactly one can land (each watches the key,
+/// and the first to land changes it), and the re-read settles which. Err: 503
+/// ([`unconfirmed`]) when the re-read fails, or the store keeps failing.
 pub fn swap(
     bucket: &Bucket,
     key: &str,
@@ -163,29 +182,53 @@ pub fn swap(
     value: &[u8],
     landed: impl Fn(&[u8]) -> bool,
 ) -> Result<Swap, Problem> {
-    let failed = match atomics::swap(cas, value) {
-        Ok(()) => return Ok(Swap::Stored),
-        Err(atomics::CasError::CasFailed(_)) => None,
-        Err(atomics::CasError::StoreError(e)) => Some(e),
-    };
-    let stored = reread(bucket, key)?;
-    if stored.as_deref().is_some_and(&landed) {
-        return Ok(Swap::Stored);
-    }
-    if stored.as_deref() != expected {
-        return Ok(Swap::Lost);
-    }
-    match failed {
-        None => Ok(Swap::Lost),
-        Some(e) => {
-            eprintln!("key-value error on a compare-and-swap that did not land: {e:?}");
-            Ok(Swap::Failed)
+    let mut first = Some(cas);
+    for attempt in 0..SAME_SWAP_ATTEMPTS {
+        let cas = match first.take() {
+            Some(cas) => cas,
+            None => {
+                backoff(attempt);
+                let again = atomics::Cas::new(bucket, key).map_err(|e| {
+                    eprintln!("key-value error sending a write again: {e:?}");
+                    unconfirmed()
+                })?;
+                let current = again.current().map_err(|e| {
+                    eprintln!("key-value error sending a write again: {e:?}");
+                    unconfirmed()
+                })?;
+                if current.as_deref() != expected {
+                    return Ok(if current.as_deref().is_some_and(&landed) {
+                        Swap::Stored
+                    } else {
+                        Swap::Lost
+                    });
+                }
+                again
+            }
+        };
+        let failed = match atomics::swap(cas, value) {
+            Ok(()) => return Ok(Swap::Stored),
+            Err(atomics::CasError::CasFailed(_)) => None,
+            Err(atomics::CasError::StoreError(e)) => Some(e),
+        };
+        let stored = reread(bucket, key)?;
+        if stored.as_deref().is_some_and(&landed) {
+            return Ok(Swap::Stored);
+        }
+        if stored.as_deref() != expected {
+            return Ok(Swap::Lost);
+        }
+        match failed {
+            None => return Ok(Swap::Lost),
+            Some(e) => eprintln!("key-value error on a compare-and-swap, not landed yet: {e:?}"),
         }
     }
+    Err(unconfirmed())
 }
 
 /// `bucket.set(key, value)`, resolved: on a store error, `key` is re-read, and the write
-/// counts as done when the key holds `value`. Err: 503 (nothing stored, or unknown).
+/// counts as done when the key holds `value`. Otherwise the outcome is unknown (the write may
+/// still land): 503 ([`unconfirmed`]).
 pub fn set(bucket: &Bucket, key: &str, value: &[u8]) -> Result<(), Problem> {
     let Err(e) = bucket.set(key, value) else {
         return Ok(());
@@ -193,7 +236,8 @@ pub fn set(bucket: &Bucket, key: &str, value: &[u8]) -> Result<(), Problem> {
     if reread(bucket, key)?.as_deref() == Some(value) {
         return Ok(());
     }
-    Err(crate::store_error(e))
+    eprintln!("key-value error on a set, not landed yet: {e:?}");
+    Err(unconfirmed())
 }
 
 /// Waits a little before retrying a compare-and-swap that lost, longer after each attempt and

@@ -488,3 +488,48 @@ async fn r1_redis_restarted_mid_run_answers_503_then_resumes_and_loses_nothing_a
     }
     Ok(())
 }
+
+/// After Redis restarts, each replica's idle connections are dead. The first requests after
+/// the restart must still be served whole: a submission is stored *and* screened (201
+/// `under_review`, not a `submitted` left unscreened by a 503 of its chained screening), a
+/// review is stored, a read answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r1_the_first_requests_after_a_redis_restart_are_served_whole() -> Result<()> {
+    let mut redis = RedisServer::start().await?;
+    let processes = HostProcesses::start(&redis, 2, &[]).await?;
+    let replicas = Replica::all(&processes)?;
+    let application = example_application()?;
+    // Warm every replica's connections, compare-and-swap ones included (screening).
+    for (i, replica) in replicas.iter().enumerate() {
+        let answer = replica.submit(&application, &format!("warm-{i}")).await?;
+        ensure!(answer.status == 201, "{}", answer.body);
+    }
+    redis.stop();
+    redis.restart().await?;
+    for (i, replica) in replicas.iter().enumerate() {
+        let answer = replica.submit(&application, &format!("after-{i}")).await?;
+        ensure!(
+            answer.status == 201 && answer.body["status"] == "under_review",
+            "replica {i}: {} {}",
+            answer.status,
+            answer.body
+        );
+        let id = answer.body["id"].as_str().context("id")?;
+        let accept = json!({ "decision": "accept", "reviewer": "Wang Fang",
+                             "technical_areas": ["IAF 33"] });
+        let reviewed = replica
+            .operator(
+                Method::POST,
+                &format!("/api/applications/{id}/review"),
+                Some(&accept),
+            )
+            .await?;
+        ensure!(
+            reviewed.status == 200,
+            "replica {i}: {} {}",
+            reviewed.status,
+            reviewed.body
+        );
+    }
+    Ok(())
+}

@@ -21,7 +21,7 @@
 //! timed out may land later): the same compare-and-swap is sent again ([`swap`]). When the
 //! outcome stays unknown, the answer is a 503 that says so ([`unconfirmed`]). On a host whose store reports
 //! outcomes truthfully (SQLite, a correct Redis CAS), the re-read happens only on a real
-//! conflict or a store error, and always decides "not landed".
+//! conflict (where it decides "lost") or a store error.
 
 use crate::{Bucket, random_bytes, unavailable};
 use certflow_domain::Problem;

@@ -13,14 +13,11 @@ use certflow_tests::processes::HostProcesses;
 use certflow_tests::workflow::{
     assessment, audit, certificate_details, days_ago, post, register_people,
 };
-use certflow_tests::{
-    Host, OPERATOR, OPERATOR_TOKEN, RedisServer, Start, app_manifest, build_app_components,
-    example_application,
-};
+use certflow_tests::{Host, OPERATOR_TOKEN, RedisServer, example_application, start_app_on};
 use reqwest::Method;
 use serde_json::{Value, json};
-use spin_host::kv::KvStore;
 use spin_host::kv::redis::RedisStore;
+use spin_host::kv::{KvFaults, KvStore};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -99,25 +96,7 @@ impl Replica {
 
 /// An in-process host of the app on `redis` (the records' preparer).
 async fn preparer(redis: &RedisServer, state: &std::path::Path) -> Result<Host> {
-    build_app_components()?;
-    std::fs::create_dir_all(state)?;
-    let config = state.join("runtime-config.toml");
-    std::fs::write(&config, redis.runtime_config())?;
-    let mut variables = BTreeMap::new();
-    variables.insert(
-        "operator_tokens".to_string(),
-        format!("someone-else,{OPERATOR}:{OPERATOR_TOKEN}"),
-    );
-    Host::start(
-        &app_manifest(),
-        state,
-        &Start {
-            variables,
-            runtime_config: Some(config),
-            ..Start::default()
-        },
-    )
-    .await
+    start_app_on(state, Some(redis), KvFaults::default()).await
 }
 
 /// The application ids stored in `redis` (`application:<32 hex>`).

@@ -436,25 +436,54 @@ pub async fn start_app_with(
     clock_offset: Duration,
     extra: &[(&str, &str)],
 ) -> Result<Host> {
+    start_app_from(
+        state,
+        Start {
+            clock_offset,
+            ..Start::default()
+        },
+        extra,
+    )
+    .await
+}
+
+/// [`start_app`] on a store the test chooses rather than the current test's: `redis` (through
+/// its runtime config), or SQLite in `state` when `None`; with the fault switch `faults`.
+/// For tests of several hosts on one Redis, or of the faults themselves.
+pub async fn start_app_on(
+    state: &Path,
+    redis: Option<&RedisServer>,
+    faults: KvFaults,
+) -> Result<Host> {
+    let runtime_config = match redis {
+        Some(redis) => {
+            std::fs::create_dir_all(state)?;
+            let path = state.join("runtime-config.toml");
+            std::fs::write(&path, redis.runtime_config())?;
+            Some(path)
+        }
+        None => None,
+    };
+    let start = Start {
+        runtime_config,
+        kv_faults: Some(faults),
+        ..Start::default()
+    };
+    start_app_from(state, start, &[]).await
+}
+
+/// Builds the components and starts the app with `start`, the test operator tokens and the
+/// `extra` variables.
+async fn start_app_from(state: &Path, mut start: Start, extra: &[(&str, &str)]) -> Result<Host> {
     build_app_components()?;
-    let mut variables = BTreeMap::new();
-    variables.insert(
+    start.variables.insert(
         "operator_tokens".to_string(),
         format!("someone-else,{OPERATOR}:{OPERATOR_TOKEN}"),
     );
     for (name, value) in extra {
-        variables.insert(name.to_string(), value.to_string());
+        start.variables.insert(name.to_string(), value.to_string());
     }
-    Host::start(
-        &app_manifest(),
-        state,
-        &Start {
-            variables,
-            clock_offset,
-            ..Start::default()
-        },
-    )
-    .await
+    Host::start(&app_manifest(), state, &start).await
 }
 
 /// A JSON reply: status, headers and the parsed body.

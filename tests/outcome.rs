@@ -5,7 +5,9 @@
 //! On SQLite (the switch wraps any backend) and on a real Redis.
 
 use anyhow::{Context, Result, ensure};
-use certflow_tests::workflow::{assessment, certify, post, register_people};
+use certflow_tests::workflow::{
+    application_record, assessment, certify, notes_with, post, register_people,
+};
 use certflow_tests::{
     Host, OPERATOR, OPERATOR_TOKEN, RedisServer, Start, app_manifest, build_app_components,
     example_application, start_app_on,
@@ -39,22 +41,6 @@ async fn submitted(host: &Host) -> Result<String> {
     Ok(created.body["id"].as_str().context("id")?.to_string())
 }
 
-async fn record(host: &Host, id: &str) -> Result<Value> {
-    let read = host
-        .operator(Method::GET, &format!("/api/applications/{id}"), None)
-        .await?;
-    ensure!(read.status == 200, "{}", read.body);
-    Ok(read.body)
-}
-
-fn notes_with(record: &Value, needle: &str) -> usize {
-    record["history"].as_array().map_or(0, |h| {
-        h.iter()
-            .filter(|e| e["note"].as_str().is_some_and(|n| n.contains(needle)))
-            .count()
-    })
-}
-
 /// The example: one remote-audit assessment posted once on Spin 4.0.2 with Redis was
 /// answered 503 "the record kept changing" and stored 16 times.
 async fn m3_one_assessment_posted_once_is_stored_once(redis: Option<&RedisServer>) -> Result<()> {
@@ -68,7 +54,7 @@ async fn m3_one_assessment_posted_once_is_stored_once(redis: Option<&RedisServer
     let count = listed.body["remote_audits"].as_array().map_or(0, Vec::len);
     ensure!(count == 1, "stored {count} times: {}", listed.body);
     // R1: one history entry for it, by the operator who recorded it.
-    let stored = record(&host, &id).await?;
+    let stored = application_record(&host, &id).await?;
     ensure!(
         notes_with(&stored, "remote-audit assessment") == 1,
         "{}",
@@ -103,7 +89,7 @@ async fn a9_a_review_reported_cas_failed_after_it_landed_is_answered_200_once() 
     let reviewed = post(&host, &path, &accept).await?;
     ensure!(reviewed.status == 200, "{}", reviewed.body);
     ensure!(reviewed.body["status"] == "accepted", "{}", reviewed.body);
-    let stored = record(&host, &id).await?;
+    let stored = application_record(&host, &id).await?;
     ensure!(stored["status"] == "accepted", "{}", stored["status"]);
     ensure!(
         notes_with(&stored, "accepted") == 1,
@@ -131,7 +117,7 @@ async fn r1_a_store_error_after_every_write_landed_still_certifies_once() -> Res
     register_people(&host).await?;
     let mut timings = Vec::new();
     let (id, number) = certify(&host, &mut timings).await?;
-    let stored = record(&host, &id).await?;
+    let stored = application_record(&host, &id).await?;
     ensure!(
         stored["certificate"] == number.as_str(),
         "{}",
@@ -193,7 +179,7 @@ async fn a9_concurrent_reviews_on_two_hosts_as_spin_4_0_2_one_wins() -> Result<(
         }
     }
     ensure!(won.len() == 1, "{} reviews won: {won:?}", won.len());
-    let stored = record(&a, &id).await?;
+    let stored = application_record(&a, &id).await?;
     ensure!(
         notes_with(&stored, "accepted") == 1,
         "{}",
@@ -260,7 +246,7 @@ async fn m3_concurrent_assessments_on_two_hosts_as_spin_4_0_2_are_each_stored_on
             "{name}: {assessors:?}"
         );
     }
-    let stored = record(&a, &id).await?;
+    let stored = application_record(&a, &id).await?;
     ensure!(
         notes_with(&stored, "remote-audit assessment") == 12,
         "{}",
@@ -348,7 +334,7 @@ async fn r1_a_swap_whose_reply_is_lost_and_lands_later_is_never_answered_not_sto
     let reviewed = post(&host, &format!("/api/applications/{id}/review"), &accept).await?;
     // Whatever the reply, the delayed EXEC has reached Redis by now.
     tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-    let stored = record(&host, &id).await?;
+    let stored = application_record(&host, &id).await?;
     let detail = reviewed.body["detail"]
         .as_str()
         .unwrap_or_default()
@@ -437,7 +423,7 @@ async fn i7_a_retry_after_an_unconfirmed_write_does_not_store_it_twice() -> Resu
     tokio::time::sleep(std::time::Duration::from_secs(15)).await;
     let retried = keyed(&host, &path, "assess-1", &assessment("stage_1")).await?;
     eprintln!("retry: {} {}", retried.0, retried.1);
-    let stored = record(&host, &id).await?;
+    let stored = application_record(&host, &id).await?;
     let count = stored["remote_audits"].as_array().map_or(0, Vec::len);
     ensure!(
         count <= 1,
@@ -491,7 +477,7 @@ async fn rfc9110_a_hung_redis_is_a_503_within_seconds_then_service_resumes() -> 
         elapsed < std::time::Duration::from_secs(20),
         "3 requests took {elapsed:?}"
     );
-    let stored = record(&host, &id).await?;
+    let stored = application_record(&host, &id).await?;
     ensure!(stored["status"] == "under_review", "{}", stored["status"]);
     let reviewed = post(&host, &review, &accept).await?;
     ensure!(reviewed.status == 200, "{}", reviewed.body);
@@ -618,7 +604,7 @@ async fn every_step_replayed(faults: KvFaults) -> Result<()> {
 
     let sw = keyed(&host, "/api/certificates/sweep", "sw-1", &json!({})).await?;
 
-    let stored = record(&host, &id).await?;
+    let stored = application_record(&host, &id).await?;
     let count = |field: &str| stored[field].as_array().map_or(0, Vec::len);
     ensure!(
         count("remote_audits") == 1 && count("audits") == 2,

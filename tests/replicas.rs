@@ -11,7 +11,8 @@
 use anyhow::{Context, Result, ensure};
 use certflow_tests::processes::HostProcesses;
 use certflow_tests::workflow::{
-    assessment, audit, certificate_details, days_ago, post, register_people,
+    application_record, assessment, audit, certificate_details, days_ago, notes_with, post,
+    register_people,
 };
 use certflow_tests::{Host, OPERATOR_TOKEN, RedisServer, example_application, start_app_on};
 use reqwest::Method;
@@ -109,24 +110,6 @@ async fn stored_applications(redis: &RedisServer) -> Result<BTreeSet<String>> {
         .filter_map(|k| k.strip_prefix("application:").map(str::to_string))
         .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
         .collect())
-}
-
-/// The record of application `id` as an operator reads it.
-async fn record(host: &Host, id: &str) -> Result<Value> {
-    let read = host
-        .operator(Method::GET, &format!("/api/applications/{id}"), None)
-        .await?;
-    ensure!(read.status == 200, "{}", read.body);
-    Ok(read.body)
-}
-
-/// How many history entries of `record` have a note containing `needle`.
-fn history_count(record: &Value, needle: &str) -> usize {
-    record["history"].as_array().map_or(0, |h| {
-        h.iter()
-            .filter(|e| e["note"].as_str().is_some_and(|n| n.contains(needle)))
-            .count()
-    })
 }
 
 /// An application through review, remote-audit assessment, stage 1 and stage 2 (ready for
@@ -250,15 +233,15 @@ async fn a9_20_concurrent_reviews_on_two_replicas_one_wins_the_others_409() -> R
     }
     ensure!(won.len() == 1, "{} reviews won: {won:?}", won.len());
     // The record holds exactly the winner's review, once (R1).
-    let stored = record(&host, &id).await?;
+    let stored = application_record(&host, &id).await?;
     ensure!(stored["status"] == "accepted", "{}", stored["status"]);
     ensure!(
-        history_count(&stored, "accepted") == 1,
+        notes_with(&stored, "accepted") == 1,
         "{}",
         stored["history"]
     );
     ensure!(
-        history_count(&stored, &format!("\"Reviewer {}\"", won[0])) == 1,
+        notes_with(&stored, &format!("\"Reviewer {}\"", won[0])) == 1,
         "the history names another reviewer than the one told it won: {}",
         stored["history"]
     );
@@ -307,7 +290,7 @@ async fn c1_50_concurrent_issuances_on_two_replicas_get_50_distinct_numbers() ->
     ensure!(numbers.len() == 50, "{} distinct numbers", numbers.len());
     // Each number names its own application's certificate, as stored.
     for (number, id) in &numbers {
-        let stored = record(&host, id).await?;
+        let stored = application_record(&host, id).await?;
         ensure!(
             stored["certificate"] == number.as_str(),
             "{id}: {}",

@@ -216,3 +216,22 @@ pub async fn certify(host: &Host, timings: &mut Vec<Duration>) -> Result<(String
     lap(timings);
     Ok((id, number))
 }
+
+/// The record of application `id` as an operator reads it (`GET /api/applications/:id`, which
+/// must answer 200).
+pub async fn application_record(host: &Host, id: &str) -> Result<Value> {
+    let read = host
+        .operator(Method::GET, &format!("/api/applications/{id}"), None)
+        .await?;
+    ensure!(read.status == 200, "{}", read.body);
+    Ok(read.body)
+}
+
+/// How many history entries (R1) of an application `record` have a note containing `needle`.
+pub fn notes_with(record: &Value, needle: &str) -> usize {
+    record["history"].as_array().map_or(0, |h| {
+        h.iter()
+            .filter(|e| e["note"].as_str().is_some_and(|n| n.contains(needle)))
+            .count()
+    })
+}

@@ -1010,6 +1010,16 @@ async fn ssrf_without_trusted_hosts_the_loopback_receiver_is_refused() -> Result
     host.stop().await
 }
 
+/// A request to send and the statuses it may get: method, path, token, content type, body.
+type Case<'a> = (
+    Method,
+    String,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    &'a [u16],
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rfc9457_bad_input_to_every_webhook_route_is_a_4xx_problem() -> Result<()> {
     let state = tempfile::tempdir()?;
@@ -1020,14 +1030,7 @@ async fn rfc9457_bad_input_to_every_webhook_route_is_a_4xx_problem() -> Result<(
     let unknown = "/api/webhooks/wh_0123456789abcdef";
     let token = Some(OPERATOR_TOKEN);
     let json_type = Some("application/json");
-    let mut cases: Vec<(
-        Method,
-        String,
-        Option<&str>,
-        Option<&str>,
-        Option<&str>,
-        &[u16],
-    )> = vec![
+    let mut cases: Vec<Case> = vec![
         // No credentials, or not an operator's, on every route.
         (
             Method::GET,

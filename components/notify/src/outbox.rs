@@ -38,7 +38,6 @@ struct Cursor {
 #[derive(Debug, Deserialize)]
 struct Announcement {
     mark: String,
-    journal_len: usize,
 }
 
 /// One event of a record, with the time it happened from (to skip subscriptions created
@@ -49,7 +48,7 @@ struct Published {
     happened_at: DateTime<Utc>,
 }
 
-/// `POST /internal/records/<record key>` `{"mark", "journal_len"}` from a component that
+/// `POST /internal/records/<record key>` `{"mark"}` from a component that
 /// changed the record: queues its new entries, deletes the marker, answers 202, and asks for
 /// the streams concerned to be tried once the reply is sent.
 pub(crate) fn announced(req: &Request, record_key: &str) -> Result<(Reply, FollowUp), Problem> {
@@ -63,13 +62,7 @@ pub(crate) fn announced(req: &Request, record_key: &str) -> Result<(Reply, Follo
     let bucket = open_store()?;
     let context = Context::load(open_store()?, certflow_component::now())?;
     let mut tally = Tally::default();
-    let stream = process(
-        &bucket,
-        record_key,
-        Some(announcement.journal_len),
-        &context.subscriptions,
-        &mut tally,
-    )?;
+    let stream = process(&bucket, record_key, &context.subscriptions, &mut tally)?;
     // Every change of the announcing request was made before it announced.
     bucket
         .delete(&format!("{MARK_PREFIX}{record_key}:{}", announcement.mark))
@@ -112,13 +105,9 @@ pub(crate) fn sweep_marks(
             .push((key.clone(), mark));
     }
     for (record_key, found) in marks {
-        let start = found
-            .iter()
-            .filter_map(|(_, m)| m.as_ref().map(|m| m.journal_len))
-            .min();
         tally.records += 1;
         if is_published(&record_key) {
-            process(bucket, &record_key, start, subscriptions, tally)?;
+            process(bucket, &record_key, subscriptions, tally)?;
         }
         let oldest_kept = now.timestamp_millis() - MARK_GRACE_MS;
         for (key, mark) in found {
@@ -130,28 +119,19 @@ pub(crate) fn sweep_marks(
     Ok(())
 }
 
-/// Queues the entries of `record_key` past its cursor (or past `start` for a record notify
-/// has not seen) for every subscription that wants them, then moves the cursor. Returns the
+/// Queues the entries of `record_key` past its cursor for every subscription that wants them, then moves the cursor. Returns the
 /// record's stream (its application id), `None` when the record does not exist.
 fn process(
     bucket: &Bucket,
     record_key: &str,
-    start: Option<usize>,
     subscriptions: &[Subscription],
     tally: &mut Tally,
 ) -> Result<Option<String>, Problem> {
     let cursor_key = format!("outbox:{record_key}");
     let stored_cursor = get_json::<Cursor>(bucket, &cursor_key)?.map(|c| c.cursor);
-    let cursor = match stored_cursor {
-        Some(cursor) => cursor,
-        // First time: from the earliest change any writer marked (once per record, so the
-        // keys are listed once per record).
-        None => earliest_mark(bucket, record_key)?
-            .into_iter()
-            .chain(start)
-            .min()
-            .unwrap_or(0),
-    };
+    // A record notify has not seen is read from its first entry: subscriptions receive only
+    // changes made after they were created, so older entries are skipped at each of them.
+    let cursor = stored_cursor.unwrap_or(0);
     let now = certflow_component::now();
     let Some((stream, length, published)) = read_events(bucket, record_key, cursor, now)? else {
         return Ok(None);
@@ -171,18 +151,6 @@ fn process(
         set_json(bucket, &cursor_key, &Cursor { cursor: length })?;
     }
     Ok(Some(stream))
-}
-
-/// The smallest `journal_len` of the markers of `record_key` still stored.
-fn earliest_mark(bucket: &Bucket, record_key: &str) -> Result<Option<usize>, Problem> {
-    let mut earliest = None;
-    for key in certflow_component::keys_with_prefix(bucket, &format!("{MARK_PREFIX}{record_key}:"))?
-    {
-        if let Some(mark) = get_json::<Mark>(bucket, &key).ok().flatten() {
-            earliest = Some(earliest.map_or(mark.journal_len, |e: usize| e.min(mark.journal_len)));
-        }
-    }
-    Ok(earliest)
 }
 
 /// The record's stream, its history's length and the events of the entries from `cursor` on.

@@ -445,7 +445,7 @@ pub fn get_json<T: DeserializeOwned>(bucket: &Bucket, key: &str) -> Result<Optio
 pub fn set_json(bucket: &Bucket, key: &str, value: &impl Serialize) -> Result<(), Problem> {
     // A published record written whole is a new one (an application, a certificate): its
     // whole history is new.
-    outbox::mark(bucket, key, 0)?;
+    outbox::mark(bucket, key)?;
     let bytes = serde_json::to_vec(value).map_err(store_error)?;
     outcome::set(bucket, key, &bytes)
 }
@@ -502,7 +502,7 @@ where
             Update::Refuse(problem) => return Err(problem),
         };
         // Before the change can land, the outbox knows the record may have new entries.
-        outbox::mark(bucket, key, before)?;
+        outbox::mark(bucket, key)?;
         let change_id = outcome::new_change_id()?;
         next.stamp(before, &change_id);
         let bytes = serde_json::to_vec(&next).map_err(store_error)?;

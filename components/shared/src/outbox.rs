@@ -3,9 +3,9 @@
 //!
 //! The append-only histories (R1) of `application:<id>` and `certificate:<number>` are the
 //! event log. Before a component changes such a record it writes a small marker,
-//! `outbox-mark:<record key>:<nonce>` = `{"at_ms", "journal_len"}` ([`mark`]); after it has
+//! `outbox-mark:<record key>:<nonce>` = `{"at_ms"}` ([`mark`]); after it has
 //! answered its client it chains `POST http://notify.spin.internal/internal/records/<record
-//! key>` `{"mark": <nonce>, "journal_len"}` for each record it marked ([`announce`]), so
+//! key>` `{"mark": <nonce>}` for each record it marked ([`announce`]), so
 //! delivery starts at once. Notify turns the history entries past its cursor into deliveries
 //! and deletes that marker (the request's changes are all made by then); the dispatcher
 //! deletes markers it finds once they are older than any request can run. If the host dies between the change and the announcement, the marker
@@ -22,21 +22,17 @@ use crate::{Bucket, random_bytes, set_json};
 /// Prefix of every marker key.
 pub const MARK_PREFIX: &str = "outbox-mark:";
 
-/// A marker: when it was written and how long the record's history was before the change
-/// (where a record without a notify cursor starts publishing).
+/// A marker: when it was written (the dispatcher deletes markers older than any request).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Mark {
     /// Milliseconds since the Unix epoch.
     pub at_ms: i64,
-    /// History entries the record had before the change.
-    pub journal_len: usize,
 }
 
 /// A marker this request wrote: the record key, the marker's nonce, and the [`Mark`].
 struct Marked {
     record_key: String,
     nonce: String,
-    journal_len: usize,
 }
 
 thread_local! {
@@ -51,10 +47,10 @@ pub fn is_published(key: &str) -> bool {
         .is_some_and(|rest| !rest.is_empty() && !rest.contains(':'))
 }
 
-/// Writes the marker for a change about to be made to `record_key` (a published record) whose
-/// history has `journal_len` entries now, once per record and request. Errors: 503 when the
+/// Writes the marker for a change about to be made to `record_key` (a published record), once
+/// per record and request. Errors: 503 when the
 /// store cannot take it (the change is then not made).
-pub fn mark(bucket: &Bucket, record_key: &str, journal_len: usize) -> Result<(), Problem> {
+pub fn mark(bucket: &Bucket, record_key: &str) -> Result<(), Problem> {
     if !is_published(record_key)
         || MARKED.with(|m| m.borrow().iter().any(|k| k.record_key == record_key))
     {
@@ -68,13 +64,12 @@ pub fn mark(bucket: &Bucket, record_key: &str, journal_len: usize) -> Result<(),
     set_json(
         bucket,
         &format!("{MARK_PREFIX}{record_key}:{nonce}"),
-        &Mark { at_ms, journal_len },
+        &Mark { at_ms },
     )?;
     MARKED.with(|m| {
         m.borrow_mut().push(Marked {
             record_key: record_key.to_string(),
             nonce,
-            journal_len,
         })
     });
     Ok(())
@@ -88,11 +83,10 @@ pub async fn announce() {
     for Marked {
         record_key: key,
         nonce,
-        journal_len,
     } in marked
     {
         let path = format!("/internal/records/{key}");
-        let body = serde_json::json!({ "mark": nonce, "journal_len": journal_len });
+        let body = serde_json::json!({ "mark": nonce });
         match crate::chain_post("notify", &path, Some(&body)).await {
             Ok((status, _)) if (200..300).contains(&status) => {}
             Ok((status, _)) => {

@@ -72,7 +72,8 @@ CERTFLOW_KV_KEYS = {"spin": {"type", "path"}, "redis": {"type", "url"}}
 # A Service is named after its SpinApp, so the name must be an RFC 1035 label.
 DNS_1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 SPIN_VARIABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-SWEEP_URL = re.compile(r"https?://([^/:\s\"']+)(?::\d+)?/api/certificates/sweep")
+# The scheduled calls: the daily sweep and the per-minute webhook dispatch.
+SWEEP_URL = re.compile(r"https?://([^/:\s\"']+)(?::\d+)?/api/(?:certificates/sweep|webhooks/dispatch)")
 
 # libyaml's loader where PyYAML has it (its wheels do): the CRDs are large.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -385,7 +386,7 @@ def cross_check(layout: Layout, docs: list[tuple[Path, dict]], report: Report) -
         if doc.get("kind") == "CronJob":
             hosts = [m.group(1) for s in strings_in(doc.get("spec")) for m in SWEEP_URL.finditer(s)]
             if not hosts:
-                report.error(where, "calls no /api/certificates/sweep URL")
+                report.error(where, "calls neither /api/certificates/sweep nor /api/webhooks/dispatch")
             for host in hosts:
                 if host.split(".")[0] not in spinapps:
                     report.error(where, f"calls host {host!r}, but the Service of a SpinApp is named after it: {sorted(spinapps)}")

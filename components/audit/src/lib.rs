@@ -145,10 +145,16 @@ fn record(req: &Request, id: &str, by: &str) -> Outcome {
             record.audits.push(stored.clone());
             let note = format!("{audit_id} recorded ({} finding(s))", audit.findings.len());
             let rules = ["N1", "N2", "M1", "D4"];
+            let event = Some(certflow_domain::webhooks::EventTag {
+                audit: Some(audit_id.to_string()),
+                ..certflow_domain::webhooks::EventTag::new(
+                    certflow_domain::webhooks::EventType::AuditRecorded,
+                )
+            });
             let moved = if record.status == Status::Accepted {
-                record.transition(Status::InAudit, at, by, &rules, note)
+                record.transition(Status::InAudit, at, by, &rules, note, event)
             } else {
-                record.append(at, by, &rules, note);
+                record.append(at, by, &rules, note, event);
                 Ok(())
             };
             recorded = Some(stored);
@@ -233,6 +239,16 @@ fn change_nonconformity(
                 by,
                 &["N2", "D5"],
                 format!("{step} recorded for {nc} of {audit_id}"),
+                // A response is not an event of the contract; its verification is.
+                matches!(change, Change::Verification(_)).then(|| {
+                    certflow_domain::webhooks::EventTag {
+                        audit: Some(audit_id.to_string()),
+                        finding: Some(nc.to_string()),
+                        ..certflow_domain::webhooks::EventTag::new(
+                            certflow_domain::webhooks::EventType::NonconformityVerified,
+                        )
+                    }
+                }),
             );
             Update::Store(record)
         },

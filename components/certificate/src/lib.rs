@@ -204,6 +204,7 @@ fn issue(req: &Request, id: &str, by: Option<&str>) -> Outcome {
             }
         }
     };
+    certificate.application_id = Some(id.to_string());
     set_json(
         &bucket,
         &format!("certificate:{}", certificate.number),
@@ -256,7 +257,15 @@ fn claim(
             theirs = Some(existing.clone());
             return Update::Refuse(Problem::new(409, "conflict", "Issued concurrently"));
         }
-        match r.transition(Status::Certified, at, by, &["C1", "C2", "C3", "C4"], &note) {
+        match r.transition(
+            Status::Certified,
+            at,
+            by,
+            &["C1", "C2", "C3", "C4"],
+            &note,
+            // The certificate's own history publishes `certificate.issued`.
+            None,
+        ) {
             Ok(()) => {
                 r.certificate = Some(number.clone());
                 Update::Store(r)

@@ -223,6 +223,9 @@ fn decide(req: &Request, id: &str, by: &str) -> Outcome {
                 by,
                 &rules,
                 format!("certification {verdict}"),
+                Some(certflow_domain::webhooks::EventTag::new(
+                    certflow_domain::webhooks::EventType::DecisionRecorded,
+                )),
             ) {
                 Ok(()) => Update::Store(record),
                 Err(refused) => Update::Refuse(refused.into()),

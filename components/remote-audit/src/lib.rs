@@ -113,6 +113,9 @@ fn record_assessment(req: &Request, id: &str, by: &str) -> Outcome {
             rules: vec!["M1".into(), "M3".into()],
             note: format!("remote-audit assessment of the {audit} audit recorded"),
             change_id: None,
+            event: Some(certflow_domain::webhooks::EventTag::new(
+                certflow_domain::webhooks::EventType::RemoteAuditAssessed,
+            )),
         };
         match record.get_mut("history") {
             Some(Value::Array(history)) => history.push(json!(change)),

@@ -20,6 +20,7 @@ use certflow_component::{
 use certflow_domain::review::{
     self, Decision, MAX_SEED, Review, ReviewRequest, Screening, Settings,
 };
+use certflow_domain::webhooks::{EventTag, EventType};
 use certflow_domain::{ApplicationRecord, Problem, Status, TransitionRefused};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
@@ -150,6 +151,7 @@ fn screen(id: &str, by: &str) -> Result<ApplicationRecord, Problem> {
                 by,
                 &SCREENING_RULES,
                 "screened: draft review stored for the operator",
+                Some(EventTag::new(EventType::ApplicationScreened)),
             )
         } else {
             record.append(
@@ -160,6 +162,7 @@ fn screen(id: &str, by: &str) -> Result<ApplicationRecord, Problem> {
                     "screening failed ({} problem(s)); the application waits in submitted",
                     screening.problems.len()
                 ),
+                Some(EventTag::new(EventType::ApplicationScreened)),
             );
             Ok(())
         };
@@ -242,7 +245,14 @@ fn decide(req: &Request, id: &str, by: &str) -> Outcome {
             technical_areas: request.technical_areas.clone(),
             figures,
         });
-        match record.transition(next, at, by, &["A9"], note) {
+        match record.transition(
+            next,
+            at,
+            by,
+            &["A9"],
+            note,
+            Some(EventTag::new(EventType::ApplicationReviewed)),
+        ) {
             Ok(()) => Update::Store(record),
             Err(refused) => Update::Refuse(refused.into()),
         }

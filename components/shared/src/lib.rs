@@ -12,6 +12,7 @@ use spin_sdk::wit::wasi::keyvalue::{atomics, store};
 use subtle::ConstantTimeEq;
 
 pub mod claim;
+pub mod outbox;
 pub mod outcome;
 pub mod secret;
 
@@ -110,6 +111,8 @@ impl Reply {
         if let Err(e) = out.set_with_body(response, self.body).await {
             eprintln!("response body not sent: {e:?}");
         }
+        // The client has its answer; now the changes it made reach notify (issue 13).
+        outbox::announce().await;
     }
 }
 
@@ -440,6 +443,9 @@ pub fn get_json<T: DeserializeOwned>(bucket: &Bucket, key: &str) -> Result<Optio
 /// Writes a JSON value (a plain `set`, resolved as [`outcome::set`]: a store error after the
 /// write landed still counts as written).
 pub fn set_json(bucket: &Bucket, key: &str, value: &impl Serialize) -> Result<(), Problem> {
+    // A published record written whole is a new one (an application, a certificate): its
+    // whole history is new.
+    outbox::mark(bucket, key)?;
     let bytes = serde_json::to_vec(value).map_err(store_error)?;
     outcome::set(bucket, key, &bytes)
 }
@@ -495,6 +501,8 @@ where
             Update::Keep(current) => return Ok(Some(current)),
             Update::Refuse(problem) => return Err(problem),
         };
+        // Before the change can land, the outbox knows the record may have new entries.
+        outbox::mark(bucket, key)?;
         let change_id = outcome::new_change_id()?;
         next.stamp(before, &change_id);
         let bytes = serde_json::to_vec(&next).map_err(store_error)?;

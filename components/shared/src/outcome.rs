@@ -61,6 +61,15 @@ impl Journaled for certflow_domain::certificate::Certificate {
     }
 }
 
+/// A delivery (issue 13) has no history: a lost reply is resolved by the bytes written.
+impl Journaled for certflow_domain::webhooks::Delivery {
+    fn journal_len(&self) -> usize {
+        0
+    }
+
+    fn stamp(&mut self, _: usize, _: &str) {}
+}
+
 /// A record kept as its JSON document (components that do not interpret the whole record):
 /// the journal is its top-level `history` array.
 impl Journaled for serde_json::Value {

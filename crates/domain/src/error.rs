@@ -102,11 +102,15 @@ pub enum ErrorCode {
     /// A6: the CB chose more sites than the sample leaves to it (at least 25% of the sample is
     /// chosen at random).
     TooManyChosen,
+    /// W1: a webhook URL with a loopback, private or link-local address, not trusted.
+    PrivateAddress,
+    /// W1: a webhook URL with plain http to a host not trusted.
+    InsecureUrl,
 }
 
 impl ErrorCode {
     /// Every code (I2).
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 22] = [
         Self::Required,
         Self::InvalidType,
         Self::InvalidFormat,
@@ -127,6 +131,8 @@ impl ErrorCode {
         Self::ExceedsLimit,
         Self::CentralFunctionChosen,
         Self::TooManyChosen,
+        Self::PrivateAddress,
+        Self::InsecureUrl,
     ];
 
     /// The serialised name, e.g. `"invalid_format"` (I2).
@@ -152,6 +158,8 @@ impl ErrorCode {
             Self::ExceedsLimit => "exceeds_limit",
             Self::CentralFunctionChosen => "central_function_chosen",
             Self::TooManyChosen => "too_many_chosen",
+            Self::PrivateAddress => "private_address",
+            Self::InsecureUrl => "insecure_url",
         }
     }
 }

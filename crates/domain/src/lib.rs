@@ -58,6 +58,7 @@ mod schema;
 pub mod transfer;
 pub mod validation;
 pub mod violation;
+pub mod webhooks;
 
 pub use application::Application;
 pub use config::IntakeConfig;

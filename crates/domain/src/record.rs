@@ -123,6 +123,10 @@ pub struct StatusChange {
     /// Absent on entries written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change_id: Option<String>,
+    /// The event this entry publishes to webhook subscribers (issue 13): the history is the
+    /// event log. Absent on entries that publish none and on entries written before events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<crate::webhooks::EventTag>,
 }
 
 /// An application as stored under `application:<id>`. `A` is the typed [`Application`], or
@@ -194,6 +198,9 @@ impl<A> ApplicationRecord<A> {
                 rules: ["I1", "I2", "I3", "I4", "I5"].map(String::from).to_vec(),
                 note,
                 change_id: None,
+                event: Some(crate::webhooks::EventTag::new(
+                    crate::webhooks::EventType::ApplicationSubmitted,
+                )),
             }],
             screening: None,
             review: None,
@@ -212,7 +219,14 @@ impl<A> ApplicationRecord<A> {
 
     /// Records something that happened without a change of status (R1), e.g. a screening
     /// that could not compute its figures.
-    pub fn append(&mut self, at: DateTime<Utc>, by: &str, rules: &[&str], note: impl Into<String>) {
+    pub fn append(
+        &mut self,
+        at: DateTime<Utc>,
+        by: &str,
+        rules: &[&str],
+        note: impl Into<String>,
+        event: Option<crate::webhooks::EventTag>,
+    ) {
         self.history.push(StatusChange {
             at,
             status: self.status,
@@ -220,6 +234,7 @@ impl<A> ApplicationRecord<A> {
             rules: rules.iter().map(|r| r.to_string()).collect(),
             note: note.into(),
             change_id: None,
+            event,
         });
     }
 
@@ -232,6 +247,7 @@ impl<A> ApplicationRecord<A> {
         by: &str,
         rules: &[&str],
         note: impl Into<String>,
+        event: Option<crate::webhooks::EventTag>,
     ) -> Result<(), TransitionRefused> {
         if !self.status.may_become(next) {
             return Err(TransitionRefused {
@@ -247,6 +263,7 @@ impl<A> ApplicationRecord<A> {
             rules: rules.iter().map(|r| r.to_string()).collect(),
             note: note.into(),
             change_id: None,
+            event,
         });
         Ok(())
     }

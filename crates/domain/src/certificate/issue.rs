@@ -623,6 +623,7 @@ pub fn issue(
             rule: "C2".to_string(),
             change_id: None,
         }],
+        application_id: None,
     })
 }
 

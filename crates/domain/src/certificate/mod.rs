@@ -97,6 +97,11 @@ pub struct Certificate {
     pub suspension: Option<Suspension>,
     /// R1: every change, append-only.
     pub history: Vec<Change>,
+    /// The application it was issued on (set by the certificate component at issuance, so
+    /// that webhook events of the certificate follow the application's; absent on
+    /// certificates stored before it). Not public.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<String>,
 }
 
 impl Certificate {

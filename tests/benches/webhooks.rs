@@ -175,7 +175,7 @@ async fn bench() -> Result<()> {
         receiver.expect_secrets(path, &[&secret])?;
         let started = Instant::now();
         let with = loops(&host, clients, seconds).await?;
-        report(&format!("one subscription ({})", round + 1), &with, seconds);
+        report(&format!("one subscription ({round})"), &with, seconds);
         let events = with.len() * EVENTS_PER_WORKFLOW;
         // Chained delivery alone: until nothing more arrives for 2 s.
         let mut seen = delivered(&receiver.deliveries()?, path);

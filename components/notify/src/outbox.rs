@@ -62,7 +62,13 @@ pub(crate) fn announced(req: &Request, record_key: &str) -> Result<(Reply, Follo
     let bucket = open_store()?;
     let context = Context::load(open_store()?, certflow_component::now())?;
     let mut tally = Tally::default();
-    let stream = process(&bucket, record_key, &context.subscriptions, &mut tally)?;
+    // Without subscriptions there is no one to tell: a subscription made later receives only
+    // later changes.
+    let stream = if context.subscriptions.is_empty() {
+        None
+    } else {
+        process(&bucket, record_key, &context.subscriptions, &mut tally)?
+    };
     // Every change of the announcing request was made before it announced.
     bucket
         .delete(&format!("{MARK_PREFIX}{record_key}:{}", announcement.mark))

@@ -60,7 +60,13 @@ const HOOK_ROUTE: &str = "/api/hooks/applications";
 async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
     let head = certflow_component::is_head(&incoming);
     let path = incoming.path_with_query().unwrap_or_default();
-    if path.split('?').next().unwrap_or_default().trim_end_matches('/') == HOOK_ROUTE {
+    if path
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        == HOOK_ROUTE
+    {
         return handle_hook(incoming, out, head).await;
     }
     let outcome = match Request::read(incoming, MAX_BODY).await {
@@ -315,7 +321,8 @@ async fn hook_submit(req: &Request) -> Outcome {
             "Two different idempotency keys",
         )
         .detail(
-            "the Idempotency-Key header and webhook-id differ; a signed submission's key is              its webhook-id: send no Idempotency-Key, or the same value",
+            "the Idempotency-Key header and webhook-id differ; a signed submission's key is \
+             its webhook-id: send no Idempotency-Key, or the same value",
         ));
     }
     let by = format!("integration:{}", verified.integration);

@@ -197,8 +197,7 @@ fn missing(names: &[&str]) -> Problem {
 }
 
 fn malformed(reasons: &[String]) -> Problem {
-    Problem::new(401, "webhook-malformed", "Webhook signature malformed")
-        .detail(reasons.join("; "))
+    Problem::new(401, "webhook-malformed", "Webhook signature malformed").detail(reasons.join("; "))
 }
 
 fn outside_tolerance(detail: String) -> Problem {
@@ -211,7 +210,12 @@ fn outside_tolerance(detail: String) -> Problem {
 }
 
 fn invalid(detail: &str) -> Problem {
-    Problem::new(401, "webhook-signature-invalid", "Webhook signature invalid").detail(detail)
+    Problem::new(
+        401,
+        "webhook-signature-invalid",
+        "Webhook signature invalid",
+    )
+    .detail(detail)
 }
 
 /// The `v1` MACs of a `webhook-signature` value, or why it is malformed: space-separated
@@ -237,9 +241,7 @@ fn v1_signatures(value: &str) -> Result<Vec<[u8; MAC_LEN]>, String> {
             .ok()
             .and_then(|bytes| <[u8; MAC_LEN]>::try_from(bytes).ok())
             .ok_or_else(|| {
-                format!(
-                    "{HEADER_SIGNATURE}: a v1 signature is not the standard base64 of 32 bytes"
-                )
+                format!("{HEADER_SIGNATURE}: a v1 signature is not the standard base64 of 32 bytes")
             })?;
         macs.push(mac);
     }
@@ -608,9 +610,10 @@ mod tests {
             ..SignedHeaders::default()
         };
         match verify(&configured, &h, BODY, AT, 300) {
-            Err(p) if p.detail.as_deref().is_some_and(|d| {
-                d.contains(HEADER_TIMESTAMP) && d.contains(HEADER_SIGNATURE) && !d.contains(ID)
-            }) =>
+            Err(p)
+                if p.detail.as_deref().is_some_and(|d| {
+                    d.contains(HEADER_TIMESTAMP) && d.contains(HEADER_SIGNATURE) && !d.contains(ID)
+                }) =>
             {
                 Ok(())
             }

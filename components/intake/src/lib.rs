@@ -294,7 +294,7 @@ fn hook_key(verified: &webhook::Verified) -> String {
 }
 
 /// POST /api/hooks/applications: a submission signed by an integration (Standard Webhooks;
-/// 401 for a missing, malformed, stale or wrong signature, before anything is read or
+/// 401 for a missing, malformed, stale or wrong signature, before the body is parsed or
 /// stored; 503 when `webhook_secrets` cannot be used). Then as `POST /api/applications` with
 /// a JSON body (415 for anything else, 400 when unreadable, 422 with every error), its
 /// `webhook-id` as the idempotency key ([`hook_key`]; a redelivery gets the first 201 with

@@ -391,7 +391,7 @@ fn deliveries(bucket: &Bucket, id: &str) -> Result<Vec<Delivery>, Problem> {
             found.push(delivery);
         }
     }
-    found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    found.sort_by(|a, b| (a.created_at, a.entry, &a.id).cmp(&(b.created_at, b.entry, &b.id)));
     Ok(found)
 }
 

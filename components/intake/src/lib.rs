@@ -1,5 +1,7 @@
 //! certflow intake (rules I1–I8): `POST /api/applications` validates an application (JSON or
-//! the consultation form) and stores it; `GET /api/applications/:id` shows it to its applicant
+//! the consultation form) and stores it; `POST /api/hooks/applications` does the same for a
+//! partner system's request signed with its integration's secret (Standard Webhooks,
+//! [`certflow_component::webhook`]); `GET /api/applications/:id` shows it to its applicant
 //! or to an operator. Thin on purpose: HTTP in, `certflow_domain` for every rule, key-value out.
 //!
 //! Keys this component owns (see docs/STORAGE.md):
@@ -8,12 +10,15 @@
 //!   ([`certflow_component::claim`]): 1 means "this request holds it"; the lease lets a retry
 //!   take over from a request that died before finishing.
 //! - `idempotency:<sha256(key)>`: the [`IdempotencyRecord`] of the first request (JSON).
+//!   A signed request's key is `hook <integration> <webhook-id>` ([`hook_key`]): scoped per
+//!   integration, and never equal to an `Idempotency-Key` (which cannot contain a space).
 //! - `server-secret` (read, and created once when the `server_secret` variable is unset):
 //!   [`certflow_component::secret`].
 
 use base64::Engine as _;
 use certflow_component::claim::{self, Claim};
 use certflow_component::secret::ServerSecret;
+use certflow_component::webhook;
 use certflow_component::{
     Bucket, JSON, Method, Outcome, REPLAY_WAIT_MS, Reply, Request, check_idempotency_key,
     constant_time_eq, get_json, idempotency_in_progress, is_application_id, is_operator,
@@ -48,9 +53,22 @@ struct IdempotencyRecord {
     first_body: String,
 }
 
+/// The route of signed submissions (spin.toml).
+const HOOK_ROUTE: &str = "/api/hooks/applications";
+
 #[http_component]
 async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
     let head = certflow_component::is_head(&incoming);
+    let path = incoming.path_with_query().unwrap_or_default();
+    if path
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        == HOOK_ROUTE
+    {
+        return handle_hook(incoming, out, head).await;
+    }
     let outcome = match Request::read(incoming, MAX_BODY).await {
         Ok(req) => match (&req.method, application_id(&req.path)) {
             (Method::Post, None) => submit(&req).await,
@@ -65,6 +83,26 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
         let reply = Reply::problem(problem);
         if unsupported {
             reply.header("accept-post", format!("{JSON}, {FORM}"))
+        } else {
+            reply
+        }
+    });
+    reply.send(head, out).await
+}
+
+/// `POST /api/hooks/applications`: [`hook_submit`], or its problem (a 401 challenges the
+/// sender to sign, [`webhook::problem_reply`]).
+async fn handle_hook(incoming: IncomingRequest, out: ResponseOutparam, head: bool) {
+    let outcome = match Request::read(incoming, MAX_BODY).await {
+        Ok(req) if matches!(req.method, Method::Post) => hook_submit(&req).await,
+        Ok(_) => Err(method_not_allowed("POST")),
+        Err(problem) => Err(problem),
+    };
+    let reply = outcome.unwrap_or_else(|problem| {
+        let unsupported = problem.status == 415;
+        let reply = webhook::problem_reply(problem);
+        if unsupported {
+            reply.header("accept-post", JSON)
         } else {
             reply
         }
@@ -245,6 +283,55 @@ async fn submit(req: &Request) -> Outcome {
     if let Some(key) = &key {
         check_idempotency_key(key)?;
     }
+    accept(value, key, "applicant").await
+}
+
+/// The idempotency key of a signed submission: its `webhook-id`, scoped to the integration
+/// that signed it (the same id from two integrations is two submissions). The spaces keep it
+/// apart from every `Idempotency-Key`, which cannot contain one.
+fn hook_key(verified: &webhook::Verified) -> String {
+    format!("hook {} {}", verified.integration, verified.webhook_id)
+}
+
+/// POST /api/hooks/applications: a submission signed by an integration (Standard Webhooks;
+/// 401 for a missing, malformed, stale or wrong signature, before the body is parsed or
+/// stored; 503 when `webhook_secrets` cannot be used). Then as `POST /api/applications` with
+/// a JSON body (415 for anything else, 400 when unreadable, 422 with every error), its
+/// `webhook-id` as the idempotency key ([`hook_key`]; a redelivery gets the first 201 with
+/// `Idempotent-Replayed: true`), and the history recording `integration:<name>` (R1). An
+/// `Idempotency-Key` sent too must equal the `webhook-id` (400 otherwise: which would a
+/// redelivery repeat?).
+async fn hook_submit(req: &Request) -> Outcome {
+    let verified = webhook::verify_request(req)?;
+    let media_type = req.body_media_type()?;
+    if media_type != JSON {
+        return Err(
+            Problem::new(415, "unsupported-media-type", "Unsupported media type")
+                .detail(format!("a signed submission is {JSON}")),
+        );
+    }
+    let value = certflow_component::parse_json_body(req.body())?;
+    if req
+        .header("idempotency-key")
+        .is_some_and(|key| key != verified.webhook_id)
+    {
+        return Err(Problem::new(
+            400,
+            "ambiguous-idempotency-key",
+            "Two different idempotency keys",
+        )
+        .detail(
+            "the Idempotency-Key header and webhook-id differ; a signed submission's key is \
+             its webhook-id: send no Idempotency-Key, or the same value",
+        ));
+    }
+    let by = format!("integration:{}", verified.integration);
+    accept(value, Some(hook_key(&verified)), &by).await
+}
+
+/// Stores the application `value` sent with `key` (checked) by `by` (R1: `applicant` or
+/// `integration:<name>`), screens it and answers 201 (I1–I5, I7, R3).
+async fn accept(value: Value, key: Option<String>, by: &str) -> Outcome {
     // serde_json keeps object keys sorted, so equal applications hash equally whatever
     // their encoding or key order.
     let body_sha256 = sha256_hex(value.to_string().as_bytes());
@@ -253,7 +340,7 @@ async fn submit(req: &Request) -> Outcome {
 
     let Some(key) = key else {
         let id = hex_id(&random_bytes::<16>()?);
-        let record = validated(&value, id, &secret)?;
+        let record = validated(&value, id, &secret, by)?;
         set_json(&bucket, &format!("application:{}", record.id), &record)?;
         println!("application {} submitted", record.id);
         let status = screen(&record.id)
@@ -271,7 +358,7 @@ async fn submit(req: &Request) -> Outcome {
         Claim::Busy => Err(idempotency_in_progress()),
         Claim::Reused => Err(key_reused()),
         Claim::Held { .. } => {
-            let record = match validated(&value, String::new(), &secret) {
+            let record = match validated(&value, String::new(), &secret, by) {
                 Ok(record) => record,
                 Err(problem) => {
                     // Nothing was stored: free the key so a corrected retry may use it.
@@ -285,11 +372,12 @@ async fn submit(req: &Request) -> Outcome {
 }
 
 /// The validated application as a new record with id `id` (empty: set later) and its token's
-/// hash (I1–I5; 422 with every error).
+/// hash (I1–I5; 422 with every error), submitted by `by` (R1).
 fn validated(
     value: &Value,
     id: String,
     secret: &ServerSecret,
+    by: &str,
 ) -> Result<ApplicationRecord<Value>, Problem> {
     let now = certflow_component::now();
     let accepted = certflow_domain::validate_document(value, now.date_naive(), &intake_config()?)
@@ -304,7 +392,7 @@ fn validated(
         accepted,
         token_sha256,
         now,
-        "applicant",
+        by,
     ))
 }
 

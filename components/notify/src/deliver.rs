@@ -257,25 +257,6 @@ fn dequeue(bucket: &Bucket, subscription: &str, delivery: &str) -> Result<(), Pr
     Ok(())
 }
 
-/// The Standard Webhooks signature header: `v1,<base64>` for each secret that signs now,
-/// separated by spaces.
-fn signature(secrets: &[String], id: &str, timestamp: i64, body: &[u8]) -> Result<String, String> {
-    let mut signatures = Vec::new();
-    for secret in secrets {
-        let webhook = standardwebhooks::Webhook::new(secret)
-            .map_err(|e| format!("a stored signing secret is not valid: {e}"))?;
-        signatures.push(
-            webhook
-                .sign(id, timestamp, body)
-                .map_err(|e| format!("cannot sign: {e}"))?,
-        );
-    }
-    if signatures.is_empty() {
-        return Err("the subscription has no signing secret".into());
-    }
-    Ok(signatures.join(" "))
-}
-
 /// One attempt: POST the delivery's body to the subscription's URL, signed, within
 /// `timeout_seconds`.
 fn send(
@@ -285,7 +266,8 @@ fn send(
     timeout_seconds: u64,
 ) -> AttemptResult {
     let timestamp = at.timestamp();
-    let signed = signature(
+    // The Standard Webhooks signature: `v1,<base64>` for each secret that signs now.
+    let signed = certflow_component::webhook::sign(
         &subscription.signing_secrets(at),
         &delivery.id,
         timestamp,
@@ -293,7 +275,12 @@ fn send(
     );
     let signature = match signed {
         Ok(signature) => signature,
-        Err(e) => return AttemptResult::NoResponse(e),
+        Err(problem) => {
+            return AttemptResult::NoResponse(format!(
+                "not signed: {}",
+                problem.detail.unwrap_or(problem.title)
+            ));
+        }
     };
     let headers = vec![
         ("content-type".to_string(), b"application/json".to_vec()),
@@ -404,7 +391,7 @@ fn deliveries(bucket: &Bucket, id: &str) -> Result<Vec<Delivery>, Problem> {
             found.push(delivery);
         }
     }
-    found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    found.sort_by(|a, b| (a.created_at, a.entry, &a.id).cmp(&(b.created_at, b.entry, &b.id)));
     Ok(found)
 }
 

@@ -44,6 +44,7 @@ struct Announcement {
 /// after it).
 struct Published {
     id: String,
+    index: usize,
     event: Event,
     happened_at: DateTime<Utc>,
 }
@@ -62,7 +63,13 @@ pub(crate) fn announced(req: &Request, record_key: &str) -> Result<(Reply, Follo
     let bucket = open_store()?;
     let context = Context::load(open_store()?, certflow_component::now())?;
     let mut tally = Tally::default();
-    let stream = process(&bucket, record_key, &context.subscriptions, &mut tally)?;
+    // Without subscriptions there is no one to tell: a subscription made later receives only
+    // later changes.
+    let stream = if context.subscriptions.is_empty() {
+        None
+    } else {
+        process(&bucket, record_key, &context.subscriptions, &mut tally)?
+    };
     // Every change of the announcing request was made before it announced.
     bucket
         .delete(&format!("{MARK_PREFIX}{record_key}:{}", announcement.mark))
@@ -177,6 +184,7 @@ fn read_events(
             .filter_map(|(index, entry)| {
                 events::application_event(id, entry).map(|event| Published {
                     id: message_id(index),
+                    index,
                     event,
                     happened_at: entry.at,
                 })
@@ -196,6 +204,7 @@ fn read_events(
             .skip(cursor)
             .map(|(index, change)| Published {
                 id: message_id(index),
+                index,
                 event: events::certificate_event(number, application, change, now),
                 // A change records its day only: it goes to the subscriptions of that day.
                 happened_at: change
@@ -226,13 +235,16 @@ fn enqueue(
             Some(existing) => existing.status,
             None => {
                 let body = serde_json::to_string(&published.event).map_err(store_error)?;
-                let delivery = Delivery::new(
-                    published.id.clone(),
-                    published.event.kind,
-                    stream.to_string(),
-                    body,
-                    now,
-                );
+                let delivery = Delivery {
+                    entry: published.index,
+                    ..Delivery::new(
+                        published.id.clone(),
+                        published.event.kind,
+                        stream.to_string(),
+                        body,
+                        now,
+                    )
+                };
                 set_json(bucket, &key, &delivery)?;
                 DeliveryStatus::Pending
             }

@@ -15,6 +15,7 @@ pub mod claim;
 pub mod outbox;
 pub mod outcome;
 pub mod secret;
+pub mod webhook;
 
 pub use spin_sdk::http::Method;
 pub use store::Bucket;
@@ -184,6 +185,14 @@ impl Request {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a header (`name` in lowercase), in the order sent.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
 
@@ -391,7 +400,9 @@ pub fn operator_identity(presented: &str) -> Option<String> {
     }
 }
 
-fn is_operator_name(name: &str) -> bool {
+/// Whether `name` may name an operator (or an integration, [`webhook`]): 1 to 64 of
+/// `a-z 0-9 - _ .`.
+pub(crate) fn is_operator_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name.bytes().all(|b| {
             b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')

@@ -1,14 +1,15 @@
 //! A real webhook receiver for the outbound tests: a small hyper HTTP/1.1 server on
 //! `127.0.0.1:<ephemeral>` that records every request it gets (method, path, headers, body,
-//! time), checks each Standard Webhooks signature with the `standardwebhooks` crate (an
-//! implementation independent of the app's) against the secrets the test gives it, and
+//! time), checks each Standard Webhooks signature against the secrets the test gives it (with
+//! the `standardwebhooks` crate's `verify`, and again from the scheme's definition with
+//! `hmac` and `sha2`, independently of any crate the app signs with), and
 //! answers as the test planned: per path a queue of [`Answer`]s (e.g. 500, 500, then the
 //! path's default, 200), a status, a delay longer than the sender's timeout, or a dropped
 //! connection.
 //!
 //! ```ignore
 //! let receiver = Receiver::start().await?;
-//! receiver.plan("/hooks", [Answer::Status(500), Answer::Status(500)]);
+//! receiver.plan("/hooks", [Answer::Status(500), Answer::Status(500)])?;
 //! // subscribe receiver.url("/hooks"), then:
 //! receiver.expect_secrets("/hooks", &[&secret])?;
 //! let got = receiver.wait_for("/hooks", 3, Duration::from_secs(30)).await?;
@@ -59,9 +60,11 @@ pub struct Delivery {
     /// How the receiver answered it.
     pub answer: Answer,
     /// For each signature of the `webhook-signature` header, in order: the index in the
-    /// path's secrets ([`Receiver::expect_secrets`]) of the secret that made it, computed with
-    /// `standardwebhooks` from this request's `webhook-id`, `webhook-timestamp` and body
-    /// (the timestamp's age is not checked here); `None` when no secret made it.
+    /// path's secrets ([`Receiver::expect_secrets`]) of the secret that made it; `None` when
+    /// no secret made it. Computed here from the scheme's definition with `hmac` and `sha2`
+    /// (`v1,` + base64 of HMAC-SHA256(key, `<webhook-id>.<webhook-timestamp>.<body>`), the
+    /// key the base64 after `whsec_`), so independently of the `standardwebhooks` crate that
+    /// the app signs with; the timestamp's age is not checked here ([`Self::verified`] does).
     pub signatures: Vec<(String, Option<usize>)>,
     /// `standardwebhooks::Webhook::verify` (signature and the scheme's 5-minute timestamp
     /// tolerance) with each of the path's secrets: `Ok` when one of them verifies the request,
@@ -351,9 +354,31 @@ async fn answer(
     Ok(response)
 }
 
-/// The signatures of a request checked against `secrets` with `standardwebhooks` (see
-/// [`Delivery::signatures`] and [`Delivery::verified`]).
+/// The signatures of a request checked against `secrets` (see [`Delivery::signatures`] and
+/// [`Delivery::verified`]).
 type Checked = (Vec<(String, Option<usize>)>, Result<(), String>);
+
+/// The Standard Webhooks `v1` signature of `id`, `timestamp` (as sent) and `body` with
+/// `secret` (`whsec_<base64 key>`), from the scheme's definition; `None` for a secret whose key
+/// is not base64.
+pub fn v1_signature(secret: &str, id: &str, timestamp: &str, body: &[u8]) -> Option<String> {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .ok()?;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).ok()?;
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let tag = mac.finalize().into_bytes();
+    Some(format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(tag)
+    ))
+}
 
 fn check(path: &str, headers: &http::HeaderMap, body: &[u8], secrets: &[String]) -> Checked {
     let webhooks: Vec<Webhook> = secrets
@@ -363,11 +388,11 @@ fn check(path: &str, headers: &http::HeaderMap, body: &[u8], secrets: &[String])
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let expected: Vec<Option<String>> = match (
         header(standardwebhooks::HEADER_WEBHOOK_ID),
-        header(standardwebhooks::HEADER_WEBHOOK_TIMESTAMP).and_then(|t| t.parse::<i64>().ok()),
+        header(standardwebhooks::HEADER_WEBHOOK_TIMESTAMP),
     ) {
-        (Some(id), Some(timestamp)) => webhooks
+        (Some(id), Some(timestamp)) => secrets
             .iter()
-            .map(|w| w.sign(id, timestamp, body).ok())
+            .map(|secret| v1_signature(secret, id, timestamp, body))
             .collect(),
         _ => Vec::new(),
     };
@@ -443,6 +468,23 @@ mod tests {
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signatures.join(" "))
             .body(body.to_string()))
+    }
+
+    #[test]
+    fn standard_webhooks_v1_signature_matches_the_crate_s_test_vector() -> Result<()> {
+        // The `standardwebhooks` crate's own `test_sign` vector.
+        let signature = v1_signature(
+            SECRET,
+            "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
+            "1649367553",
+            br#"{"email":"test@example.com","username":"test_user"}"#,
+        );
+        anyhow::ensure!(
+            signature.as_deref() == Some("v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="),
+            "{signature:?}"
+        );
+        anyhow::ensure!(v1_signature("whsec_%%%", "m", "1", b"{}").is_none());
+        Ok(())
     }
 
     #[tokio::test]

@@ -493,7 +493,14 @@ async fn standard_webhooks_the_whole_workflow_emits_its_events_in_order_signed_w
         .map(|d| d.webhook_id().map(str::to_string))
         .collect::<Result<_>>()?;
     let listed_ids: Vec<&str> = listed.iter().filter_map(|d| d["id"].as_str()).collect();
-    ensure!(listed_ids == ids, "{listed_ids:?} != {ids:?}");
+    let listed_summary: Vec<String> = listed
+        .iter()
+        .map(|d| format!("{} {} created {}", d["id"], d["type"], d["created_at"]))
+        .collect();
+    ensure!(
+        listed_ids == ids,
+        "listed (oldest first) {listed_summary:?}, but delivered in the order {ids:?}"
+    );
     for (delivery, expected) in listed.iter().zip(WORKFLOW_EVENTS) {
         ensure!(
             delivery["type"] == expected

@@ -510,14 +510,22 @@ async fn standard_webhooks_the_whole_workflow_emits_its_events_in_order_signed_w
         );
         attempts_well_formed(delivery)?;
     }
-    // Only the changes made after the late subscription was created reach it.
+    // W2: only the changes made after the late subscription was created reach it; a
+    // certificate's change records only its day, so the issuance earlier today may too.
+    let late_types = event_types(&to("/late"))?;
+    let after_creation = late_types
+        .strip_prefix(&["certificate.issued".to_string()])
+        .unwrap_or(&late_types);
     ensure!(
-        event_types(&to("/late"))? == WORKFLOW_EVENTS[9..],
+        after_creation == &WORKFLOW_EVENTS[9..],
         "{}",
         summary(&to("/late"))
     );
-    let late_listed = deliveries_when(&host, &late.id, |l| l.len() == 5 && all_delivered(l)).await?;
-    ensure!(late_listed.len() == 5, "{late_listed:?}");
+    let late_listed = deliveries_when(&host, &late.id, |l| {
+        l.len() == late_types.len() && all_delivered(l)
+    })
+    .await?;
+    ensure!(late_listed.len() == late_types.len(), "{late_listed:?}");
     // Nothing is left to deliver.
     let report = dispatch(&host).await?;
     ensure!(
@@ -598,9 +606,15 @@ async fn standard_webhooks_the_sweep_emits_surveillance_overdue_and_certificate_
         ensure!(payload["data"].to_string().contains(&number), "{payload}");
         host.stop().await?;
     }
+    // W2: the issuance was made before the subscription, on the day it was created: a
+    // certificate's change records only its day, so it may be sent too, first.
     let got = receiver.deliveries()?;
+    let types = event_types(&got)?;
+    let after_creation = types
+        .strip_prefix(&["certificate.issued".to_string()])
+        .unwrap_or(&types);
     ensure!(
-        event_types(&got)? == ["surveillance.overdue", "certificate.expired"],
+        after_creation == ["surveillance.overdue", "certificate.expired"],
         "{}",
         summary(&got)
     );

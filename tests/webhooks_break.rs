@@ -287,3 +287,49 @@ async fn w2_receiver_answering_410_gone_gets_no_further_request() -> Result<()> 
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w1_receiver_no_longer_trusted_is_not_sent_to() -> Result<()> {
+    with_store(Store::Sqlite, async {
+        let state = tempfile::tempdir()?;
+        let host = start(state.path()).await?;
+        let receiver = Receiver::start(200, Duration::ZERO).await?;
+        let created = subscribe(&host, &receiver.url()).await?;
+        ensure!(created.status == 201, "{}", created.body);
+        let id = created.body["id"].as_str().context("no id")?.to_string();
+        host.stop().await?;
+        // The operator takes 127.0.0.1 off the trusted hosts; the outbound entry stays.
+        let host = start_app_with(
+            state.path(),
+            Duration::ZERO,
+            &[
+                ("webhook_trusted_hosts", ""),
+                ("webhook_outbound_host_http", "http://127.0.0.1:*"),
+            ],
+        )
+        .await?;
+        let ping = host
+            .operator(
+                reqwest::Method::POST,
+                &format!("/api/webhooks/{id}/ping"),
+                None,
+            )
+            .await?;
+        ensure!(ping.status == 200, "{}: {}", ping.status, ping.body);
+        let attempt = &ping.body["delivery"]["attempts"][0];
+        ensure!(
+            attempt["status_code"].is_null()
+                && attempt["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("not allowed")),
+            "{attempt}"
+        );
+        ensure!(
+            receiver.count() == 0,
+            "an untrusted http receiver got {} request(s)",
+            receiver.count()
+        );
+        host.stop().await
+    })
+    .await
+}

@@ -15,6 +15,7 @@ use certflow_component::{
 };
 use certflow_domain::Problem;
 use certflow_domain::webhooks::delivery::Recorded;
+use certflow_domain::webhooks::subscription::check_url;
 use certflow_domain::webhooks::{
     AttemptResult, Delivery, DeliveryStatus, Event, EventType, WebhookSettings,
 };
@@ -166,6 +167,15 @@ impl Context {
             }
             Some(_) => {}
         }
+        // W2: the subscription as it is now, not as this request loaded it: another request
+        // may have seen a 410 (disabled) or an operator deleted it meanwhile.
+        let subscription = match subscriptions::load(&self.bucket, &subscription.id) {
+            Ok(current) if current.disabled.is_none() => current,
+            Ok(_) => return Ok(Head::Disabled),
+            Err(problem) if problem.status == 404 => return Ok(Head::Disabled),
+            Err(problem) => return Err(problem),
+        };
+        let subscription = &subscription;
         let timeout = self.settings.timeout_seconds;
         // Take it: of two instances only one swaps `in_flight_until` in.
         let taken = update_json::<Delivery, _>(&self.bucket, &key, false, |mut d| {
@@ -206,7 +216,7 @@ impl Context {
     ) -> Result<Option<Recorded>, Problem> {
         tally.attempted += 1;
         let started = Instant::now();
-        let result = send(subscription, delivery, at, self.settings.timeout_seconds);
+        let result = send(subscription, delivery, at, &self.settings);
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let mut recorded = None;
         let settings = &self.settings;
@@ -258,13 +268,23 @@ fn dequeue(bucket: &Bucket, subscription: &str, delivery: &str) -> Result<(), Pr
 }
 
 /// One attempt: POST the delivery's body to the subscription's URL, signed, within
-/// `timeout_seconds`.
+/// `settings.timeout_seconds`. The URL is checked again (W1) with the settings of now, so a
+/// subscription stored before a host was untrusted, or before a check was added, is not
+/// sent to.
 fn send(
     subscription: &Subscription,
     delivery: &Delivery,
     at: DateTime<Utc>,
-    timeout_seconds: u64,
+    settings: &WebhookSettings,
 ) -> AttemptResult {
+    if let Err(refused) = check_url(&subscription.url, &settings.trusted_hosts) {
+        return AttemptResult::NoResponse(format!(
+            "not sent: the URL is not allowed (W1, {}): {}",
+            refused.code.as_str(),
+            refused.message
+        ));
+    }
+    let timeout_seconds = settings.timeout_seconds;
     let timestamp = at.timestamp();
     // The Standard Webhooks signature: `v1,<base64>` for each secret that signs now.
     let signed = certflow_component::webhook::sign(
@@ -371,7 +391,7 @@ pub(crate) fn ping(id: &str) -> Outcome {
     let body = serde_json::to_string(&event).map_err(store_error)?;
     let mut delivery = Delivery::new(message, EventType::WebhookPing, "ping".into(), body, at);
     let started = Instant::now();
-    let result = send(&subscription, &delivery, at, settings.timeout_seconds);
+    let result = send(&subscription, &delivery, at, &settings);
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let recorded = delivery.record(&result, at, duration_ms, &settings);
     // A ping is tried once: it checks the endpoint now, it is not an event to deliver later.

@@ -249,6 +249,17 @@ pub fn check_url(text: &str, trusted_hosts: &[String]) -> Result<String, FieldEr
             "W1",
         ));
     }
+    if let url::Host::Domain(name) = &host
+        && is_the_apps_own_host(name)
+    {
+        return Err(FieldError::new(
+            "/url",
+            ErrorCode::PrivateAddress,
+            "the app's own components (`*.spin.internal`, `self.alt`): Spin routes these to \
+             the app itself, past its routes; never a receiver, whatever is trusted",
+            "W1",
+        ));
+    }
     let non_public = match host {
         url::Host::Domain(name) => {
             let name = name.trim_end_matches('.').to_ascii_lowercase();
@@ -268,9 +279,19 @@ pub fn check_url(text: &str, trusted_hosts: &[String]) -> Result<String, FieldEr
     Ok(url.to_string())
 }
 
+/// Whether `name` is a host Spin serves from the app itself rather than the network: service
+/// chaining (`spin.internal` and `<component>.spin.internal`) and self requests (`self.alt`),
+/// in any case, with or without a trailing dot.
+pub fn is_the_apps_own_host(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "spin.internal" || name.ends_with(".spin.internal") || name == "self.alt"
+}
+
 /// Whether `ip` is a public unicast address (not loopback, private, link-local, shared
-/// (RFC 6598), unspecified, broadcast, documentation, multicast or unique-local; an
-/// IPv4-mapped IPv6 address is judged as its IPv4 address).
+/// (RFC 6598), unspecified, broadcast, documentation, multicast, unique-local, site-local,
+/// discard-only, Teredo or local-use NAT64). An IPv6 address that carries an IPv4 address
+/// (IPv4-mapped, IPv4-compatible, IPv4-translated, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`)
+/// is judged as that IPv4 address, since it reaches it.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -299,11 +320,37 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
+    let s = ip.segments();
+    let v4 = |high: u16, low: u16| Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+    if ip.is_loopback() || ip.is_unspecified() {
+        return false;
+    }
+    // IPv4-compatible `::a.b.c.d` (RFC 4291 2.5.5.1) and IPv4-translated `::ffff:0:a.b.c.d`
+    // (RFC 2765 2.1).
+    if s[..6] == [0; 6] || s[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return is_public_v4(v4(s[6], s[7]));
+    }
+    // NAT64's well-known prefix `64:ff9b::/96` (RFC 6052): the translator reaches a.b.c.d.
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return is_public_v4(v4(s[6], s[7]));
+    }
+    // 6to4 `2002:AABB:CCDD::/48` (RFC 3056): a relay reaches AA.BB.CC.DD.
+    if s[0] == 0x2002 {
+        return is_public_v4(v4(s[1], s[2]));
+    }
+    let local_use_nat64 = s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1; // RFC 8215
+    let site_local = (s[0] & 0xffc0) == 0xfec0; // RFC 3879
+    let documentation = s[0] == 0x2001 && s[1] == 0x0db8; // RFC 3849
+    let discard_only = s[..4] == [0x100, 0, 0, 0]; // RFC 6666
+    let teredo = s[0] == 0x2001 && s[1] == 0; // RFC 4380: the IPv4 address is obfuscated
+    !(ip.is_multicast()
         || ip.is_unique_local()
-        || ip.is_unicast_link_local())
+        || ip.is_unicast_link_local()
+        || local_use_nat64
+        || site_local
+        || documentation
+        || discard_only
+        || teredo)
 }
 
 #[cfg(test)]
@@ -355,6 +402,17 @@ mod tests {
             "https://localhost/",
             "https://api.localhost./",
             "https://2130706433/", // 127.0.0.1 as one number: url parses it as IPv4
+            "https://0x7f.1/",
+            "https://0177.0.0.1/",
+            "https://[::127.0.0.1]/",
+            "https://[::ffff:0:10.0.0.1]/",
+            "https://[64:ff9b::10.0.0.1]/",
+            "https://[64:ff9b:1::1]/",
+            "https://[2002:a00:1::1]/",
+            "https://[2001:0:4136:e378::1]/",
+            "https://[fec0::1]/",
+            "https://[2001:db8::1]/",
+            "https://[100::1]/",
         ] {
             assert_eq!(
                 codes(json!({"url": url, "events": ["*"]}), &[]),
@@ -376,6 +434,45 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn w1_the_apps_own_hosts_are_refused_even_when_trusted() {
+        for url in [
+            "https://review.spin.internal/internal/screening/x",
+            "https://Notify.Spin.Internal./internal/records/application:x",
+            "https://spin.internal/",
+            "https://self.alt/api/applications",
+            "https://SELF.ALT./",
+        ] {
+            assert_eq!(
+                codes(json!({"url": url, "events": ["*"]}), &[]),
+                vec![("/url".to_string(), ErrorCode::PrivateAddress)],
+                "{url}"
+            );
+        }
+        assert_eq!(
+            codes(
+                json!({"url": "https://self.alt/", "events": ["*"]}),
+                &["self.alt"]
+            ),
+            vec![("/url".to_string(), ErrorCode::PrivateAddress)]
+        );
+        assert!(
+            codes(
+                json!({"url": "https://spin.internal.example.com/", "events": ["*"]}),
+                &[]
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn w1_public_ipv6_addresses_are_accepted() {
+        for ip in ["2606:4700:4700::1111", "64:ff9b::808:808", "2002:808:808::1"] {
+            let ip: Ipv6Addr = ip.parse().unwrap_or(Ipv6Addr::UNSPECIFIED);
+            assert!(is_public(IpAddr::V6(ip)), "{ip}");
+        }
     }
 
     #[test]

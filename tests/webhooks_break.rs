@@ -1,0 +1,335 @@
+//! Webhooks from the outside (issue 13): what an attacker or a careless integrator tries
+//! against the notify component, each a fault found by trying it, checked end to end on the
+//! real `spin.toml`.
+//!
+//! - W1: a subscription URL must not make certflow call into its own components (Spin's
+//!   service chaining, `<component>.spin.internal`, and self requests, `self.alt`), nor into a
+//!   private network through an IPv6 address that embeds a private IPv4 address.
+//! - W2: once a receiver answered 410 Gone, nothing more is sent to it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use certflow_tests::{Host, Store, example_application, start_app_with, with_store};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// The app as the tests of outbound webhooks run it: plain http to 127.0.0.1 allowed, short
+/// retries.
+async fn start(state: &std::path::Path) -> Result<Host> {
+    start_app_with(
+        state,
+        Duration::ZERO,
+        &[
+            ("webhook_trusted_hosts", "127.0.0.1"),
+            ("webhook_outbound_host_http", "http://127.0.0.1:*"),
+            ("webhook_retry_seconds", "1,1"),
+            ("webhook_timeout_seconds", "2"),
+        ],
+    )
+    .await
+}
+
+/// `POST /api/webhooks` with `url`, every event.
+async fn subscribe(host: &Host, url: &str) -> Result<certflow_tests::Reply> {
+    host.operator(
+        reqwest::Method::POST,
+        "/api/webhooks",
+        Some(&json!({"url": url, "events": ["*"], "description": "break"})),
+    )
+    .await
+}
+
+/// The field error codes of a 422, or the status and body when it is not one.
+fn error_codes(reply: &certflow_tests::Reply) -> Result<Vec<String>> {
+    ensure!(reply.status == 422, "{}: {}", reply.status, reply.body);
+    let errors = reply.body["errors"]
+        .as_array()
+        .with_context(|| format!("no errors: {}", reply.body))?;
+    Ok(errors
+        .iter()
+        .map(|e| e["code"].as_str().unwrap_or_default().to_string())
+        .collect())
+}
+
+/// The code the app gives a plain private address (`https://10.0.0.1/`).
+async fn private_address_code(host: &Host) -> Result<String> {
+    let codes = error_codes(&subscribe(host, "https://10.0.0.1/hook").await?)?;
+    codes
+        .first()
+        .cloned()
+        .context("a private address gave no error code")
+}
+
+/// How many subscriptions the app lists.
+async fn subscription_count(host: &Host) -> Result<usize> {
+    let list = host
+        .operator(reqwest::Method::GET, "/api/webhooks", None)
+        .await?;
+    ensure!(list.status == 200, "{}: {}", list.status, list.body);
+    list.body["webhooks"]
+        .as_array()
+        .map(Vec::len)
+        .with_context(|| format!("no list: {}", list.body))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w1_subscription_to_the_apps_own_components_is_refused() -> Result<()> {
+    with_store(Store::Sqlite, async {
+        let state = tempfile::tempdir()?;
+        let host = start(state.path()).await?;
+        let private = private_address_code(&host).await?;
+        // Spin routes these to the app itself, past every trigger: notify would POST into
+        // the components' internal routes (screening, the outbox) or the public API.
+        for url in [
+            "https://review.spin.internal/internal/screening/0123456789abcdef0123456789abcdef",
+            "https://notify.spin.internal/internal/records/application:x",
+            "https://Notify.Spin.Internal./internal/records/application:x",
+            "https://intake.spin.internal:443/api/applications",
+            "https://spin.internal/",
+            "https://self.alt/api/applications",
+            "https://SELF.ALT./api/webhooks",
+        ] {
+            let codes = error_codes(&subscribe(&host, url).await?).context(url)?;
+            ensure!(codes == vec![private.clone()], "{url}: {codes:?}");
+        }
+        ensure!(
+            subscription_count(&host).await? == 0,
+            "a refused subscription was stored"
+        );
+        host.stop().await
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w1_ipv6_address_embedding_a_private_ipv4_is_refused() -> Result<()> {
+    with_store(Store::Sqlite, async {
+        let state = tempfile::tempdir()?;
+        let host = start(state.path()).await?;
+        let private = private_address_code(&host).await?;
+        for url in [
+            // IPv4-compatible (RFC 4291 2.5.5.1, deprecated).
+            "https://[::127.0.0.1]/",
+            "https://[::10.0.0.1]/",
+            // IPv4-translated (RFC 2765 2.1).
+            "https://[::ffff:0:10.0.0.1]/",
+            // NAT64, well-known and local-use prefixes (RFC 6052, RFC 8215).
+            "https://[64:ff9b::10.0.0.1]/",
+            "https://[64:ff9b::169.254.169.254]/",
+            "https://[64:ff9b:1::a00:1]/",
+            // 6to4 (RFC 3056) of 10.0.0.1 and of 127.0.0.1.
+            "https://[2002:a00:1::1]/",
+            "https://[2002:7f00:1::]/",
+            // Site-local (RFC 3879), documentation (RFC 3849), discard-only (RFC 6666).
+            "https://[fec0::1]/",
+            "https://[2001:db8::1]/",
+            "https://[100::1]/",
+        ] {
+            let codes = error_codes(&subscribe(&host, url).await?).context(url)?;
+            ensure!(codes == vec![private.clone()], "{url}: {codes:?}");
+        }
+        ensure!(
+            subscription_count(&host).await? == 0,
+            "a refused subscription was stored"
+        );
+        // Public addresses, including NAT64 of a public IPv4 address, stay allowed.
+        for url in [
+            "https://[2606:4700:4700::1111]/hook",
+            "https://[64:ff9b::8.8.8.8]/hook",
+        ] {
+            let created = subscribe(&host, url).await?;
+            ensure!(
+                created.status == 201,
+                "{url}: {} {}",
+                created.status,
+                created.body
+            );
+        }
+        host.stop().await
+    })
+    .await
+}
+
+/// A receiver on 127.0.0.1 that answers every request with `status` after `delay` and counts
+/// them.
+struct Receiver {
+    port: u16,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Receiver {
+    async fn start(status: u16, delay: Duration) -> Result<Receiver> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = requests.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let counted = counted.clone();
+                tokio::spawn(async move {
+                    if read_request(&mut socket).await.is_ok() {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(delay).await;
+                        let answer = format!(
+                            "HTTP/1.1 {status} Status\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        );
+                        let _ = socket.write_all(answer.as_bytes()).await;
+                    }
+                });
+            }
+        });
+        Ok(Receiver { port, requests })
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    fn count(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+/// Reads one request's head and its `content-length` bytes of body.
+async fn read_request(socket: &mut tokio::net::TcpStream) -> Result<()> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let read = socket.read(&mut chunk).await?;
+        ensure!(read > 0, "closed before the request ended");
+        buffer.extend_from_slice(&chunk[..read]);
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if buffer.len() >= end + 4 + length {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Waits up to 20 s for `check` to hold.
+async fn eventually<F, Fut>(what: &str, mut check: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool>>,
+{
+    for _ in 0..200 {
+        if check().await? {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("timed out waiting for {what}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w2_receiver_answering_410_gone_gets_no_further_request() -> Result<()> {
+    with_store(Store::Sqlite, async {
+        let state = tempfile::tempdir()?;
+        let host = start(state.path()).await?;
+        // A slow receiver first: one of two notify requests waits on it while the other
+        // reaches the 410 receiver, so the first goes on with the subscription as it was.
+        let slow = Receiver::start(200, Duration::from_millis(700)).await?;
+        let first = subscribe(&host, &slow.url()).await?;
+        ensure!(first.status == 201, "{}", first.body);
+        let gone = Receiver::start(410, Duration::ZERO).await?;
+        let created = subscribe(&host, &gone.url()).await?;
+        ensure!(created.status == 201, "{}", created.body);
+        let id = created.body["id"].as_str().context("no id")?.to_string();
+        // Each submission makes two events (submitted, screened) announced by two
+        // components at once: two notify requests deliver them concurrently.
+        for _ in 0..3 {
+            let submitted = host.submit(&example_application()?, None).await?;
+            ensure!(submitted.status == 201, "{}", submitted.body);
+        }
+        let path = format!("/api/webhooks/{id}");
+        eventually("the subscription to be disabled", || async {
+            let view = host.operator(reqwest::Method::GET, &path, None).await?;
+            Ok(!view.body["disabled"].is_null())
+        })
+        .await?;
+        // Whatever was in flight settles; a dispatch (and its retries' due times) passes.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let dispatched = host
+            .operator(reqwest::Method::POST, "/api/webhooks/dispatch", None)
+            .await?;
+        ensure!(dispatched.status == 200, "{}", dispatched.body);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        ensure!(
+            gone.count() == 1,
+            "the receiver answered 410 Gone and then got {} more request(s)",
+            gone.count() - 1
+        );
+        let deliveries = host
+            .operator(reqwest::Method::GET, &format!("{path}/deliveries"), None)
+            .await?;
+        let attempted = deliveries.body["deliveries"]
+            .as_array()
+            .context("no deliveries")?
+            .iter()
+            .filter(|d| d["attempts"].as_array().is_some_and(|a| !a.is_empty()))
+            .count();
+        ensure!(
+            attempted == 1,
+            "{attempted} deliveries were attempted: {}",
+            Value::from(deliveries.body["deliveries"].clone())
+        );
+        host.stop().await
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w1_receiver_no_longer_trusted_is_not_sent_to() -> Result<()> {
+    with_store(Store::Sqlite, async {
+        let state = tempfile::tempdir()?;
+        let host = start(state.path()).await?;
+        let receiver = Receiver::start(200, Duration::ZERO).await?;
+        let created = subscribe(&host, &receiver.url()).await?;
+        ensure!(created.status == 201, "{}", created.body);
+        let id = created.body["id"].as_str().context("no id")?.to_string();
+        host.stop().await?;
+        // The operator takes 127.0.0.1 off the trusted hosts; the outbound entry stays.
+        let host = start_app_with(
+            state.path(),
+            Duration::ZERO,
+            &[
+                ("webhook_trusted_hosts", ""),
+                ("webhook_outbound_host_http", "http://127.0.0.1:*"),
+            ],
+        )
+        .await?;
+        let ping = host
+            .operator(
+                reqwest::Method::POST,
+                &format!("/api/webhooks/{id}/ping"),
+                None,
+            )
+            .await?;
+        ensure!(ping.status == 200, "{}: {}", ping.status, ping.body);
+        let attempt = &ping.body["delivery"]["attempts"][0];
+        ensure!(
+            attempt["status_code"].is_null()
+                && attempt["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("not allowed")),
+            "{attempt}"
+        );
+        ensure!(
+            receiver.count() == 0,
+            "an untrusted http receiver got {} request(s)",
+            receiver.count()
+        );
+        host.stop().await
+    })
+    .await
+}

@@ -1463,3 +1463,42 @@ async fn at_least_once_a_host_killed_after_a_decision_delivers_it_after_restart(
     host.stop().await
 }
 }
+
+/// `POST /api/webhooks` as an operator with an Idempotency-Key: status and JSON body.
+async fn create_with_key(host: &Host, body: &Value, key: &str) -> Result<(u16, Value, bool)> {
+    let resp = host
+        .client
+        .post(host.url("/api/webhooks"))
+        .bearer_auth(OPERATOR_TOKEN)
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await?;
+    let status = resp.status().as_u16();
+    let replayed = resp.headers().get("idempotent-replayed").is_some();
+    Ok((status, resp.json().await?, replayed))
+}
+
+each_store! {
+async fn i7_a_subscription_created_twice_with_one_idempotency_key_is_one() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start(state.path()).await?;
+    let body = json!({ "url": "https://hooks.example.com/certflow", "events": ["decision.recorded"],
+                       "description": "ERP" });
+    let (first_status, first, first_replayed) = create_with_key(&host, &body, "subscribe-erp").await?;
+    ensure!(first_status == 201 && !first_replayed, "{first}");
+    let (again_status, again, again_replayed) = create_with_key(&host, &body, "subscribe-erp").await?;
+    // The same reply, the secret included (the retry must be able to sign-check), once.
+    ensure!(again_status == 201 && again_replayed && again == first, "{again} vs {first}");
+    let other = json!({ "url": "https://hooks.example.com/other", "events": ["*"] });
+    let (reused_status, reused, _) = create_with_key(&host, &other, "subscribe-erp").await?;
+    ensure!(reused_status == 422, "{reused}");
+    let listed = host.operator(Method::GET, "/api/webhooks", None).await?;
+    ensure!(
+        listed.body["webhooks"].as_array().map(Vec::len) == Some(1),
+        "{}",
+        listed.body
+    );
+    host.stop().await
+}
+}

@@ -72,7 +72,14 @@ fn route(req: &Request) -> (Outcome, Option<FollowUp>) {
 fn operator_route(req: &Request, segments: &[&str], by: &str) -> (Outcome, Option<FollowUp>) {
     let plain = |outcome: Outcome| (outcome, None);
     match (segments, &req.method) {
-        (["api", "webhooks"], Method::Post) => plain(subscriptions::create(req, by)),
+        // I7: a retried creation with its Idempotency-Key gets the first 201 again (its secret
+        // included: the idempotency record keeps the reply as the subscription keeps the
+        // secret, in the same store), never a second subscription.
+        (["api", "webhooks"], Method::Post) => {
+            plain(certflow_component::idempotent(req, "webhooks", || {
+                subscriptions::create(req, by)
+            }))
+        }
         (["api", "webhooks"], Method::Get) => plain(subscriptions::list()),
         (["api", "webhooks"], _) => plain(Err(method_not_allowed("GET, POST"))),
         (["api", "webhooks", "dispatch"], Method::Post) => plain(deliver::dispatch()),

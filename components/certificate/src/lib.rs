@@ -205,6 +205,10 @@ fn issue(req: &Request, id: &str, by: Option<&str>) -> Outcome {
         }
     };
     certificate.application_id = Some(id.to_string());
+    // The issuance's time, as every later change has it (`Journaled::stamp`).
+    for change in &mut certificate.history {
+        change.at.get_or_insert(at);
+    }
     set_json(
         &bucket,
         &format!("certificate:{}", certificate.number),

@@ -63,8 +63,6 @@ pub(crate) fn announced(req: &Request, record_key: &str) -> Result<(Reply, Follo
     let bucket = open_store()?;
     let context = Context::load(open_store()?, certflow_component::now())?;
     let mut tally = Tally::default();
-    // Also without subscriptions: the cursor moves past the change, so a subscription made
-    // later does not receive it (a certificate change records only its day).
     let stream = process(&bucket, record_key, &context.subscriptions, &mut tally)?;
     // Every change of the announcing request was made before it announced.
     bucket
@@ -202,9 +200,14 @@ fn read_events(
                 id: message_id(index),
                 index,
                 event: events::certificate_event(number, application, change, now),
-                // A change records its day only: it goes to the subscriptions that exist when
-                // it is first read here (right after the change; the cursor then moves past it).
-                happened_at: now,
+                // Its time (`at`, since webhooks); a change written before records its day
+                // only: the end of that day, so a subscription made that day receives it.
+                happened_at: change.at.unwrap_or_else(|| {
+                    change
+                        .on
+                        .and_hms_opt(23, 59, 59)
+                        .map_or(now, |t| t.and_utc())
+                }),
             })
             .collect();
         let stream = application.unwrap_or(number).to_string();

@@ -18,8 +18,9 @@ use serde_json::json;
 
 use crate::not_found;
 
-/// The counter of subscription slots.
-const COUNT: &str = "webhook-count";
+/// The counter of subscription slots (read by every changing component: while it is 0, no
+/// change is marked or announced).
+const COUNT: &str = certflow_component::outbox::SUBSCRIPTION_COUNT;
 
 /// A subscription as stored under `webhook:<id>`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -175,7 +176,7 @@ pub(crate) fn load(bucket: &Bucket, id: &str) -> Result<Subscription, Problem> {
 
 /// Every subscription, oldest first.
 pub(crate) fn all(bucket: &Bucket) -> Result<Vec<Subscription>, Problem> {
-    let count = increment(bucket, COUNT, 0)?;
+    let count = certflow_component::read_counter(bucket, COUNT)?;
     let mut found = Vec::new();
     for slot in 1..=count {
         let Some(id) = get_json::<String>(bucket, &format!("webhook-slot:{slot}"))? else {

@@ -544,6 +544,30 @@ pub fn increment(bucket: &Bucket, key: &str, delta: i64) -> Result<i64, Problem>
     atomics::increment(bucket, key, delta).map_err(store_error)
 }
 
+/// Reads the counter at `key` without changing it: 0 when absent. A counter is written only by
+/// `increment` (never `set`), which Spin stores as 8 little-endian bytes on SQLite and as a
+/// decimal string on Redis: both are read here (8 ASCII digits would be a little-endian
+/// value above 3.4e18, which no counter of certflow's reaches). Reading with `get` costs no
+/// write, where `increment` by 0 is one. Errors: 503 when the store fails or the value is
+/// neither.
+pub fn read_counter(bucket: &Bucket, key: &str) -> Result<i64, Problem> {
+    let Some(bytes) = bucket.get(key).map_err(store_error)? else {
+        return Ok(0);
+    };
+    if !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit) {
+        if let Some(value) = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| text.parse::<i64>().ok())
+        {
+            return Ok(value);
+        }
+    }
+    match <[u8; 8]>::try_from(bytes.as_slice()) {
+        Ok(le) => Ok(i64::from_le_bytes(le)),
+        Err(_) => Err(store_error(format!("{key} is not a counter"))),
+    }
+}
+
 /// Every key that starts with `prefix`, in order (Spin answers in one page; a cursor from
 /// another host is followed).
 pub fn keys_with_prefix(bucket: &Bucket, prefix: &str) -> Result<Vec<String>, Problem> {

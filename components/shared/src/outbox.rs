@@ -22,6 +22,10 @@ use crate::{Bucket, random_bytes, set_json};
 /// Prefix of every marker key.
 pub const MARK_PREFIX: &str = "outbox-mark:";
 
+/// The counter of webhook subscriptions ever created (notify's slots): while it is 0 there is
+/// no one to tell, and a change writes no marker and announces nothing.
+pub const SUBSCRIPTION_COUNT: &str = "webhook-count";
+
 /// A marker: when it was written (the dispatcher deletes markers older than any request).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Mark {
@@ -38,6 +42,8 @@ struct Marked {
 thread_local! {
     /// The record keys this request marked, announced once it has answered.
     static MARKED: RefCell<Vec<Marked>> = const { RefCell::new(Vec::new()) };
+    /// Whether a subscription exists, read once per request.
+    static SUBSCRIBED: RefCell<Option<bool>> = const { RefCell::new(None) };
 }
 
 /// Whether `key` is a record whose history is published (`application:`, `certificate:`).
@@ -54,6 +60,19 @@ pub fn mark(bucket: &Bucket, record_key: &str) -> Result<(), Problem> {
     if !is_published(record_key)
         || MARKED.with(|m| m.borrow().iter().any(|k| k.record_key == record_key))
     {
+        return Ok(());
+    }
+    // No subscription yet: nothing to mark (a subscription receives the changes made after it
+    // exists; one created while this request runs sees it as made before).
+    let subscribed = match SUBSCRIBED.with(|s| *s.borrow()) {
+        Some(known) => known,
+        None => {
+            let known = crate::read_counter(bucket, SUBSCRIPTION_COUNT)? > 0;
+            SUBSCRIBED.with(|s| *s.borrow_mut() = Some(known));
+            known
+        }
+    };
+    if !subscribed {
         return Ok(());
     }
     let nonce: String = random_bytes::<8>()?

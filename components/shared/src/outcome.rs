@@ -54,9 +54,13 @@ impl Journaled for certflow_domain::certificate::Certificate {
         self.history.len()
     }
 
+    /// Also the time of the change, which a certificate change otherwise records only as its
+    /// day (webhook events, issue 13).
     fn stamp(&mut self, from: usize, change_id: &str) {
+        let at = crate::now();
         for entry in self.history.iter_mut().skip(from) {
             entry.change_id = Some(change_id.to_string());
+            entry.at.get_or_insert(at);
         }
     }
 }

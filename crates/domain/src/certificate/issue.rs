@@ -622,6 +622,7 @@ pub fn issue(
             ),
             rule: "C2".to_string(),
             change_id: None,
+            at: None,
         }],
         application_id: None,
     })

@@ -253,6 +253,7 @@ impl Certificate {
             reason,
             rule: rule.to_string(),
             change_id: None,
+            at: None,
         });
     }
 

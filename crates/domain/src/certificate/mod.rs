@@ -208,6 +208,11 @@ pub struct Change {
     /// [`crate::record::StatusChange::change_id`]); never shown publicly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change_id: Option<String>,
+    /// When the change was written (the component's clock; set with the change id, so that
+    /// a webhook subscription made later the same day does not receive it). Absent on
+    /// changes written before it existed; never shown publicly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What the certificate component reads of the CB's settings document (`GET /api/settings`):

@@ -295,6 +295,7 @@ mod tests {
             reason: "client asked".into(),
             rule: "C5".into(),
             change_id: None,
+            at: None,
         };
         let now = "2026-11-30T10:00:00Z".parse()?;
         let event = certificate_event("CF-2026-000001", Some("ab"), &change, now);

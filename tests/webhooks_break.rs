@@ -333,3 +333,49 @@ async fn w1_receiver_no_longer_trusted_is_not_sent_to() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w1_subscription_with_port_0_or_a_control_character_is_422() -> Result<()> {
+    with_store(Store::Sqlite, async {
+        let state = tempfile::tempdir()?;
+        let host = start(state.path()).await?;
+        // Port 0 is never a receiver (RFC 6335); a description is one line of text (as every
+        // one-line text of the app): a NUL or an escape sequence would reach operators' screens.
+        let refused = host
+            .operator(
+                reqwest::Method::POST,
+                "/api/webhooks",
+                Some(&json!({
+                    "url": "https://hooks.example.com:0/x",
+                    "events": ["*"],
+                    "description": "ops\u{0}\u{1b}[31m",
+                })),
+            )
+            .await?;
+        let fields: Vec<(String, String)> = refused.body["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                (
+                    e["field"].as_str().unwrap_or_default().to_string(),
+                    e["code"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        ensure!(
+            refused.status == 422
+                && fields
+                    == vec![
+                        ("/url".to_string(), "invalid_format".to_string()),
+                        ("/description".to_string(), "invalid_format".to_string()),
+                    ],
+            "{}: {}",
+            refused.status,
+            refused.body
+        );
+        ensure!(subscription_count(&host).await? == 0, "stored");
+        host.stop().await
+    })
+    .await
+}

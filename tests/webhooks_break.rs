@@ -447,3 +447,53 @@ async fn w2_decision_recorded_arrives_before_certificate_issued() -> Result<()> 
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w2_every_accepted_timeout_setting_delivers() -> Result<()> {
+    with_store(Store::Sqlite, async {
+        // An attempt starts only when its whole timeout fits in the request's budget for
+        // attempts: a timeout the settings accept must fit, or no event is ever delivered.
+        for timeout in ["20", "21", "25"] {
+            let state = tempfile::tempdir()?;
+            let host = start_app_with(
+                state.path(),
+                Duration::ZERO,
+                &[
+                    ("webhook_trusted_hosts", "127.0.0.1"),
+                    ("webhook_outbound_host_http", "http://127.0.0.1:*"),
+                    ("webhook_timeout_seconds", timeout),
+                ],
+            )
+            .await?;
+            let receiver = Receiver::start(200, Duration::ZERO).await?;
+            let created = subscribe(&host, &receiver.url()).await?;
+            if created.status == 503 {
+                // Refused as a setting: the operator is told which variable.
+                ensure!(
+                    created.body["detail"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("webhook_timeout_seconds")),
+                    "{timeout}: {}",
+                    created.body
+                );
+                host.stop().await?;
+                continue;
+            }
+            ensure!(created.status == 201, "{timeout}: {}", created.body);
+            let submitted = host.submit(&example_application()?, None).await?;
+            ensure!(submitted.status == 201, "{}", submitted.body);
+            let dispatched = host
+                .operator(reqwest::Method::POST, "/api/webhooks/dispatch", None)
+                .await?;
+            ensure!(dispatched.status == 200, "{}", dispatched.body);
+            eventually("both events delivered", || async { Ok(receiver.count() >= 2) })
+                .await
+                .with_context(|| {
+                    format!("timeout {timeout}: dispatch answered {}", dispatched.body)
+                })?;
+            host.stop().await?;
+        }
+        Ok(())
+    })
+    .await
+}

@@ -306,7 +306,7 @@ async fn w2_receiver_answering_410_gone_gets_no_further_request() -> Result<()> 
         ensure!(
             attempted == 1,
             "{attempted} deliveries were attempted: {}",
-            Value::from(deliveries.body["deliveries"].clone())
+            deliveries.body["deliveries"]
         );
         host.stop().await
     })
@@ -426,7 +426,11 @@ async fn w2_decision_recorded_arrives_before_certificate_issued() -> Result<()> 
         let rounds = 3;
         let mut ids = Vec::new();
         for _ in 0..rounds {
-            ids.push(certflow_tests::workflow::certify(&host, &mut Vec::new()).await?.0);
+            ids.push(
+                certflow_tests::workflow::certify(&host, &mut Vec::new())
+                    .await?
+                    .0,
+            );
         }
         eventually("every decision and certificate", || async {
             Ok(receiver.count() >= 2 * rounds)
@@ -486,11 +490,11 @@ async fn w2_every_accepted_timeout_setting_delivers() -> Result<()> {
                 .operator(reqwest::Method::POST, "/api/webhooks/dispatch", None)
                 .await?;
             ensure!(dispatched.status == 200, "{}", dispatched.body);
-            eventually("both events delivered", || async { Ok(receiver.count() >= 2) })
-                .await
-                .with_context(|| {
-                    format!("timeout {timeout}: dispatch answered {}", dispatched.body)
-                })?;
+            eventually("both events delivered", || async {
+                Ok(receiver.count() >= 2)
+            })
+            .await
+            .with_context(|| format!("timeout {timeout}: dispatch answered {}", dispatched.body))?;
             host.stop().await?;
         }
         Ok(())

@@ -483,7 +483,11 @@ mod tests {
 
     #[test]
     fn w1_public_ipv6_addresses_are_accepted() {
-        for ip in ["2606:4700:4700::1111", "64:ff9b::808:808", "2002:808:808::1"] {
+        for ip in [
+            "2606:4700:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             let ip: Ipv6Addr = ip.parse().unwrap_or(Ipv6Addr::UNSPECIFIED);
             assert!(is_public(IpAddr::V6(ip)), "{ip}");
         }

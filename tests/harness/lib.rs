@@ -13,6 +13,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub mod processes;
+pub mod receiver;
 pub mod redis;
 pub mod workflow;
 

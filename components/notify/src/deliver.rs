@@ -23,7 +23,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::FollowUp;
-use crate::subscriptions::{self, Queue, QueueItem, Subscription, queue_key};
+use crate::subscriptions::{
+    self, QUEUE_SHARDS, Queue, QueueItem, Subscription, queue_key, shard_of,
+};
 
 /// How long one request spends on attempts, in seconds: what is left waits for the next
 /// dispatch (a request must end well within the host's timeout). `webhook_timeout_seconds`
@@ -99,7 +101,7 @@ impl Context {
         }
     }
 
-    /// Tries the due heads of `subscription`'s queue (of stream `only`, or all), each stream
+    /// Tries the due heads of `subscription`'s queues (stream `only`'s, or all), each stream
     /// moving on while its head is delivered.
     fn deliver_subscription(
         &self,
@@ -110,12 +112,34 @@ impl Context {
         if subscription.disabled.is_some() {
             return Ok(());
         }
+        let shards: Vec<u8> = match only {
+            Some(stream) => vec![shard_of(stream)],
+            None => (0..QUEUE_SHARDS).collect(),
+        };
+        for shard in shards {
+            if !self.deliver_shard(subscription, shard, only, tally)? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Context::deliver_subscription`] for one queue shard; `false` once the subscription
+    /// is disabled.
+    fn deliver_shard(
+        &self,
+        subscription: &Subscription,
+        shard: u8,
+        only: Option<&str>,
+        tally: &mut Tally,
+    ) -> Result<bool, Problem> {
         let mut blocked: Vec<String> = Vec::new();
         // Each round settles at least one head; the bound only guards against a store that
         // keeps answering with the same queue.
         for _ in 0..10_000 {
-            let Some(queue) = get_json::<Queue>(&self.bucket, &queue_key(&subscription.id))? else {
-                return Ok(());
+            let Some(queue) = get_json::<Queue>(&self.bucket, &queue_key(&subscription.id, shard))?
+            else {
+                return Ok(true);
             };
             let mut heads: Vec<QueueItem> = Vec::new();
             for item in queue.items {
@@ -129,17 +153,17 @@ impl Context {
             }
             // Streams already blocked are skipped: their heads are not the first waiting.
             if heads.is_empty() {
-                return Ok(());
+                return Ok(true);
             }
             for head in heads {
                 match self.attempt_head(subscription, &head, tally)? {
                     Head::Done => {}
                     Head::Waiting => blocked.push(head.stream),
-                    Head::Disabled => return Ok(()),
+                    Head::Disabled => return Ok(false),
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// One attempt of a queue's head, when it is due and time is left.
@@ -154,11 +178,11 @@ impl Context {
         let due = get_json::<Delivery>(&self.bucket, &key)?;
         match &due {
             None => {
-                dequeue(&self.bucket, &subscription.id, &head.delivery)?;
+                dequeue(&self.bucket, &subscription.id, head)?;
                 return Ok(Head::Done);
             }
             Some(d) if d.status != DeliveryStatus::Pending => {
-                dequeue(&self.bucket, &subscription.id, &head.delivery)?;
+                dequeue(&self.bucket, &subscription.id, head)?;
                 return Ok(Head::Done);
             }
             Some(d) if !d.is_due(now) => return Ok(Head::Waiting),
@@ -196,11 +220,11 @@ impl Context {
         let recorded = self.attempt(subscription, &delivery, now, tally)?;
         match recorded {
             Some(Recorded::Delivered) | Some(Recorded::Failed) => {
-                dequeue(&self.bucket, &subscription.id, &head.delivery)?;
+                dequeue(&self.bucket, &subscription.id, head)?;
                 Ok(Head::Done)
             }
             Some(Recorded::Gone) => {
-                dequeue(&self.bucket, &subscription.id, &head.delivery)?;
+                dequeue(&self.bucket, &subscription.id, head)?;
                 Ok(Head::Disabled)
             }
             Some(Recorded::Retry(_)) | None => Ok(Head::Waiting),
@@ -255,10 +279,11 @@ impl Context {
 }
 
 /// Removes `delivery` from `subscription`'s queue.
-fn dequeue(bucket: &Bucket, subscription: &str, delivery: &str) -> Result<(), Problem> {
-    update_json::<Queue, _>(bucket, &queue_key(subscription), true, |mut queue| {
+fn dequeue(bucket: &Bucket, subscription: &str, item: &QueueItem) -> Result<(), Problem> {
+    let key = queue_key(subscription, shard_of(&item.stream));
+    update_json::<Queue, _>(bucket, &key, true, |mut queue| {
         let before = queue.items.len();
-        queue.items.retain(|i| i.delivery != delivery);
+        queue.items.retain(|i| i.delivery != item.delivery);
         if queue.items.len() == before {
             Update::Keep(queue)
         } else {
@@ -412,7 +437,11 @@ fn deliveries(bucket: &Bucket, id: &str) -> Result<Vec<Delivery>, Problem> {
             found.push(delivery);
         }
     }
-    found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    // In the order the changes were made: the event's timestamp, then its history entry.
+    let happened = |d: &Delivery| {
+        serde_json::from_str::<Event>(&d.body).map_or(d.created_at, |event| event.timestamp)
+    };
+    found.sort_by(|a, b| (happened(a), a.entry, &a.id).cmp(&(happened(b), b.entry, &b.id)));
     Ok(found)
 }
 
@@ -479,14 +508,19 @@ pub(crate) fn redeliver(id: &str, delivery: &str) -> Result<(Reply, FollowUp), P
         delivery: queued.id.clone(),
         stream: queued.stream.clone(),
     };
-    update_json::<Queue, _>(&bucket, &queue_key(id), true, |mut queue| {
-        if queue.items.iter().any(|i| i.delivery == item.delivery) {
-            Update::Keep(queue)
-        } else {
-            queue.items.push(item.clone());
-            Update::Store(queue)
-        }
-    })?;
+    update_json::<Queue, _>(
+        &bucket,
+        &queue_key(id, shard_of(&item.stream)),
+        true,
+        |mut queue| {
+            if queue.items.iter().any(|i| i.delivery == item.delivery) {
+                Update::Keep(queue)
+            } else {
+                queue.items.push(item.clone());
+                Update::Store(queue)
+            }
+        },
+    )?;
     println!("webhook {id}: {delivery} queued again");
     Ok((
         Reply::json(202, &json!({ "delivery": view(&queued) })),

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use crate::FollowUp;
 use crate::deliver::{Context, Tally};
-use crate::subscriptions::{Queue, QueueItem, Subscription, queue_key};
+use crate::subscriptions::{Queue, QueueItem, Subscription, queue_key, shard_of};
 
 /// How old a marker found by the dispatcher must be before it is deleted: longer than any
 /// request runs, so the change it announces has landed or never will.
@@ -44,6 +44,7 @@ struct Announcement {
 /// after it).
 struct Published {
     id: String,
+    index: usize,
     event: Event,
     happened_at: DateTime<Utc>,
 }
@@ -62,13 +63,9 @@ pub(crate) fn announced(req: &Request, record_key: &str) -> Result<(Reply, Follo
     let bucket = open_store()?;
     let context = Context::load(open_store()?, certflow_component::now())?;
     let mut tally = Tally::default();
-    // Without subscriptions there is no one to tell: a subscription made later receives only
-    // later changes.
-    let stream = if context.subscriptions.is_empty() {
-        None
-    } else {
-        process(&bucket, record_key, &context.subscriptions, &mut tally)?
-    };
+    // Also without subscriptions: the cursor moves past the change, so a subscription made
+    // later does not receive it (a certificate change records only its day).
+    let stream = process(&bucket, record_key, &context.subscriptions, &mut tally)?;
     // Every change of the announcing request was made before it announced.
     bucket
         .delete(&format!("{MARK_PREFIX}{record_key}:{}", announcement.mark))
@@ -183,6 +180,7 @@ fn read_events(
             .filter_map(|(index, entry)| {
                 events::application_event(id, entry).map(|event| Published {
                     id: message_id(index),
+                    index,
                     event,
                     happened_at: entry.at,
                 })
@@ -202,12 +200,11 @@ fn read_events(
             .skip(cursor)
             .map(|(index, change)| Published {
                 id: message_id(index),
+                index,
                 event: events::certificate_event(number, application, change, now),
-                // A change records its day only: it goes to the subscriptions of that day.
-                happened_at: change
-                    .on
-                    .and_hms_opt(23, 59, 59)
-                    .map_or(now, |t| t.and_utc()),
+                // A change records its day only: it goes to the subscriptions that exist when
+                // it is first read here (right after the change; the cursor then moves past it).
+                happened_at: now,
             })
             .collect();
         let stream = application.unwrap_or(number).to_string();
@@ -232,13 +229,16 @@ fn enqueue(
             Some(existing) => existing.status,
             None => {
                 let body = serde_json::to_string(&published.event).map_err(store_error)?;
-                let delivery = Delivery::new(
-                    published.id.clone(),
-                    published.event.kind,
-                    stream.to_string(),
-                    body,
-                    now,
-                );
+                let delivery = Delivery {
+                    entry: published.index,
+                    ..Delivery::new(
+                        published.id.clone(),
+                        published.event.kind,
+                        stream.to_string(),
+                        body,
+                        now,
+                    )
+                };
                 set_json(bucket, &key, &delivery)?;
                 DeliveryStatus::Pending
             }
@@ -251,7 +251,8 @@ fn enqueue(
         }
     }
     let mut appended = 0;
-    update_json::<Queue, _>(bucket, &queue_key(&subscription.id), true, |mut queue| {
+    let key = queue_key(&subscription.id, shard_of(stream));
+    update_json::<Queue, _>(bucket, &key, true, |mut queue| {
         appended = 0;
         for item in &pending {
             if !queue.items.iter().any(|i| i.delivery == item.delivery) {

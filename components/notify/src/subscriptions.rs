@@ -126,9 +126,25 @@ pub(crate) fn key(id: &str) -> String {
     format!("webhook:{id}")
 }
 
-/// The key of subscription `id`'s queue.
-pub(crate) fn queue_key(id: &str) -> String {
-    format!("webhook-queue:{id}")
+/// How many queues a subscription's deliveries are spread over. A stream (an application)
+/// always goes to the same one, so its order holds, while the changes of different
+/// applications mostly swap different documents instead of all contending for one.
+pub(crate) const QUEUE_SHARDS: u8 = 16;
+
+/// The queue shard of `stream`: the first hex digit of its SHA-256 (0–15).
+pub(crate) fn shard_of(stream: &str) -> u8 {
+    let digest = certflow_component::sha256_hex(stream.as_bytes());
+    digest
+        .bytes()
+        .next()
+        .and_then(|b| (b as char).to_digit(16))
+        .and_then(|d| u8::try_from(d).ok())
+        .unwrap_or(0)
+}
+
+/// The key of subscription `id`'s queue shard `shard`.
+pub(crate) fn queue_key(id: &str, shard: u8) -> String {
+    format!("webhook-queue:{id}:{shard}")
 }
 
 /// The notify settings from the variables; 503 naming the variable when one is malformed.
@@ -211,7 +227,9 @@ pub(crate) fn create(req: &Request, by: &str) -> Outcome {
             retires_at: None,
         }],
     };
-    set_json(&bucket, &queue_key(&id), &Queue::default())?;
+    for shard in 0..QUEUE_SHARDS {
+        set_json(&bucket, &queue_key(&id, shard), &Queue::default())?;
+    }
     set_json(&bucket, &key(&id), &subscription)?;
     let slot = increment(&bucket, COUNT, 1)?;
     set_json(&bucket, &format!("webhook-slot:{slot}"), &id)?;
@@ -240,7 +258,9 @@ pub(crate) fn delete(id: &str) -> Outcome {
     load(&bucket, id)?;
     let gone = |e| certflow_component::store_error(e);
     bucket.delete(&key(id)).map_err(gone)?;
-    bucket.delete(&queue_key(id)).map_err(gone)?;
+    for shard in 0..QUEUE_SHARDS {
+        bucket.delete(&queue_key(id, shard)).map_err(gone)?;
+    }
     for delivery in keys_with_prefix(&bucket, &format!("webhook-delivery:{id}:"))? {
         bucket.delete(&delivery).map_err(gone)?;
     }

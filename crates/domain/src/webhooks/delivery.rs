@@ -159,6 +159,9 @@ pub struct Delivery {
     /// How many attempts the current round has had (a redelivery starts a new round).
     #[serde(default)]
     pub round_attempts: usize,
+    /// The history entry's index in its record: orders deliveries made at the same time.
+    #[serde(default)]
+    pub entry: usize,
 }
 
 /// What [`Delivery::record`] decided.
@@ -194,6 +197,7 @@ impl Delivery {
             in_flight_until: None,
             attempts: Vec::new(),
             round_attempts: 0,
+            entry: 0,
         }
     }
 

@@ -159,6 +159,8 @@ async fn w1_ipv6_address_embedding_a_private_ipv4_is_refused() -> Result<()> {
 struct Receiver {
     port: u16,
     requests: Arc<AtomicUsize>,
+    /// `<application id> <type>` of every event received, in arrival order.
+    types: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Receiver {
@@ -166,13 +168,28 @@ impl Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
         let requests = Arc::new(AtomicUsize::new(0));
+        let types = Arc::new(std::sync::Mutex::new(Vec::new()));
         let counted = requests.clone();
+        let typed = types.clone();
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
                 let counted = counted.clone();
+                let typed = typed.clone();
                 tokio::spawn(async move {
-                    if read_request(&mut socket).await.is_ok() {
+                    if let Ok(body) = read_request(&mut socket).await {
                         counted.fetch_add(1, Ordering::SeqCst);
+                        let kind = serde_json::from_slice::<Value>(&body)
+                            .map(|v| {
+                                format!(
+                                    "{} {}",
+                                    v["data"]["application_id"].as_str().unwrap_or_default(),
+                                    v["type"].as_str().unwrap_or_default()
+                                )
+                            })
+                            .unwrap_or_default();
+                        if let Ok(mut types) = typed.lock() {
+                            types.push(kind);
+                        }
                         tokio::time::sleep(delay).await;
                         let answer = format!(
                             "HTTP/1.1 {status} Status\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -182,7 +199,11 @@ impl Receiver {
                 });
             }
         });
-        Ok(Receiver { port, requests })
+        Ok(Receiver {
+            port,
+            requests,
+            types,
+        })
     }
 
     fn url(&self) -> String {
@@ -192,10 +213,14 @@ impl Receiver {
     fn count(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
+
+    fn types(&self) -> Vec<String> {
+        self.types.lock().map(|t| t.clone()).unwrap_or_default()
+    }
 }
 
-/// Reads one request's head and its `content-length` bytes of body.
-async fn read_request(socket: &mut tokio::net::TcpStream) -> Result<()> {
+/// Reads one request's head and its `content-length` bytes of body; returns the body.
+async fn read_request(socket: &mut tokio::net::TcpStream) -> Result<Vec<u8>> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -210,7 +235,7 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Result<()> {
                 .and_then(|v| v.trim().parse::<usize>().ok())
                 .unwrap_or(0);
             if buffer.len() >= end + 4 + length {
-                return Ok(());
+                return Ok(buffer[end + 4..end + 4 + length].to_vec());
             }
         }
     }
@@ -281,7 +306,7 @@ async fn w2_receiver_answering_410_gone_gets_no_further_request() -> Result<()> 
         ensure!(
             attempted == 1,
             "{attempted} deliveries were attempted: {}",
-            Value::from(deliveries.body["deliveries"].clone())
+            deliveries.body["deliveries"]
         );
         host.stop().await
     })
@@ -330,6 +355,149 @@ async fn w1_receiver_no_longer_trusted_is_not_sent_to() -> Result<()> {
             receiver.count()
         );
         host.stop().await
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w1_subscription_with_port_0_or_a_control_character_is_422() -> Result<()> {
+    with_store(Store::Sqlite, async {
+        let state = tempfile::tempdir()?;
+        let host = start(state.path()).await?;
+        // Port 0 is never a receiver (RFC 6335); a description is one line of text (as every
+        // one-line text of the app): a NUL or an escape sequence would reach operators' screens.
+        let refused = host
+            .operator(
+                reqwest::Method::POST,
+                "/api/webhooks",
+                Some(&json!({
+                    "url": "https://hooks.example.com:0/x",
+                    "events": ["*"],
+                    "description": "ops\u{0}\u{1b}[31m",
+                })),
+            )
+            .await?;
+        let fields: Vec<(String, String)> = refused.body["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                (
+                    e["field"].as_str().unwrap_or_default().to_string(),
+                    e["code"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        ensure!(
+            refused.status == 422
+                && fields
+                    == vec![
+                        ("/url".to_string(), "invalid_format".to_string()),
+                        ("/description".to_string(), "invalid_format".to_string()),
+                    ],
+            "{}: {}",
+            refused.status,
+            refused.body
+        );
+        ensure!(subscription_count(&host).await? == 0, "stored");
+        host.stop().await
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w2_decision_recorded_arrives_before_certificate_issued() -> Result<()> {
+    with_store(Store::Sqlite, async {
+        let state = tempfile::tempdir()?;
+        let host = start(state.path()).await?;
+        certflow_tests::workflow::register_people(&host).await?;
+        // A grant records the decision (independence) and chains the certificate's issue: two
+        // records, two components, two announcements, one stream.
+        let receiver = Receiver::start(200, Duration::from_millis(200)).await?;
+        let created = host
+            .operator(
+                reqwest::Method::POST,
+                "/api/webhooks",
+                Some(&json!({"url": receiver.url(),
+                    "events": ["decision.recorded", "certificate.issued"]})),
+            )
+            .await?;
+        ensure!(created.status == 201, "{}", created.body);
+        let rounds = 3;
+        let mut ids = Vec::new();
+        for _ in 0..rounds {
+            ids.push(
+                certflow_tests::workflow::certify(&host, &mut Vec::new())
+                    .await?
+                    .0,
+            );
+        }
+        eventually("every decision and certificate", || async {
+            Ok(receiver.count() >= 2 * rounds)
+        })
+        .await?;
+        let received = receiver.types();
+        for id in &ids {
+            let of_it: Vec<&str> = received
+                .iter()
+                .filter_map(|t| t.strip_prefix(&format!("{id} ")))
+                .collect();
+            ensure!(
+                of_it == ["decision.recorded", "certificate.issued"],
+                "application {id}: received in the order {of_it:?}"
+            );
+        }
+        host.stop().await
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w2_every_accepted_timeout_setting_delivers() -> Result<()> {
+    with_store(Store::Sqlite, async {
+        // An attempt starts only when its whole timeout fits in the request's budget for
+        // attempts: a timeout the settings accept must fit, or no event is ever delivered.
+        for timeout in ["20", "21", "25"] {
+            let state = tempfile::tempdir()?;
+            let host = start_app_with(
+                state.path(),
+                Duration::ZERO,
+                &[
+                    ("webhook_trusted_hosts", "127.0.0.1"),
+                    ("webhook_outbound_host_http", "http://127.0.0.1:*"),
+                    ("webhook_timeout_seconds", timeout),
+                ],
+            )
+            .await?;
+            let receiver = Receiver::start(200, Duration::ZERO).await?;
+            let created = subscribe(&host, &receiver.url()).await?;
+            if created.status == 503 {
+                // Refused as a setting: the operator is told which variable.
+                ensure!(
+                    created.body["detail"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("webhook_timeout_seconds")),
+                    "{timeout}: {}",
+                    created.body
+                );
+                host.stop().await?;
+                continue;
+            }
+            ensure!(created.status == 201, "{timeout}: {}", created.body);
+            let submitted = host.submit(&example_application()?, None).await?;
+            ensure!(submitted.status == 201, "{}", submitted.body);
+            let dispatched = host
+                .operator(reqwest::Method::POST, "/api/webhooks/dispatch", None)
+                .await?;
+            ensure!(dispatched.status == 200, "{}", dispatched.body);
+            eventually("both events delivered", || async {
+                Ok(receiver.count() >= 2)
+            })
+            .await
+            .with_context(|| format!("timeout {timeout}: dispatch answered {}", dispatched.body))?;
+            host.stop().await?;
+        }
+        Ok(())
     })
     .await
 }

@@ -28,8 +28,9 @@ use crate::subscriptions::{
 };
 
 /// How long one request spends on attempts, in seconds: what is left waits for the next
-/// dispatch (a request must end well within the host's timeout).
-const BUDGET_SECONDS: u64 = 20;
+/// dispatch (a request must end well within the host's timeout). `webhook_timeout_seconds`
+/// is at most this, so one attempt always fits.
+const BUDGET_SECONDS: u64 = certflow_domain::webhooks::delivery::ATTEMPT_BUDGET_SECONDS;
 
 /// The key of a delivery.
 pub(crate) fn delivery_key(subscription: &str, delivery: &str) -> String {

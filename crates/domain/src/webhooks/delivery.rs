@@ -10,6 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::events::EventType;
 
+/// How long one request of the notify component spends on attempts, in seconds: an attempt
+/// starts only when its whole timeout fits in what is left, so `webhook_timeout_seconds` is at
+/// most this (a larger one would never start an attempt).
+pub const ATTEMPT_BUDGET_SECONDS: u64 = 20;
+
 /// The notify component's [cfg] settings (Spin variables of the same names).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookSettings {
@@ -19,7 +24,8 @@ pub struct WebhookSettings {
     /// The waits before attempts 2, 3, … in seconds (default `5,300,1800,7200,18000,36000,36000`:
     /// about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, so 8 attempts over about 27 hours).
     pub retry_seconds: Vec<u64>,
-    /// How long an attempt may take, in seconds (default 10): no response by then is a retry.
+    /// How long an attempt may take, in seconds (default 10, 1 to [`ATTEMPT_BUDGET_SECONDS`]):
+    /// no response by then is a retry.
     pub timeout_seconds: u64,
     /// How long a replaced signing secret keeps signing, in hours (default 24).
     pub rotation_hours: u64,
@@ -70,7 +76,11 @@ impl WebhookSettings {
                 .ok_or(format!("{name} must be a whole number in {range:?}"))
         };
         if !timeout_seconds.trim().is_empty() {
-            settings.timeout_seconds = number(timeout_seconds, "webhook_timeout_seconds", 1..=25)?;
+            settings.timeout_seconds = number(
+                timeout_seconds,
+                "webhook_timeout_seconds",
+                1..=ATTEMPT_BUDGET_SECONDS,
+            )?;
         }
         if !rotation_hours.trim().is_empty() {
             settings.rotation_hours =
@@ -370,6 +380,9 @@ mod tests {
         );
         assert!(WebhookSettings::parse("", "5,x", "", "").is_err());
         assert!(WebhookSettings::parse("", "", "0", "").is_err());
+        // W2: a timeout longer than a request's budget for attempts would never start one.
+        assert!(WebhookSettings::parse("", "", "20", "").is_ok());
+        assert!(WebhookSettings::parse("", "", "21", "").is_err());
         assert!(WebhookSettings::parse("", "", "", "-1").is_err());
     }
 }

@@ -36,7 +36,7 @@ pub struct SubscriptionRequest;
 impl SubscriptionRequest {
     /// Reads and checks a subscription request, every error at once (I2's convention). Errors:
     /// `required`, `invalid_type`, `unknown_field`, `too_long`, `invalid_format` (not an
-    /// absolute http(s) URL, or with user info), `insecure_url` (plain http to a host not
+    /// absolute http(s) URL, with user info or port 0; a description with a control character), `insecure_url` (plain http to a host not
     /// trusted), `private_address` (a loopback, private, link-local or unspecified address, or
     /// `localhost`, not trusted), `invalid_value` (an unknown event type), `duplicate`.
     pub fn parse(
@@ -117,6 +117,15 @@ impl SubscriptionRequest {
                     "/description",
                     ErrorCode::TooLong,
                     format!("at most {MAX_DESCRIPTION_CHARS} characters"),
+                    "W1",
+                ));
+                String::new()
+            }
+            Some(Value::String(text)) if text.chars().any(char::is_control) => {
+                errors.push(FieldError::new(
+                    "/description",
+                    ErrorCode::InvalidFormat,
+                    "one line of text: contains a control character",
                     "W1",
                 ));
                 String::new()
@@ -232,6 +241,11 @@ pub fn check_url(text: &str, trusted_hosts: &[String]) -> Result<String, FieldEr
     let Some(host) = url.host() else {
         return Err(invalid("the URL names no host".into()));
     };
+    if url.port() == Some(0) {
+        return Err(invalid(
+            "port 0 cannot be connected to (RFC 6335: reserved)".into(),
+        ));
+    }
     let host_text = url.host_str().unwrap_or_default().to_ascii_lowercase();
     let with_port = url
         .port_or_known_default()
@@ -494,6 +508,16 @@ mod tests {
                 &["hooks.example.com"]
             )
             .is_empty()
+        );
+        assert_eq!(
+            codes(
+                json!({"url": "https://hooks.example.com:0/", "events": ["*"], "description": "a\u{1b}[31m"}),
+                &[]
+            ),
+            vec![
+                ("/url".to_string(), ErrorCode::InvalidFormat),
+                ("/description".to_string(), ErrorCode::InvalidFormat)
+            ]
         );
         assert_eq!(
             codes(

@@ -250,6 +250,15 @@ impl Context {
             &delivery_key(&subscription.id, &delivery.id),
             true,
             |mut d| {
+                recorded = None;
+                if d.status != DeliveryStatus::Pending
+                    || d.in_flight_until != delivery.in_flight_until
+                {
+                    // The hold expired and another attempt took the delivery (this request
+                    // stalled past the timeout): its outcome stands; this one is not recorded
+                    // over it.
+                    return Update::Keep(d);
+                }
                 recorded = Some(d.record(&result, at, duration_ms, settings));
                 Update::Store(d)
             },

@@ -554,13 +554,13 @@ pub fn read_counter(bucket: &Bucket, key: &str) -> Result<i64, Problem> {
     let Some(bytes) = bucket.get(key).map_err(store_error)? else {
         return Ok(0);
     };
-    if !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit) {
-        if let Some(value) = std::str::from_utf8(&bytes)
+    if !bytes.is_empty()
+        && bytes.iter().all(u8::is_ascii_digit)
+        && let Some(value) = std::str::from_utf8(&bytes)
             .ok()
             .and_then(|text| text.parse::<i64>().ok())
-        {
-            return Ok(value);
-        }
+    {
+        return Ok(value);
     }
     match <[u8; 8]>::try_from(bytes.as_slice()) {
         Ok(le) => Ok(i64::from_le_bytes(le)),

@@ -535,6 +535,7 @@ pub(crate) fn redeliver(id: &str, delivery: &str) -> Result<(Reply, FollowUp), P
         Reply::json(202, &json!({ "delivery": view(&queued) })),
         FollowUp {
             streams: vec![(id.to_string(), queued.stream.clone())],
+            context: None,
         },
     ))
 }

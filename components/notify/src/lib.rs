@@ -32,6 +32,8 @@ pub(crate) struct FollowUp {
     /// (subscription id, stream) pairs whose queue heads are to be tried now; an empty stream
     /// means every stream of the subscription.
     pub streams: Vec<(String, String)>,
+    /// What the request already loaded (the store, settings, subscriptions), when it did.
+    pub context: Option<deliver::Context>,
 }
 
 #[http_component]
@@ -44,7 +46,11 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
     outcome.unwrap_or_else(Reply::problem).send(head, out).await;
     // The caller has its answer; the receivers are tried now, within the time left.
     if let Some(follow_up) = follow_up {
-        match open_store().and_then(|bucket| deliver::Context::load(bucket, now())) {
+        let context = match follow_up.context {
+            Some(context) => Ok(context),
+            None => open_store().and_then(|bucket| deliver::Context::load(bucket, now())),
+        };
+        match context {
             Ok(context) => {
                 let mut tally = deliver::Tally::default();
                 context.deliver_streams(&follow_up.streams, &mut tally);

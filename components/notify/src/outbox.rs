@@ -60,10 +60,10 @@ pub(crate) fn announced(req: &Request, record_key: &str) -> Result<(Reply, Follo
         Problem::new(400, "bad-request", "Bad request")
             .detail(format!("not an outbox announcement: {e}"))
     })?;
-    let bucket = open_store()?;
     let context = Context::load(open_store()?, certflow_component::now())?;
+    let bucket = &context.bucket;
     let mut tally = Tally::default();
-    let stream = process(&bucket, record_key, &context.subscriptions, &mut tally)?;
+    let stream = process(bucket, record_key, &context.subscriptions, &mut tally)?;
     // Every change of the announcing request was made before it announced.
     bucket
         .delete(&format!("{MARK_PREFIX}{record_key}:{}", announcement.mark))
@@ -81,7 +81,10 @@ pub(crate) fn announced(req: &Request, record_key: &str) -> Result<(Reply, Follo
             202,
             &json!({ "record": record_key, "enqueued": tally.enqueued }),
         ),
-        FollowUp { streams },
+        FollowUp {
+            streams,
+            context: Some(context),
+        },
     ))
 }
 

@@ -5,26 +5,12 @@
 
 use anyhow::{Context, Result, ensure};
 use certflow_tests::each_store;
-use certflow_tests::workflow::{certify, date, register_people};
+use certflow_tests::workflow::{after, certify, date, offset_to, register_people};
 use certflow_tests::{Host, OPERATOR, start_app, start_app_at};
-use chrono::{Days, NaiveDate, Utc};
+use chrono::NaiveDate;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::Path;
-use std::time::Duration;
-
-/// The day after `day`.
-fn after(day: NaiveDate) -> Result<NaiveDate> {
-    day.checked_add_days(Days::new(1))
-        .context("date out of range")
-}
-
-/// How far ahead the guests' clock must run for their today to be `day`.
-fn offset_to(day: NaiveDate) -> Result<Duration> {
-    let days = u64::try_from((day - Utc::now().date_naive()).num_days())
-        .with_context(|| format!("{day} is in the past"))?;
-    Ok(Duration::from_secs(days * 24 * 60 * 60))
-}
 
 /// The operator's full certificate (surveillance, expiry, suspension, history).
 async fn record(host: &Host, number: &str) -> Result<Value> {

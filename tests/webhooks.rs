@@ -9,14 +9,14 @@
 use anyhow::{Context, Result, bail, ensure};
 use certflow_tests::receiver::{Answer, Delivery, Receiver};
 use certflow_tests::workflow::{
-    accepted_application, assessment, audit, certificate_details, certify, date, days_ago, post,
-    register_people,
+    accepted_application, after, assessment, audit, certificate_details, certify, date, days_ago,
+    grant_certificate, offset_to, post, register_people,
 };
 use certflow_tests::{
     Host, OPERATOR_TOKEN, Reply, build_app_components, each_store, example_application,
     start_app_at, start_app_with, store_env, with_parent_store,
 };
-use chrono::{Days, NaiveDate, Utc};
+use chrono::Utc;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -411,18 +411,7 @@ async fn standard_webhooks_the_whole_workflow_emits_its_events_in_order_signed_w
     let verification = json!({ "verified_by": "Li Na", "verified_on": today, "accepted": true });
     let verified = post(&host, &format!("{nc}/verification"), &verification).await?;
     ensure!(verified.status == 200, "{}", verified.body);
-    let grant = json!({ "decision_maker": "wang-fang", "outcome": "grant",
-                        "certificate": certificate_details() });
-    let decided = post(&host, &format!("/api/applications/{id}/decision"), &grant).await?;
-    ensure!(
-        decided.status == 201 && decided.body["status"] == "certified",
-        "{}",
-        decided.body
-    );
-    let number = decided.body["certificate"]["number"]
-        .as_str()
-        .context("certificate number")?
-        .to_string();
+    let number = grant_certificate(&host, &id).await?;
 
     // A subscription receives the events of changes made after it was created.
     let late = subscribe_receiver(&host, &receiver, "/late", &["*"]).await?;
@@ -535,19 +524,6 @@ async fn standard_webhooks_the_whole_workflow_emits_its_events_in_order_signed_w
     ensure!(receiver.deliveries()?.len() == got.len(), "{}", summary(&receiver.deliveries()?));
     host.stop().await
 }
-}
-
-/// The day after `day`.
-fn after(day: NaiveDate) -> Result<NaiveDate> {
-    day.checked_add_days(Days::new(1))
-        .context("date out of range")
-}
-
-/// How far ahead the guests' clock must run for their today to be `day`.
-fn offset_to(day: NaiveDate) -> Result<Duration> {
-    let days = u64::try_from((day - Utc::now().date_naive()).num_days())
-        .with_context(|| format!("{day} is in the past"))?;
-    Ok(Duration::from_secs(days * 24 * 60 * 60))
 }
 
 /// Sweeps once (`POST /api/certificates/sweep`) and checks it changed something.

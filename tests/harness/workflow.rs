@@ -77,6 +77,20 @@ pub fn days_ago(days: u64) -> Result<NaiveDate> {
         .context("date out of range")
 }
 
+/// The day after `day`.
+pub fn after(day: NaiveDate) -> Result<NaiveDate> {
+    day.checked_add_days(Days::new(1))
+        .context("date out of range")
+}
+
+/// How far ahead the guests' clock must run for their today to be `day` (for
+/// [`crate::start_app_at`]); an error for a day in the past.
+pub fn offset_to(day: NaiveDate) -> Result<Duration> {
+    let days = u64::try_from((day - Utc::now().date_naive()).num_days())
+        .with_context(|| format!("{day} is in the past"))?;
+    Ok(Duration::from_secs(days * 24 * 60 * 60))
+}
+
 /// A date as the API writes it (`YYYY-MM-DD`).
 pub fn date(v: &Value) -> Result<NaiveDate> {
     v.as_str()
@@ -194,18 +208,7 @@ pub async fn certify(host: &Host, timings: &mut Vec<Duration>) -> Result<(String
     ensure!(held.status == 201, "{}", held.body);
     lap(timings);
 
-    let grant = json!({ "decision_maker": "wang-fang", "outcome": "grant",
-                        "certificate": certificate_details() });
-    let decided = post(host, &format!("/api/applications/{id}/decision"), &grant).await?;
-    ensure!(
-        decided.status == 201 && decided.body["status"] == "certified",
-        "{}",
-        decided.body
-    );
-    let number = decided.body["certificate"]["number"]
-        .as_str()
-        .context("certificate number")?
-        .to_string();
+    let number = grant_certificate(host, &id).await?;
     lap(timings);
 
     let (status, body) = host.get(&format!("/api/certificates/{number}")).await?;
@@ -215,6 +218,23 @@ pub async fn certify(host: &Host, timings: &mut Vec<Duration>) -> Result<(String
     );
     lap(timings);
     Ok((id, number))
+}
+
+/// Records a grant by `wang-fang` with [`certificate_details`] on application `id` (D1–D8),
+/// which issues the certificate (C1–C4); checks the 201 and returns the certificate number.
+pub async fn grant_certificate(host: &Host, id: &str) -> Result<String> {
+    let grant = json!({ "decision_maker": "wang-fang", "outcome": "grant",
+                        "certificate": certificate_details() });
+    let decided = post(host, &format!("/api/applications/{id}/decision"), &grant).await?;
+    ensure!(
+        decided.status == 201 && decided.body["status"] == "certified",
+        "{}",
+        decided.body
+    );
+    Ok(decided.body["certificate"]["number"]
+        .as_str()
+        .context("certificate number")?
+        .to_string())
 }
 
 /// The record of application `id` as an operator reads it (`GET /api/applications/:id`, which

@@ -48,7 +48,7 @@ pub async fn serve_if_asked() -> Result<()> {
     .await
 }
 
-/// Declares, at the root of a test file, the test that [`HostProcesses::start`] runs in a
+/// Declares, at the root of the test binary (tests/e2e/main.rs), the test that [`HostProcesses::start`] runs in a
 /// child process of the same test binary to serve the app (the path `certflow up` takes,
 /// without the command line). Run normally, it does nothing.
 #[macro_export]

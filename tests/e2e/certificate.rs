@@ -632,7 +632,7 @@ async fn r1_a_held_or_ended_date_may_not_lie_in_the_future() -> Result<()> {
 }
 
 /// C7: the IAF CertSearch CB upload API's mandatory fields (v1 `cb/upload-cert`), each a
-/// non-empty string, plus `schemes` (see `crates/domain/tests/certificate.rs` for the shapes).
+/// non-empty string, plus `schemes` (see `crates/domain/tests/e2e/certificate.rs` for the shapes).
 const CERTSEARCH_MANDATORY: [&str; 13] = [
     "certificate_number",
     "certification_status",

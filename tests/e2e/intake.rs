@@ -937,7 +937,7 @@ async fn i7_retries_after_a_kill_9_under_load_make_one_application_per_key() -> 
     let state = tempfile::tempdir()?;
     let mut child = KillOnDrop(
         std::process::Command::new(std::env::current_exe()?)
-            .args(["--exact", "child_host_for_the_kill_9_test", "--nocapture"])
+            .args(["--exact", "intake::child_host_for_the_kill_9_test", "--nocapture"])
             .args(["--test-threads", "1"])
             .env(CHILD_STATE, state.path())
             .envs(store_env(state.path())?)

@@ -13,8 +13,6 @@ use spin_host::kv::{KvStore, SwapOutcome};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-certflow_tests::host_process_entry!();
-
 async fn server_and_store() -> Result<(RedisServer, Arc<RedisStore>)> {
     let server = RedisServer::start().await?;
     let store = RedisStore::new(&server.url())?;

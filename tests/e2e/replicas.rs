@@ -22,8 +22,6 @@ use spin_host::kv::{KvFaults, KvStore};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-certflow_tests::host_process_entry!();
-
 /// A client of one `certflow up` process.
 #[derive(Clone)]
 struct Replica {

@@ -1351,7 +1351,7 @@ async fn at_least_once_a_host_killed_after_a_decision_delivers_it_after_restart(
     receiver.always(path, Answer::Delay(Duration::from_secs(120), 200))?;
     let mut child = KillOnDrop(
         std::process::Command::new(std::env::current_exe()?)
-            .args(["--exact", "child_host_for_the_sigkill_test", "--nocapture"])
+            .args(["--exact", "webhooks::child_host_for_the_sigkill_test", "--nocapture"])
             .args(["--test-threads", "1"])
             .env(CHILD_STATE, state.path())
             .envs(store_env(state.path())?)

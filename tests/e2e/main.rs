@@ -1,0 +1,24 @@
+//! certflow's end-to-end tests: each module drives the real `spin.toml` (or a scenario of the
+//! host's) over HTTP on the project's own host, on the stores `each_store!` names.
+//!
+//! One test binary for all of them: run one area with a module filter, e.g.
+//! `cargo test --release -p certflow-tests --test e2e webhooks::`.
+
+mod certificate;
+mod decision;
+mod hooks;
+mod host;
+mod http;
+mod intake;
+mod outcome;
+mod redis;
+mod replicas;
+mod review;
+mod sweep;
+mod webhooks;
+mod webhooks_break;
+mod who;
+
+// The host process that `HostProcesses` starts (this binary run again): declared once, at
+// the root, as `certflow_host_process`.
+certflow_tests::host_process_entry!();

@@ -1,5 +1,5 @@
 //! Shared fixtures: the DESIGN page's example application, judged on 2026-11-23.
-#![allow(dead_code)] // each test binary uses a different part
+#![allow(dead_code)] // not every helper is used by the rules tests today
 
 use chrono::NaiveDate;
 use serde_json::{Value, json};

@@ -2,10 +2,8 @@
 //! an accepted application or a non-empty list of documented errors; valid applications stay
 //! valid through JSON and form round trips.
 
-mod common;
-
+use crate::common::{day, flatten, form_body, remove, set, today, valid_application};
 use certflow_domain::{Accepted, ErrorCode, FieldError, IntakeConfig, form, validate};
-use common::{day, flatten, form_body, remove, set, today, valid_application};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 

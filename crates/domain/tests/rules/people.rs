@@ -1,12 +1,10 @@
 //! Rules D2–D4: the people register: reading a person (every error at once), D3 employment,
 //! D2 competence, D4 consultancy windows.
 
-mod common;
-
+use crate::common::{VALID_USCC, day};
 use certflow_domain::ErrorCode;
 use certflow_domain::application::{LegalId, LegalIdType, StandardCode};
 use certflow_domain::people::{EmploymentType, Person};
-use common::{VALID_USCC, day};
 use serde_json::{Value, json};
 
 type TestResult = Result<(), String>;

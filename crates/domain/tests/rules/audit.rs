@@ -2,8 +2,10 @@
 //! once), numbering and deadlines, the systemic-minor flag, remote use against the latest
 //! assessment, team impartiality, responses and verification.
 
-mod common;
-
+use crate::common::cb::{
+    assessment, audit_body, client, record, register, request, response, verification,
+};
+use crate::common::day;
 use certflow_domain::ErrorCode;
 use certflow_domain::audit::{
     AuditRecord, NcSettings, NcState, Severity, add_working_days, due_date, record_audit, respond,
@@ -11,10 +13,6 @@ use certflow_domain::audit::{
 };
 use certflow_domain::decision::DecisionSettings;
 use certflow_domain::remote_audit::Remote;
-use common::cb::{
-    assessment, audit_body, client, record, register, request, response, verification,
-};
-use common::day;
 use serde_json::{Value, json};
 
 type TestResult = Result<(), String>;

@@ -1,12 +1,10 @@
 //! Rule A8 (the audit programme) with C2 (3-year validity) and C3 (surveillance spacing):
 //! month ends, leap years, the IAF 15-month and the cn 12-month gap, the stage 1 note.
 
-mod common;
-
+use crate::common::day;
 use certflow_domain::ErrorCode;
 use certflow_domain::programme::{PlannedAudit, Programme, ProgrammeSettings, plan};
 use chrono::{Datelike, Months, NaiveDate};
-use common::day;
 use proptest::prelude::*;
 
 type TestResult = Result<(), String>;

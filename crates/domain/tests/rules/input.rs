@@ -4,13 +4,11 @@
 //! another charset or content coding is a 415 (RFC 9110); a required text that is only
 //! whitespace is refused (C1, A9).
 
-mod common;
-
+use crate::common::{today, valid_application};
 use certflow_domain::form::parse_json;
 use certflow_domain::media::readable_media_type;
 use certflow_domain::review::{ReviewRequest, Settings};
 use certflow_domain::{ErrorCode, FieldError, IntakeConfig, validate};
-use common::{today, valid_application};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -213,7 +211,7 @@ fn i1_a_site_has_at_most_a_million_people_in_all() {
         "{errors:?}"
     );
     let mut doc = valid_application();
-    common::set(&mut doc, "/sites/0/personnel/full_time", json!(999_982));
+    crate::common::set(&mut doc, "/sites/0/personnel/full_time", json!(999_982));
     assert!(validate(&doc, today(), &IntakeConfig::default()).is_ok());
 }
 

@@ -2,8 +2,7 @@
 //! days, C3 surveillance under iaf and cn, C4 recertification), the status lifecycle (C5),
 //! the due-date sweep, the public view (C6) and the CertSearch export (C7).
 
-mod common;
-
+use crate::common::{day, valid_application};
 use certflow_domain::Application;
 use certflow_domain::application::{CertificateStatus, StandardCode};
 use certflow_domain::certificate::{
@@ -16,7 +15,6 @@ use certflow_domain::decision::{DecisionMaker, DecisionRecord, Outcome};
 use certflow_domain::review::{Decision, Jurisdiction, Review};
 use certflow_domain::violation::Violation;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use common::{day, valid_application};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

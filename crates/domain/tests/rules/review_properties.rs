@@ -3,8 +3,6 @@
 //! time never decreases as personnel grows; surveillance ≤ recertification ≤ initial; the
 //! effective personnel total is the sites' exact sum rounded once.
 
-mod common;
-
 use certflow_domain::application::{Application, StandardCode};
 use certflow_domain::review::{
     AuditDays, Band, FactorGrades, Grade, Progression, ReviewInputs, Scheme, Settings, TimeTable,
@@ -320,7 +318,7 @@ proptest! {
         ),
         week in 1u32..=16800,
     ) {
-        let mut doc = common::valid_application();
+        let mut doc = crate::common::valid_application();
         let site_docs: Vec<Value> = sites
             .iter()
             .enumerate()
@@ -338,7 +336,7 @@ proptest! {
                 })
             })
             .collect();
-        common::set(&mut doc, "/sites", Value::Array(site_docs));
+        crate::common::set(&mut doc, "/sites", Value::Array(site_docs));
         let Ok(app) = serde_json::from_value::<Application>(doc) else {
             return Err(TestCaseError::fail("fixture"));
         };

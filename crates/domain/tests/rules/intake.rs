@@ -1,11 +1,9 @@
 //! Intake rules I1–I5 and I7 through the public API: `validate`, `form::decode`.
 
-mod common;
-
+use crate::common::{day, flatten, form_body, remove, set, today, valid_application};
 use certflow_domain::application::{CertificateStatus, LegalIdType, StandardCode};
 use certflow_domain::readiness::FlagCode;
 use certflow_domain::{Accepted, ErrorCode, FieldError, IntakeConfig, form, validate};
-use common::{day, flatten, form_body, remove, set, today, valid_application};
 use serde_json::{Value, json};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -67,7 +65,10 @@ fn design_example_is_accepted() -> TestResult {
 #[test]
 fn i1_uscc_checksum() {
     // The DESIGN page's own example number fails the GB 32100-2015 check.
-    let doc = with(&[("/organization/legal_id/number", json!(common::DESIGN_USCC))]);
+    let doc = with(&[(
+        "/organization/legal_id/number",
+        json!(crate::common::DESIGN_USCC),
+    )]);
     let errs = errors(&doc);
     assert_eq!(errs.len(), 1);
     assert_eq!(

@@ -2,8 +2,7 @@
 //! `review::ReviewInputs::from_json`, `review::effective_personnel`, `review::audit_times`,
 //! `review::site_times`.
 
-mod common;
-
+use crate::common::valid_application;
 use certflow_domain::application::{Application, StandardCode};
 use certflow_domain::review::{
     AuditDays, Complexity, FactorGrades, Grade, GroupDecision, Hours, ReviewInputs, Scheme,
@@ -11,7 +10,6 @@ use certflow_domain::review::{
     site_times,
 };
 use certflow_domain::{ErrorCode, FieldError};
-use common::valid_application;
 use serde_json::{Value, json};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -30,7 +28,7 @@ fn settings(doc: Value) -> Result<Settings, String> {
 fn application(changes: &[(&str, Value)]) -> Result<Application, serde_json::Error> {
     let mut doc = valid_application();
     for (pointer, value) in changes {
-        common::set(&mut doc, pointer, value.clone());
+        crate::common::set(&mut doc, pointer, value.clone());
     }
     serde_json::from_value(doc)
 }

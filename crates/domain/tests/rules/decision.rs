@@ -2,8 +2,10 @@
 //! own, all satisfied, several at once, the D6 limit to the day, D4 to the day, reading the
 //! body, and arbitrary JSON never panicking the readers.
 
-mod common;
-
+use crate::common::cb::{
+    audit_body, client, close_all, person, person_json, record, register, response, verification,
+};
+use crate::common::day;
 use certflow_domain::ErrorCode;
 use certflow_domain::application::StandardCode;
 use certflow_domain::audit::{
@@ -15,10 +17,6 @@ use certflow_domain::decision::{
 use certflow_domain::people::Person;
 use certflow_domain::violation::Violation;
 use chrono::NaiveDate;
-use common::cb::{
-    audit_body, client, close_all, person, person_json, record, register, response, verification,
-};
-use common::day;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -194,7 +192,7 @@ fn d3_external_decision_maker_is_refused() -> TestResult {
 fn consultant(ended_on: &str) -> Result<Person, String> {
     let mut body = person_json("Wang Fang");
     body["consultancy"] = json!([{
-        "organization": { "type": "uscc", "number": common::VALID_USCC }, "ended_on": ended_on
+        "organization": { "type": "uscc", "number": crate::common::VALID_USCC }, "ended_on": ended_on
     }]);
     person(&body)
 }
@@ -443,7 +441,7 @@ fn d1_to_d8_several_broken_rules_are_all_reported() -> TestResult {
     let audit = record(&body, "audit-2")?;
     let p = person(&json!({
         "name": "Wang Fang", "employment": { "type": "external" },
-        "consultancy": [{ "organization": { "type": "uscc", "number": common::VALID_USCC }, "ended_on": "2027-12-31" }]
+        "consultancy": [{ "organization": { "type": "uscc", "number": crate::common::VALID_USCC }, "ended_on": "2027-12-31" }]
     }))?;
     let r = check(
         &request("p-dm", "grant", None)?,
@@ -592,7 +590,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
             "opportunity",
             "grant",
             "refuse",
-            common::VALID_USCC,
+            crate::common::VALID_USCC,
             "\u{0}",
             " ",
         ])

@@ -1,13 +1,11 @@
 //! Rule A10: transfer of a certificate from another CB (IAF MD2): each refusal, and the
 //! "6 months or expiry, whichever first" deadline at its boundary.
 
-mod common;
-
+use crate::common::{day, today, valid_application};
 use certflow_domain::Application;
 use certflow_domain::application::{CertificateStatus, Transfer};
 use certflow_domain::transfer::{TransferCheck, check, check_application};
 use chrono::NaiveDate;
-use common::{day, today, valid_application};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 

@@ -78,6 +78,20 @@ impl Page {
         .into_string()
     }
 
+    /// The headers of this page's reply besides `content-type` ([`HTML`]): its CSP,
+    /// `cache-control` (`cache`: `no-store` for anything personal), `content-language`, and
+    /// no sniffing, no referrer.
+    pub fn headers(&self, cache: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("content-security-policy", Page::csp()),
+            ("cache-control", cache.to_string()),
+            ("content-language", self.lang.code().to_string()),
+            ("x-content-type-options", "nosniff".to_string()),
+            ("referrer-policy", "no-referrer".to_string()),
+            ("vary", "Accept, Accept-Language".to_string()),
+        ]
+    }
+
     /// The `content-security-policy`: nothing but this page's own inline style and script
     /// (by hash), forms posting to the app itself, no framing.
     pub fn csp() -> String {

@@ -129,6 +129,9 @@ pub struct Request {
     /// §6.2.2.2: `/api/certificates/CF%2D2026%2D000001` is `/api/certificates/CF-2026-000001`).
     /// A segment never holds a `/`: an encoded one (`%2F`) is a 404, not a separator.
     pub path: String,
+    /// The query without its `?` (`""` when there is none), as sent: percent-decoding is the
+    /// reader's (the pages read `lang` and `number` from it).
+    pub query: String,
     /// Lowercase names.
     headers: Vec<(String, String)>,
     body: Vec<u8>,
@@ -206,6 +209,10 @@ impl Request {
     pub async fn read(incoming: IncomingRequest, max_body: usize) -> Result<Request, Problem> {
         let path_and_query = incoming.path_with_query().unwrap_or_default();
         let path = decode_path(path_and_query.split('?').next().unwrap_or_default())?;
+        let query = path_and_query
+            .split_once('?')
+            .map(|(_, q)| q.to_string())
+            .unwrap_or_default();
         let (method, head) = match incoming.method() {
             Method::Head => (Method::Get, true),
             method => (method, false),
@@ -259,6 +266,7 @@ impl Request {
             method,
             head,
             path,
+            query,
             headers,
             body,
         })
@@ -616,9 +624,35 @@ pub async fn chain_post(
     path: &str,
     body: Option<&serde_json::Value>,
 ) -> Result<(u16, Vec<u8>), String> {
+    chain(Method::Post, component, path, None, body).await
+}
+
+/// GETs `path` of another component of the app (as [`chain_post`]), with
+/// `Authorization: Bearer <bearer>` when given (the site reads an application with its
+/// applicant's token). Returns the status and the body, or why the call failed.
+pub async fn chain_get(
+    component: &str,
+    path: &str,
+    bearer: Option<&str>,
+) -> Result<(u16, Vec<u8>), String> {
+    chain(Method::Get, component, path, bearer, None).await
+}
+
+async fn chain(
+    method: Method,
+    component: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> Result<(u16, Vec<u8>), String> {
     use spin_sdk::http::{IncomingResponse, OutgoingRequest, Scheme};
     let authority = format!("{component}.spin.internal");
     let headers = Fields::new();
+    if let Some(token) = bearer {
+        headers
+            .append("authorization", format!("Bearer {token}").as_bytes())
+            .map_err(|e| format!("http://{authority}{path}: header: {e:?}"))?;
+    }
     let body = match body {
         Some(body) => {
             headers
@@ -629,7 +663,7 @@ pub async fn chain_post(
         None => None,
     };
     let request = OutgoingRequest::new(headers);
-    let accepted = request.set_method(&Method::Post).is_ok()
+    let accepted = request.set_method(&method).is_ok()
         && request.set_scheme(Some(&Scheme::Http)).is_ok()
         && request.set_authority(Some(&authority)).is_ok()
         && request.set_path_with_query(Some(path)).is_ok();

@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 pub mod claim;
 pub mod outbox;
 pub mod outcome;
+pub mod problem_types;
 pub mod secret;
 pub mod webhook;
 

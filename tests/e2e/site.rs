@@ -80,7 +80,11 @@ fn check_page(page: &Page, lang: &str, what: &str) -> Result<()> {
         page.body.contains(&format!("<html lang=\"{lang}\">")),
         "{what}: not lang {lang}"
     );
-    ensure!(page.body.len() < MAX_PAGE, "{what}: {} bytes", page.body.len());
+    ensure!(
+        page.body.len() < MAX_PAGE,
+        "{what}: {} bytes",
+        page.body.len()
+    );
     for attribute in ["src=", "href=", "action="] {
         for quote in ['"', '\''] {
             for scheme in ["http:", "https:", "//"] {
@@ -105,7 +109,10 @@ fn check_form(page: &Page) -> Result<String> {
         body.contains(r#"<form id="application-form" method="post" action="/api/applications""#),
         "form element"
     );
-    ensure!(body.contains(r#"<button type="submit" id="submit">"#), "submit");
+    ensure!(
+        body.contains(r#"<button type="submit" id="submit">"#),
+        "submit"
+    );
     let mut controls = 0;
     for tag in ["<input ", "<select ", "<textarea "] {
         for (at, _) in body.match_indices(tag) {
@@ -141,7 +148,10 @@ fn check_form(page: &Page) -> Result<String> {
         "declarations.not_on_serious_illegal_list",
         "language",
     ] {
-        ensure!(body.contains(&format!("name=\"{name}\"")), "no control {name}");
+        ensure!(
+            body.contains(&format!("name=\"{name}\"")),
+            "no control {name}"
+        );
     }
     ensure!(controls > 50, "{controls} controls");
     let key_at = body
@@ -198,7 +208,10 @@ async fn issue14_every_page_in_both_languages_is_self_contained_and_small() -> R
                 let what = format!("{path} in {lang}");
                 ensure!(page.status == status, "{what}: {}", page.status);
                 check_page(&page, html_lang, &what)?;
-                ensure!(page.body.contains(&format!("<main id=\"{main}\"")), "{what}");
+                ensure!(
+                    page.body.contains(&format!("<main id=\"{main}\"")),
+                    "{what}"
+                );
                 // The language switch.
                 ensure!(page.body.contains("?lang=zh\"") && page.body.contains("?lang=en\""));
                 println!("{what}: {} bytes", page.body.len());
@@ -211,9 +224,11 @@ async fn issue14_every_page_in_both_languages_is_self_contained_and_small() -> R
         ensure!(first.header("cache-control") == "no-store");
         // The token form: a password field, and nothing in the URL.
         let status = get(&host, &format!("/applications/{unknown_id}"), None).await?;
-        ensure!(status.body.contains(
-            r#"<input type="password" name="access_token" id="f-access_token""#
-        ));
+        ensure!(
+            status
+                .body
+                .contains(r#"<input type="password" name="access_token" id="f-access_token""#)
+        );
         host.stop().await
     })
     .await
@@ -244,9 +259,12 @@ async fn issue14_language_is_query_then_accept_language_then_the_setting() -> Re
         host.stop().await?;
 
         let state = tempfile::tempdir()?;
-        let host =
-            start_app_with(state.path(), Duration::ZERO, &[("site_default_language", "en")])
-                .await?;
+        let host = start_app_with(
+            state.path(),
+            Duration::ZERO,
+            &[("site_default_language", "en")],
+        )
+        .await?;
         let page = get(&host, "/verify", None).await?;
         ensure!(lang_of(&page) == "en", "the setting");
         let page = get(&host, "/verify", Some("zh")).await?;
@@ -264,12 +282,23 @@ async fn i7_the_form_posted_by_a_browser_gets_one_receipt() -> Result<()> {
         let key = check_form(&get(&host, "/apply?lang=en", None).await?)?;
         let body = form_body(&example_application()?, &key, "en");
         let receipt = post_form(&host, &body, Some(BROWSER)).await?;
-        ensure!(receipt.status == 201, "{}: {}", receipt.status, receipt.body);
+        ensure!(
+            receipt.status == 201,
+            "{}: {}",
+            receipt.status,
+            receipt.body
+        );
         check_page(&receipt, "en", "receipt")?;
         ensure!(receipt.body.contains(r#"<main id="receipt">"#));
         ensure!(receipt.header("cache-control") == "no-store");
-        let id = receipt.text_of("receipt-id").context("receipt-id")?.to_string();
-        let token = receipt.text_of("receipt-token").context("receipt-token")?.to_string();
+        let id = receipt
+            .text_of("receipt-id")
+            .context("receipt-id")?
+            .to_string();
+        let token = receipt
+            .text_of("receipt-token")
+            .context("receipt-token")?
+            .to_string();
         ensure!(id.len() == 32 && token.starts_with("cfa_"), "{id} {token}");
         ensure!(receipt.text_of("receipt-status").is_some());
         ensure!(receipt.body.contains(&format!(
@@ -317,12 +346,18 @@ async fn i2_a_422_for_a_browser_is_the_form_again_with_values_and_errors() -> Re
         let page = post_form(&host, &body, Some(BROWSER)).await?;
         ensure!(page.status == 422, "{}", page.status);
         check_page(&page, "zh-CN", "422")?;
-        ensure!(page.body.contains(r#"<div id="error-summary" role="alert" tabindex="-1""#));
+        ensure!(
+            page.body
+                .contains(r#"<div id="error-summary" role="alert" tabindex="-1""#)
+        );
         for (id, message) in [
             ("f-organization-legal_id-number", "校验码不正确"),
             ("f-management_system-operating_since", "此项必填"),
         ] {
-            ensure!(page.body.contains(&format!("href=\"#{id}\"")), "{id}: no summary link");
+            ensure!(
+                page.body.contains(&format!("href=\"#{id}\"")),
+                "{id}: no summary link"
+            );
             let error = page
                 .text_of(&format!("{id}-error"))
                 .with_context(|| format!("{id}-error"))?;
@@ -336,7 +371,9 @@ async fn i2_a_422_for_a_browser_is_the_form_again_with_values_and_errors() -> Re
         // Every value typed is kept (escaped), the wrong number included.
         ensure!(page.body.contains("value=\"上海 &lt;示例&gt; &amp; Co\""));
         ensure!(page.body.contains(&format!("value=\"{wrong}\"")));
-        let city = app["sites"][0]["address"]["city"].as_str().context("city")?;
+        let city = app["sites"][0]["address"]["city"]
+            .as_str()
+            .context("city")?;
         ensure!(page.body.contains(&format!("value=\"{city}\"")));
         // A fresh key for the corrected form.
         let key = check_form(&page)?;
@@ -356,7 +393,12 @@ async fn issue14_json_clients_keep_todays_replies_byte_for_byte() -> Result<()> 
         let body = form_body(&app, "k-json", "en");
         let mut seen: Vec<(String, Page)> = Vec::new();
         // No Accept, `*/*`, JSON, and a tie between HTML and JSON: all JSON, all the same.
-        for accept in [None, Some("*/*"), Some("application/json"), Some("text/html, application/json")] {
+        for accept in [
+            None,
+            Some("*/*"),
+            Some("application/json"),
+            Some("text/html, application/json"),
+        ] {
             let page = post_form(&host, &body, accept).await?;
             seen.push((format!("{accept:?}"), page));
         }
@@ -365,16 +407,29 @@ async fn issue14_json_clients_keep_todays_replies_byte_for_byte() -> Result<()> 
         ensure!(first.header("content-language").is_empty());
         ensure!(!first.body.contains("localized"), "{}", first.body);
         for (accept, page) in &seen {
-            ensure!(page.status == 422 && page.body == first.body, "{accept}: {}", page.body);
+            ensure!(
+                page.status == 422 && page.body == first.body,
+                "{accept}: {}",
+                page.body
+            );
         }
         // A 201 and its replay: the same bytes as before the pages (no HTML, no token loss).
         let ok = form_body(&example_application()?, "k-json-ok", "en");
         let created = post_form(&host, &ok, None).await?;
         let replayed = post_form(&host, &ok, Some("application/json")).await?;
         ensure!(created.status == 201 && created.header("content-type") == "application/json");
-        ensure!(replayed.body == created.body, "{} vs {}", replayed.body, created.body);
+        ensure!(
+            replayed.body == created.body,
+            "{} vs {}",
+            replayed.body,
+            created.body
+        );
         let json: Value = serde_json::from_str(&created.body)?;
-        ensure!(json["access_token"].as_str().is_some_and(|t| t.starts_with("cfa_")));
+        ensure!(
+            json["access_token"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("cfa_"))
+        );
         host.stop().await
     })
     .await
@@ -398,15 +453,31 @@ async fn issue14_problem_documents_are_localized_on_request() -> Result<()> {
         )
         .await?;
         ensure!(zh.status == 422);
-        ensure!(zh.headers.get("content-language").and_then(|v| v.to_str().ok()) == Some("zh"));
+        ensure!(
+            zh.headers
+                .get("content-language")
+                .and_then(|v| v.to_str().ok())
+                == Some("zh")
+        );
         ensure!(zh.body["type"] == plain.body["type"] && zh.body["title"] == plain.body["title"]);
-        ensure!(zh.body["localized_title"].as_str().is_some_and(|t| !t.is_ascii()), "{}", zh.body);
+        ensure!(
+            zh.body["localized_title"]
+                .as_str()
+                .is_some_and(|t| !t.is_ascii()),
+            "{}",
+            zh.body
+        );
         let errors = zh.body["errors"].as_array().context("errors")?;
         ensure!(!errors.is_empty());
         for (i, error) in errors.iter().enumerate() {
             let before = &plain.body["errors"][i];
             ensure!(error["code"] == before["code"] && error["message"] == before["message"]);
-            ensure!(error["localized_message"].as_str().is_some_and(|m| !m.is_ascii()), "{error}");
+            ensure!(
+                error["localized_message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_ascii()),
+                "{error}"
+            );
         }
         // `?lang=en` asks for English.
         let en = certflow_tests::reply(
@@ -416,7 +487,12 @@ async fn issue14_problem_documents_are_localized_on_request() -> Result<()> {
                 .body(app.to_string()),
         )
         .await?;
-        ensure!(en.headers.get("content-language").and_then(|v| v.to_str().ok()) == Some("en"));
+        ensure!(
+            en.headers
+                .get("content-language")
+                .and_then(|v| v.to_str().ok())
+                == Some("en")
+        );
         ensure!(en.body["errors"][0]["localized_message"].is_string());
         host.stop().await
     })
@@ -441,9 +517,11 @@ async fn r3_the_status_page_opens_with_the_right_token_only() -> Result<()> {
                         .post(url)
                         .header("accept", BROWSER)
                         .header("content-type", "application/x-www-form-urlencoded")
-                        .body(form_urlencoded::Serializer::new(String::new())
-                            .append_pair("access_token", &token)
-                            .finish()),
+                        .body(
+                            form_urlencoded::Serializer::new(String::new())
+                                .append_pair("access_token", &token)
+                                .finish(),
+                        ),
                 )
                 .await
             }
@@ -487,13 +565,19 @@ async fn c6_the_verification_page_shows_an_issued_certificate_and_404s_an_unknow
         let search = get(&host, &format!("/verify?lang=en&number={number}"), None).await?;
         ensure!(search.status == 303, "{}", search.status);
         let location = search.header("location").to_string();
-        ensure!(location == format!("/certificates/{number}?lang=en"), "{location}");
+        ensure!(
+            location == format!("/certificates/{number}?lang=en"),
+            "{location}"
+        );
         for (lang, html_lang) in [("en", "en"), ("zh", "zh-CN")] {
             let page = get(&host, &format!("/certificates/{number}?lang={lang}"), None).await?;
             ensure!(page.status == 200, "{}: {}", page.status, page.body);
             check_page(&page, html_lang, "certificate")?;
             ensure!(page.body.contains(r#"<main id="certificate">"#));
-            ensure!(page.body.contains(r#"<span id="certificate-status" data-status="active""#));
+            ensure!(
+                page.body
+                    .contains(r#"<span id="certificate-status" data-status="active""#)
+            );
             ensure!(page.body.contains(r#"<ol id="history">"#));
             let org = example_application()?["organization"]["legal_name"]
                 .as_str()

@@ -76,11 +76,9 @@ pub async fn route(req: &Request) -> Outcome {
         ([] | ["apply"], _) => Err(method_not_allowed("GET")),
         (["verify"], Method::Get) => Ok(verify(req, lang)),
         (["verify"], _) => Err(method_not_allowed("GET")),
-        (["applications", id], Method::Get) => Ok(reply(
-            200,
-            &page::token_form(lang, id),
-            "no-store",
-        )),
+        (["applications", id], Method::Get) => {
+            Ok(reply(200, &page::token_form(lang, id), "no-store"))
+        }
         (["applications", id], Method::Post) => Ok(status(req, lang, id).await),
         (["applications", _], _) => Err(method_not_allowed("GET, POST")),
         (["certificates", number], Method::Get) => Ok(certificate(lang, number).await),

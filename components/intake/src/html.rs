@@ -98,5 +98,13 @@ fn error_page(problem: &Problem, lang: Lang) -> Reply {
         problem.detail.as_deref(),
     );
     let reply = Reply::problem_with_body(problem, HTML, page.render());
+    let reply = if problem.status == 415 {
+        reply.header(
+            "accept-post",
+            format!("{}, {}", certflow_component::JSON, crate::FORM),
+        )
+    } else {
+        reply
+    };
     with_page_headers(reply, &page)
 }

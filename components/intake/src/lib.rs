@@ -4,6 +4,11 @@
 //! [`certflow_component::webhook`]); `GET /api/applications/:id` shows it to its applicant
 //! or to an operator. Thin on purpose: HTTP in, `certflow_domain` for every rule, key-value out.
 //!
+//! Issue 14: a `POST /api/applications` whose `Accept` prefers `text/html` (a browser's form)
+//! is answered with pages ([`html`]: the receipt, the form again on 422, an error page); every
+//! problem is localized (`Content-Language`, `localized_title`, `localized_message`) when the
+//! request asks for a language (`?lang=`, `Accept-Language`); otherwise the JSON is unchanged.
+//!
 //! Keys this component owns (see docs/STORAGE.md):
 //! - `application:<id>`: the [`ApplicationRecord`] (JSON).
 //! - `idempotency:<sha256(key)>:claim` and `:lease`: the key's claim

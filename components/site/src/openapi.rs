@@ -58,6 +58,7 @@ pub fn document() -> Result<Value, Problem> {
 }
 
 fn broken(file: &str, error: impl std::fmt::Display) -> Problem {
-    Problem::new(503, "unavailable", "Service unavailable")
-        .detail(format!("the OpenAPI data ({file}.json) cannot be read: {error}"))
+    Problem::new(503, "unavailable", "Service unavailable").detail(format!(
+        "the OpenAPI data ({file}.json) cannot be read: {error}"
+    ))
 }

@@ -389,13 +389,8 @@ impl Ctx<'_> {
         let scope = self.control("scope", Input::Textarea, true);
         let scope = self.fieldset("scope", scope);
         let sites = self.list("sites", 1, &|c, p| {
-            let part_time = c.list(&format!("{p}.personnel.part_time"), 1, &|c, q| {
-                html! {
-                    (c.control(&format!("{q}.count"), Input::Integer, true))
-                    (c.control(&format!("{q}.weekly_hours"), Input::Decimal, true))
-                }
-            });
-            html! {
+            // In page order, so an error on a whole site goes to its first control.
+            let head = html! {
                 (c.control(&format!("{p}.name"), Input::Text, true))
                 (c.control(&format!("{p}.central"), Input::Checkbox, false))
                 (c.control(&format!("{p}.virtual"), Input::Checkbox, false))
@@ -407,11 +402,21 @@ impl Ctx<'_> {
                 (c.control(&format!("{p}.personnel.full_time"), Input::Integer, true))
                 (c.control(&format!("{p}.personnel.temporary"), Input::Integer, true))
                 (c.control(&format!("{p}.personnel.contractors"), Input::Integer, true))
+            };
+            let part_time = c.list(&format!("{p}.personnel.part_time"), 1, &|c, q| {
+                html! {
+                    (c.control(&format!("{q}.count"), Input::Integer, true))
+                    (c.control(&format!("{q}.weekly_hours"), Input::Decimal, true))
+                }
+            });
+            let shifts = c.control(&format!("{p}.shifts"), Input::Integer, true);
+            html! {
+                (head)
                 fieldset class="nested" {
                     legend { (c.t("section.part_time")) }
                     (part_time)
                 }
-                (c.control(&format!("{p}.shifts"), Input::Integer, true))
+                (shifts)
             }
         });
         let sites = self.fieldset("sites", sites);
@@ -509,6 +514,13 @@ pub fn render(state: &FormState) -> Markup {
         }
         summary.push((control, message));
     }
+    // The summary in page order (errors the form has no control for last).
+    summary.sort_by_key(|(control, _)| {
+        control
+            .as_ref()
+            .and_then(|c| names.iter().position(|n| n == c))
+            .unwrap_or(usize::MAX)
+    });
     let mut ctx = Ctx {
         state,
         controls: Vec::new(),
@@ -605,6 +617,11 @@ mod tests {
             Some("organization.legal_id.number")
         );
         assert_eq!(control_for_pointer("", &names), None);
+        // A whole site: its first control, not one of its part-time rows.
+        assert_eq!(
+            control_for_pointer("/sites", &names).as_deref(),
+            Some("sites[0].name")
+        );
         // A field the form has no control for goes to its enclosing object's first control.
         assert_eq!(
             control_for_pointer("/organization/nickname", &names).as_deref(),

@@ -76,11 +76,9 @@ pub async fn route(req: &Request) -> Outcome {
         ([] | ["apply"], _) => Err(method_not_allowed("GET")),
         (["verify"], Method::Get) => Ok(verify(req, lang)),
         (["verify"], _) => Err(method_not_allowed("GET")),
-        (["applications", id], Method::Get) => Ok(reply(
-            200,
-            &page::token_form(lang, id),
-            "no-store",
-        )),
+        (["applications", id], Method::Get) => {
+            Ok(reply(200, &page::token_form(lang, id), "no-store"))
+        }
         (["applications", id], Method::Post) => Ok(status(req, lang, id).await),
         (["applications", _], _) => Err(method_not_allowed("GET, POST")),
         (["certificates", number], Method::Get) => Ok(certificate(lang, number).await),
@@ -139,7 +137,10 @@ async fn status(req: &Request, lang: Lang, id: &str) -> Reply {
         .find(|(n, _)| n == "access_token")
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_default();
-    if token.is_empty() || !certflow_component::is_application_id(id) {
+    // A token with anything but visible ASCII is no token intake issued (and cannot be sent
+    // as a header): the 404 page, as for a wrong token, not a 503 (found by schemathesis).
+    let sendable = token.bytes().all(|b| b.is_ascii_graphic());
+    if token.is_empty() || !sendable || !certflow_component::is_application_id(id) {
         return not_found(lang, &here);
     }
     let path = format!("/api/applications/{id}");

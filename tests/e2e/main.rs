@@ -10,6 +10,7 @@ mod hooks;
 mod host;
 mod http;
 mod intake;
+mod openapi;
 mod outcome;
 mod redis;
 mod replicas;

@@ -139,7 +139,10 @@ async fn status(req: &Request, lang: Lang, id: &str) -> Reply {
         .find(|(n, _)| n == "access_token")
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_default();
-    if token.is_empty() || !certflow_component::is_application_id(id) {
+    // A token with anything but visible ASCII is no token intake issued (and cannot be sent
+    // as a header): the 404 page, as for a wrong token, not a 503 (found by schemathesis).
+    let sendable = token.bytes().all(|b| b.is_ascii_graphic());
+    if token.is_empty() || !sendable || !certflow_component::is_application_id(id) {
         return not_found(lang, &here);
     }
     let path = format!("/api/applications/{id}");

@@ -157,7 +157,11 @@ mod tests {
         assert!(!titles.is_empty());
         for (kind, by_lang) in &titles {
             for lang in Lang::ALL {
-                assert!(by_lang.contains_key(lang.code()), "{kind}: no {}", lang.code());
+                assert!(
+                    by_lang.contains_key(lang.code()),
+                    "{kind}: no {}",
+                    lang.code()
+                );
             }
         }
         Ok(())
@@ -165,7 +169,15 @@ mod tests {
 
     #[test]
     fn issue14_statuses_and_actions_have_words() {
-        let statuses = ["submitted", "under_review", "accepted", "rejected", "in_audit", "decided", "certified"];
+        let statuses = [
+            "submitted",
+            "under_review",
+            "accepted",
+            "rejected",
+            "in_audit",
+            "decided",
+            "certified",
+        ];
         let cert = ["active", "suspended", "withdrawn", "expired", "pending"];
         for lang in Lang::ALL {
             for s in statuses {

@@ -96,7 +96,7 @@ pub fn control_for_pointer(pointer: &str, controls: &[String]) -> Option<String>
         if name.is_empty() {
             return None;
         }
-        if controls.iter().any(|c| *c == name) {
+        if controls.contains(&name) {
             return Some(name);
         }
         if let Some(inside) = controls.iter().find(|c| {
@@ -224,10 +224,7 @@ impl Ctx<'_> {
         let invalid = (!errors.is_empty()).then_some("true");
         let value = self.value(name).to_string();
         let check = input.check();
-        let checked = matches!(
-            value.to_ascii_lowercase().as_str(),
-            "true" | "on" | "1"
-        );
+        let checked = matches!(value.to_ascii_lowercase().as_str(), "true" | "on" | "1");
         let required_mark = required.then(|| self.t("ui.required"));
         html! {
             div class={ "field" @if matches!(input, Input::Checkbox) { " checkbox" } } {
@@ -287,12 +284,7 @@ impl Ctx<'_> {
 
     /// A list of rows (sites, standards, ...): each row rendered by `row` with its name
     /// prefix (`sites[2]`); buttons (shown by the script) add and remove rows.
-    fn list(
-        &mut self,
-        list: &str,
-        min: usize,
-        row: &dyn Fn(&mut Self, &str) -> Markup,
-    ) -> Markup {
+    fn list(&mut self, list: &str, min: usize, row: &dyn Fn(&mut Self, &str) -> Markup) -> Markup {
         let count = self.rows(list, min);
         let rows: Vec<Markup> = (0..count)
             .map(|i| {
@@ -330,7 +322,12 @@ impl Ctx<'_> {
         let lang = self.lang();
         let legal_types: Vec<(String, String)> = LegalIdType::NAMES
             .iter()
-            .map(|n| (n.to_string(), t(lang, &format!("option.legal_id.{n}")).to_string()))
+            .map(|n| {
+                (
+                    n.to_string(),
+                    t(lang, &format!("option.legal_id.{n}")).to_string(),
+                )
+            })
             .collect();
         let standards: Vec<(String, String)> = StandardCode::ALL
             .iter()
@@ -348,11 +345,21 @@ impl Ctx<'_> {
             .collect();
         let cert_statuses: Vec<(String, String)> = CertificateStatus::NAMES
             .iter()
-            .map(|n| (n.to_string(), t(lang, &format!("cert_status.{n}")).to_string()))
+            .map(|n| {
+                (
+                    n.to_string(),
+                    t(lang, &format!("cert_status.{n}")).to_string(),
+                )
+            })
             .collect();
         let languages: Vec<(String, String)> = Lang::ALL
             .iter()
-            .map(|l| (l.code().to_string(), t(lang, &format!("option.language.{}", l.code())).to_string()))
+            .map(|l| {
+                (
+                    l.code().to_string(),
+                    t(lang, &format!("option.language.{}", l.code())).to_string(),
+                )
+            })
             .collect();
 
         let organization = html! {
@@ -382,13 +389,8 @@ impl Ctx<'_> {
         let scope = self.control("scope", Input::Textarea, true);
         let scope = self.fieldset("scope", scope);
         let sites = self.list("sites", 1, &|c, p| {
-            let part_time = c.list(&format!("{p}.personnel.part_time"), 1, &|c, q| {
-                html! {
-                    (c.control(&format!("{q}.count"), Input::Integer, true))
-                    (c.control(&format!("{q}.weekly_hours"), Input::Decimal, true))
-                }
-            });
-            html! {
+            // In page order, so an error on a whole site goes to its first control.
+            let head = html! {
                 (c.control(&format!("{p}.name"), Input::Text, true))
                 (c.control(&format!("{p}.central"), Input::Checkbox, false))
                 (c.control(&format!("{p}.virtual"), Input::Checkbox, false))
@@ -400,11 +402,21 @@ impl Ctx<'_> {
                 (c.control(&format!("{p}.personnel.full_time"), Input::Integer, true))
                 (c.control(&format!("{p}.personnel.temporary"), Input::Integer, true))
                 (c.control(&format!("{p}.personnel.contractors"), Input::Integer, true))
+            };
+            let part_time = c.list(&format!("{p}.personnel.part_time"), 1, &|c, q| {
+                html! {
+                    (c.control(&format!("{q}.count"), Input::Integer, true))
+                    (c.control(&format!("{q}.weekly_hours"), Input::Decimal, true))
+                }
+            });
+            let shifts = c.control(&format!("{p}.shifts"), Input::Integer, true);
+            html! {
+                (head)
                 fieldset class="nested" {
                     legend { (c.t("section.part_time")) }
                     (part_time)
                 }
-                (c.control(&format!("{p}.shifts"), Input::Integer, true))
+                (shifts)
             }
         });
         let sites = self.fieldset("sites", sites);
@@ -502,6 +514,13 @@ pub fn render(state: &FormState) -> Markup {
         }
         summary.push((control, message));
     }
+    // The summary in page order (errors the form has no control for last).
+    summary.sort_by_key(|(control, _)| {
+        control
+            .as_ref()
+            .and_then(|c| names.iter().position(|n| n == c))
+            .unwrap_or(usize::MAX)
+    });
     let mut ctx = Ctx {
         state,
         controls: Vec::new(),
@@ -576,7 +595,10 @@ mod tests {
             control_id("sites[0].personnel.full_time"),
             "f-sites-0-personnel-full_time"
         );
-        assert_eq!(control_id("outsourced_processes[2]"), "f-outsourced_processes-2");
+        assert_eq!(
+            control_id("outsourced_processes[2]"),
+            "f-outsourced_processes-2"
+        );
     }
 
     #[test]
@@ -595,6 +617,11 @@ mod tests {
             Some("organization.legal_id.number")
         );
         assert_eq!(control_for_pointer("", &names), None);
+        // A whole site: its first control, not one of its part-time rows.
+        assert_eq!(
+            control_for_pointer("/sites", &names).as_deref(),
+            Some("sites[0].name")
+        );
         // A field the form has no control for goes to its enclosing object's first control.
         assert_eq!(
             control_for_pointer("/organization/nickname", &names).as_deref(),
@@ -607,7 +634,11 @@ mod tests {
         for lang in Lang::ALL {
             for name in control_names(lang, today()) {
                 let key = label_key(&name);
-                assert!(crate::catalog::has(lang, &key), "{key} missing in {}", lang.code());
+                assert!(
+                    crate::catalog::has(lang, &key),
+                    "{key} missing in {}",
+                    lang.code()
+                );
             }
         }
     }
@@ -644,7 +675,10 @@ mod tests {
             lang: Lang::Zh,
             today: today(),
             values: HashMap::from([
-                ("organization.legal_name".to_string(), "Acme <Ltd>".to_string()),
+                (
+                    "organization.legal_name".to_string(),
+                    "Acme <Ltd>".to_string(),
+                ),
                 ("sites[1].name".to_string(), "Second".to_string()),
             ]),
             errors: vec![ShownError {

@@ -70,7 +70,9 @@ pub fn negotiate_language(
         };
     }
     Negotiated {
-        lang: default.and_then(|d| Lang::parse(d.trim())).unwrap_or(Lang::Zh),
+        lang: default
+            .and_then(|d| Lang::parse(d.trim()))
+            .unwrap_or(Lang::Zh),
         explicit: false,
     }
 }
@@ -143,7 +145,10 @@ pub fn localize_problem(body: &str, lang: Lang) -> String {
     if let Some(serde_json::Value::Array(errors)) = doc.get_mut("errors") {
         for error in errors.iter_mut() {
             if let serde_json::Value::Object(error) = error {
-                let code = error.get("code").and_then(|v| v.as_str()).unwrap_or_default();
+                let code = error
+                    .get("code")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
                 let message = catalog::error_message(code, lang);
                 error.insert("localized_message".into(), message.into());
             }
@@ -159,24 +164,51 @@ mod tests {
     #[test]
     fn issue14_query_lang_wins_over_accept_language_and_default() {
         let n = negotiate_language(Some("en"), Some("zh-CN,zh;q=0.9"), Some("zh"));
-        assert_eq!(n, Negotiated { lang: Lang::En, explicit: true });
+        assert_eq!(
+            n,
+            Negotiated {
+                lang: Lang::En,
+                explicit: true
+            }
+        );
     }
 
     #[test]
     fn issue14_accept_language_picks_the_best_of_zh_and_en() {
         let n = negotiate_language(None, Some("fr;q=1, en-GB;q=0.5, zh-Hans;q=0.8"), Some("en"));
-        assert_eq!(n, Negotiated { lang: Lang::Zh, explicit: true });
+        assert_eq!(
+            n,
+            Negotiated {
+                lang: Lang::Zh,
+                explicit: true
+            }
+        );
         let n = negotiate_language(Some("xx"), Some("en-US,en;q=0.9"), None);
-        assert_eq!(n, Negotiated { lang: Lang::En, explicit: true });
+        assert_eq!(
+            n,
+            Negotiated {
+                lang: Lang::En,
+                explicit: true
+            }
+        );
         // q=0 means "not this one".
         let n = negotiate_language(None, Some("en;q=0, fr"), Some("zh"));
-        assert_eq!(n, Negotiated { lang: Lang::Zh, explicit: false });
+        assert_eq!(
+            n,
+            Negotiated {
+                lang: Lang::Zh,
+                explicit: false
+            }
+        );
     }
 
     #[test]
     fn issue14_default_language_is_the_variable_then_zh() {
         assert_eq!(negotiate_language(None, None, Some("en")).lang, Lang::En);
-        assert_eq!(negotiate_language(None, Some("de"), Some("fr")).lang, Lang::Zh);
+        assert_eq!(
+            negotiate_language(None, Some("de"), Some("fr")).lang,
+            Lang::Zh
+        );
         assert!(!negotiate_language(None, None, None).explicit);
     }
 

@@ -136,7 +136,14 @@ fn flags(lang: Lang, flags: &Value, id: &str) -> Markup {
 /// The receipt after a submission (I7: a resubmission with the same key shows the same one):
 /// id, status, readiness flags, the access token shown once with its warning, the status
 /// link.
-pub fn receipt(lang: Lang, id: &str, status: &str, flag_list: &Value, token: &str, replayed: bool) -> Page {
+pub fn receipt(
+    lang: Lang,
+    id: &str,
+    status: &str,
+    flag_list: &Value,
+    token: &str,
+    replayed: bool,
+) -> Page {
     let link = format!("/applications/{id}");
     Page {
         lang,
@@ -193,8 +200,13 @@ pub fn application(lang: Lang, record: &Value) -> Page {
     let id = record["id"].as_str().unwrap_or_default();
     let status = record["status"].as_str().unwrap_or_default();
     let history = record["history"].as_array().cloned().unwrap_or_default();
-    let org = record["application"]["organization"]["legal_name"].as_str().unwrap_or_default();
-    let standards = record["application"]["standards"].as_array().cloned().unwrap_or_default();
+    let org = record["application"]["organization"]["legal_name"]
+        .as_str()
+        .unwrap_or_default();
+    let standards = record["application"]["standards"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     Page {
         lang,
         title: t(lang, "page.application.title").to_string(),

@@ -72,13 +72,30 @@ impl Reply {
         self
     }
 
+    /// The value of a header this reply carries (`name` in lowercase).
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
     /// The answer to a problem (RFC 9457), with the headers its status calls for.
     pub fn problem(problem: Problem) -> Reply {
-        let reply = Reply::new(
-            problem.status,
-            certflow_domain::problem::CONTENT_TYPE,
-            problem.to_json(),
-        );
+        let body = problem.to_json();
+        Reply::problem_with_body(&problem, certflow_domain::problem::CONTENT_TYPE, body)
+    }
+
+    /// The answer to a problem with this body and content type (a localized problem
+    /// document, or a page for a person), with the headers its status calls for
+    /// (`www-authenticate`, `allow`, `accept-encoding`).
+    pub fn problem_with_body(problem: &Problem, content_type: &str, body: String) -> Reply {
+        let reply = Reply::new(problem.status, content_type, body);
         match (problem.status, problem.allow.clone()) {
             (401, _) => reply.header("www-authenticate", "Bearer realm=\"certflow\""),
             // RFC 9110 §15.5.6: a 405 lists what the resource answers.

@@ -96,10 +96,12 @@ fn form(lang: Lang) -> Outcome {
     let state = FormState {
         lang,
         today: certflow_component::now().date_naive(),
-        values: std::collections::HashMap::from([(
-            "language".to_string(),
-            lang.code().to_string(),
-        )]),
+        // Defaults a person may change: the correspondence language is the page's, the legal
+        // identifier a USCC (the CB's applicants are mostly Chinese organisations).
+        values: std::collections::HashMap::from([
+            ("language".to_string(), lang.code().to_string()),
+            ("organization.legal_id.type".to_string(), "uscc".to_string()),
+        ]),
         errors: Vec::new(),
         idempotency_key: key,
     };

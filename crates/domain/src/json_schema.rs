@@ -339,6 +339,9 @@ mod tests {
         }
     }
 
+    /// A way to break a document, named.
+    type Breakage = (&'static str, fn(&mut Value));
+
     /// The structural (I1) errors the validator finds in `doc`.
     fn structural_errors(doc: &Value) -> Vec<ErrorCode> {
         let mut errors = Vec::new();
@@ -368,7 +371,7 @@ mod tests {
         if !conforms(&schema, &good) || !structural_errors(&good).is_empty() {
             return Err("the fixture should pass both".into());
         }
-        let breakages: Vec<(&str, fn(&mut Value))> = vec![
+        let breakages: Vec<Breakage> = vec![
             ("unknown field", |d| {
                 d["organization"]["nickname"] = json!("Acme")
             }),

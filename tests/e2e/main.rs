@@ -15,6 +15,7 @@ mod outcome;
 mod redis;
 mod replicas;
 mod review;
+mod site;
 mod sweep;
 mod webhooks;
 mod webhooks_break;

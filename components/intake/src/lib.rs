@@ -30,6 +30,8 @@ use serde_json::Value;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
+mod html;
+
 /// Largest body accepted (the issue's limit; a large multi-site application is ~40 KiB).
 const MAX_BODY: usize = 256 * 1024;
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -69,18 +71,68 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
     {
         return handle_hook(incoming, out, head).await;
     }
-    let outcome = match Request::read(incoming, MAX_BODY).await {
-        Ok(req) => match (&req.method, application_id(&req.path)) {
-            (Method::Post, None) => submit(&req).await,
-            (Method::Get, Some(id)) => read(&req, id),
-            (_, None) => Err(method_not_allowed("POST")),
-            (_, Some(_)) => Err(method_not_allowed("GET")),
-        },
-        Err(problem) => Err(problem),
+    // Issue 14: what the client prefers, read before the body (a 413 is answered in kind too).
+    let first_header = |name: &str| {
+        incoming
+            .headers()
+            .get(name)
+            .first()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
     };
+    let accept = first_header("accept");
+    let accept_language = first_header("accept-language");
+    let query_lang = path
+        .split_once('?')
+        .and_then(|(_, q)| certflow_pages::query_param(q, "lang"))
+        .map(str::to_string);
+    let form_post = matches!(incoming.method(), Method::Post) && application_id(&path).is_none();
+    let (outcome, req) = match Request::read(incoming, MAX_BODY).await {
+        Ok(req) => {
+            let outcome = match (&req.method, application_id(&req.path)) {
+                (Method::Post, None) => submit(&req).await,
+                (Method::Get, Some(id)) => read(&req, id),
+                (_, None) => Err(method_not_allowed("POST")),
+                (_, Some(_)) => Err(method_not_allowed("GET")),
+            };
+            (outcome, Some(req))
+        }
+        Err(problem) => (Err(problem), None),
+    };
+    let default_language = spin_sdk::variables::get("site_default_language").ok();
+    if form_post && certflow_pages::prefers_html(accept.as_deref()) {
+        // The page's own language (the form's hidden field) comes before Accept-Language.
+        let page_language = req.as_ref().and_then(|req| {
+            certflow_domain::form::fields(req.body())
+                .ok()?
+                .into_iter()
+                .find(|(name, _)| name == certflow_pages::form::PAGE_LANGUAGE_FIELD)
+                .map(|(_, value)| value)
+        });
+        let lang = certflow_pages::negotiate_language(
+            query_lang.as_deref().or(page_language.as_deref()),
+            accept_language.as_deref(),
+            default_language.as_deref(),
+        )
+        .lang;
+        return html::reply(outcome, req.as_ref(), lang)
+            .send(head, out)
+            .await;
+    }
+    let language = certflow_pages::negotiate_language(
+        query_lang.as_deref(),
+        accept_language.as_deref(),
+        default_language.as_deref(),
+    );
     let reply = outcome.unwrap_or_else(|problem| {
         let unsupported = problem.status == 415;
-        let reply = Reply::problem(problem);
+        // Issue 14: localized only when a language was asked for; otherwise today's bytes.
+        let reply = if language.explicit {
+            let body = certflow_pages::localize_problem(&problem.to_json(), language.lang);
+            Reply::problem_with_body(&problem, certflow_domain::problem::CONTENT_TYPE, body)
+                .header("content-language", language.lang.code())
+        } else {
+            Reply::problem(problem)
+        };
         if unsupported {
             reply.header("accept-post", format!("{JSON}, {FORM}"))
         } else {
@@ -135,6 +187,11 @@ fn decode_body(req: &Request) -> Result<(Value, Option<String>), Problem> {
             let mut key = None;
             let mut rest = form_urlencoded::Serializer::new(String::new());
             for (name, value) in certflow_domain::form::fields(body).map_err(unreadable)? {
+                if name == certflow_pages::form::PAGE_LANGUAGE_FIELD {
+                    // The page's language (issue 14): how to answer, not part of the
+                    // application.
+                    continue;
+                }
                 if name != FORM_IDEMPOTENCY_FIELD {
                     rest.append_pair(&name, &value);
                 } else if key.replace(value).is_some() {

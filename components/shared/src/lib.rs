@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 pub mod claim;
 pub mod outbox;
 pub mod outcome;
+pub mod problem_types;
 pub mod secret;
 pub mod webhook;
 
@@ -71,13 +72,30 @@ impl Reply {
         self
     }
 
+    /// The value of a header this reply carries (`name` in lowercase).
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
     /// The answer to a problem (RFC 9457), with the headers its status calls for.
     pub fn problem(problem: Problem) -> Reply {
-        let reply = Reply::new(
-            problem.status,
-            certflow_domain::problem::CONTENT_TYPE,
-            problem.to_json(),
-        );
+        let body = problem.to_json();
+        Reply::problem_with_body(&problem, certflow_domain::problem::CONTENT_TYPE, body)
+    }
+
+    /// The answer to a problem with this body and content type (a localized problem
+    /// document, or a page for a person), with the headers its status calls for
+    /// (`www-authenticate`, `allow`, `accept-encoding`).
+    pub fn problem_with_body(problem: &Problem, content_type: &str, body: String) -> Reply {
+        let reply = Reply::new(problem.status, content_type, body);
         match (problem.status, problem.allow.clone()) {
             (401, _) => reply.header("www-authenticate", "Bearer realm=\"certflow\""),
             // RFC 9110 §15.5.6: a 405 lists what the resource answers.
@@ -128,6 +146,9 @@ pub struct Request {
     /// §6.2.2.2: `/api/certificates/CF%2D2026%2D000001` is `/api/certificates/CF-2026-000001`).
     /// A segment never holds a `/`: an encoded one (`%2F`) is a 404, not a separator.
     pub path: String,
+    /// The query without its `?` (`""` when there is none), as sent: percent-decoding is the
+    /// reader's (the pages read `lang` and `number` from it).
+    pub query: String,
     /// Lowercase names.
     headers: Vec<(String, String)>,
     body: Vec<u8>,
@@ -205,6 +226,10 @@ impl Request {
     pub async fn read(incoming: IncomingRequest, max_body: usize) -> Result<Request, Problem> {
         let path_and_query = incoming.path_with_query().unwrap_or_default();
         let path = decode_path(path_and_query.split('?').next().unwrap_or_default())?;
+        let query = path_and_query
+            .split_once('?')
+            .map(|(_, q)| q.to_string())
+            .unwrap_or_default();
         let (method, head) = match incoming.method() {
             Method::Head => (Method::Get, true),
             method => (method, false),
@@ -258,6 +283,7 @@ impl Request {
             method,
             head,
             path,
+            query,
             headers,
             body,
         })
@@ -615,9 +641,35 @@ pub async fn chain_post(
     path: &str,
     body: Option<&serde_json::Value>,
 ) -> Result<(u16, Vec<u8>), String> {
+    chain(Method::Post, component, path, None, body).await
+}
+
+/// GETs `path` of another component of the app (as [`chain_post`]), with
+/// `Authorization: Bearer <bearer>` when given (the site reads an application with its
+/// applicant's token). Returns the status and the body, or why the call failed.
+pub async fn chain_get(
+    component: &str,
+    path: &str,
+    bearer: Option<&str>,
+) -> Result<(u16, Vec<u8>), String> {
+    chain(Method::Get, component, path, bearer, None).await
+}
+
+async fn chain(
+    method: Method,
+    component: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> Result<(u16, Vec<u8>), String> {
     use spin_sdk::http::{IncomingResponse, OutgoingRequest, Scheme};
     let authority = format!("{component}.spin.internal");
     let headers = Fields::new();
+    if let Some(token) = bearer {
+        headers
+            .append("authorization", format!("Bearer {token}").as_bytes())
+            .map_err(|e| format!("http://{authority}{path}: header: {e:?}"))?;
+    }
     let body = match body {
         Some(body) => {
             headers
@@ -628,7 +680,7 @@ pub async fn chain_post(
         None => None,
     };
     let request = OutgoingRequest::new(headers);
-    let accepted = request.set_method(&Method::Post).is_ok()
+    let accepted = request.set_method(&method).is_ok()
         && request.set_scheme(Some(&Scheme::Http)).is_ok()
         && request.set_authority(Some(&authority)).is_ok()
         && request.set_path_with_query(Some(path)).is_ok();

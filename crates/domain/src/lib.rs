@@ -43,6 +43,7 @@ pub mod error;
 pub mod explain;
 pub mod form;
 pub mod formats;
+pub mod json_schema;
 pub mod media;
 mod number;
 pub mod people;

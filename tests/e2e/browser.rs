@@ -51,7 +51,10 @@ async fn browser(host: &Host, accept_language: &str, javascript: bool) -> Result
 /// screenshot as `<name>.png`.
 async fn look_at(browser: &Browser, name: &str, lang: &str) -> Result<()> {
     let actual = browser.lang().await?;
-    ensure!(actual == lang, "{name}: <html lang={actual:?}>, expected {lang:?}");
+    ensure!(
+        actual == lang,
+        "{name}: <html lang={actual:?}>, expected {lang:?}"
+    );
     let (passes, minor) = browser.axe(name).await?;
     let shot = browser.screenshot(name).await?;
     eprintln!(
@@ -95,17 +98,13 @@ async fn fill_and_submit(browser: &Browser, application: &Value) -> Result<()> {
     Ok(())
 }
 
-/// The form in one language up to the receipt, then the status page with the receipt's token.
-async fn form_to_receipt_and_status(
-    accept_language: &str,
-    query: &str,
-    lang: &str,
-    suffix: &str,
-) -> Result<()> {
+/// The form in one language (by the browser's `Accept-Language`) up to the receipt, then the
+/// status page with the receipt's token, then the status page with a wrong token.
+async fn form_to_receipt_and_status(accept_language: &str, lang: &str, suffix: &str) -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start_app(state.path()).await?;
     let browser = browser(&host, accept_language, true).await?;
-    browser.goto(&format!("/{query}")).await?;
+    browser.goto("/").await?;
     let form = browser.by_id("application-form").await?;
     ensure!(
         form.attr("action").await?.as_deref() == Some("/api/applications"),
@@ -146,15 +145,18 @@ async fn form_to_receipt_and_status(
     ensure!(!history.is_empty(), "the status page shows no history");
     let url = browser.path().await?;
     ensure!(
-        url == format!("/applications/{id}") && !url.contains(&token),
+        url.split('?').next() == Some(format!("/applications/{id}").as_str())
+            && !url.contains(&token),
         "the status page is at {url}"
     );
     look_at(&browser, &format!("status-{suffix}"), lang).await?;
 
     // A wrong token: the 404 page, not the application.
-    browser.goto(&format!("/applications/{id}{query}")).await?;
+    browser.goto(&format!("/applications/{id}")).await?;
     browser.wait_for_id("f-access_token").await?;
-    browser.fill("access_token", "not-the-token-0000000000").await?;
+    browser
+        .fill("access_token", "not-the-token-0000000000")
+        .await?;
     browser.press(&Key::Enter.to_string()).await?;
     browser.wait_for_id("not-found").await?;
     look_at(&browser, &format!("status-not-found-{suffix}"), lang).await?;
@@ -168,17 +170,18 @@ async fn i14_the_form_in_chinese_reaches_the_receipt_and_the_status_page() -> Re
     // Chinese by the browser's Accept-Language.
     with_store(
         Store::Sqlite,
-        form_to_receipt_and_status("zh-CN,zh", "", "zh-CN", "zh"),
+        form_to_receipt_and_status("zh-CN,zh", "zh-CN", "zh"),
     )
     .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn i14_the_form_in_english_reaches_the_receipt_and_the_status_page() -> Result<()> {
-    // English by `?lang=en`, over a browser asking for Chinese.
+    // English by the browser's Accept-Language (`?lang=en` over a Chinese browser: the
+    // verification test).
     with_store(
         Store::Sqlite,
-        form_to_receipt_and_status("zh-CN,zh", "?lang=en", "en", "en"),
+        form_to_receipt_and_status("en-US,en", "en", "en"),
     )
     .await
 }
@@ -241,7 +244,10 @@ async fn errors_at_their_fields(accept_language: &str, lang: &str, suffix: &str)
     // Every typed value is still there, the wrong USCC too.
     for (name, value) in &typed {
         let kept = browser.control_value(name).await?;
-        ensure!(&kept == value, "{name}: typed {value:?}, the page kept {kept:?}");
+        ensure!(
+            &kept == value,
+            "{name}: typed {value:?}, the page kept {kept:?}"
+        );
     }
     look_at(&browser, &format!("form-errors-{suffix}"), lang).await?;
 
@@ -277,7 +283,11 @@ async fn i2_a_wrong_uscc_and_a_missing_date_show_their_messages_at_their_fields_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn i2_a_wrong_uscc_and_a_missing_date_show_their_messages_at_their_fields_in_english()
 -> Result<()> {
-    with_store(Store::Sqlite, errors_at_their_fields("en-US,en", "en", "en")).await
+    with_store(
+        Store::Sqlite,
+        errors_at_their_fields("en-US,en", "en", "en"),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -296,7 +306,8 @@ async fn i14_without_javascript_the_form_still_submits_and_reaches_the_receipt()
         );
         let record = certflow_tests::workflow::application_record(&host, &id).await?;
         ensure!(
-            record["application"]["sites"][0]["personnel"]["part_time"][0]["weekly_hours"] == 20,
+            record["application"]["sites"][0]["personnel"]["part_time"][0]["weekly_hours"].as_f64()
+                == Some(20.0),
             "stored: {record}"
         );
         browser.screenshot("receipt-en-no-javascript").await?;
@@ -416,7 +427,10 @@ async fn wcag_2_1_1_the_form_is_filled_and_submitted_by_keyboard_alone() -> Resu
             }
             ensure!(reached, "Tab never reached {name}");
             let now = browser.control_value(name).await?;
-            ensure!(&now == value, "{name}: typed {value:?}, the control holds {now:?}");
+            ensure!(
+                &now == value,
+                "{name}: typed {value:?}, the control holds {now:?}"
+            );
         }
         // Enter in a text box submits the form (HTML's implicit submission).
         let mut reached = false;
@@ -488,6 +502,81 @@ async fn c6_the_verification_page_shows_an_issued_certificate_and_a_404_for_an_u
         }
         let (status, _) = host.get("/certificates/CF-NO-SUCH-0000").await?;
         ensure!(status == 404, "an unknown number answers {status}");
+        browser.close().await?;
+        host.stop().await
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i14_with_javascript_site_rows_are_added_and_removed_and_posted_with_the_right_names()
+-> Result<()> {
+    with_store(Store::Sqlite, async {
+        let state = tempfile::tempdir()?;
+        let host = start_app(state.path()).await?;
+        let browser = browser(&host, "en-US,en", true).await?;
+        browser.goto("/").await?;
+        browser.by_id("application-form").await?;
+        let application = typed_application("en")?;
+        browser.fill_all(&form_fields(&application)).await?;
+        ensure!(
+            browser
+                .all("[data-list=sites] > .rows > [data-row]")
+                .await?
+                .len()
+                == 1,
+            "the form does not start with one site"
+        );
+        // Two more sites, as the script adds them: named sites[1] and sites[2].
+        let add = "[data-list=sites] > button[data-add]";
+        for (i, name) in [(1, "Branch B"), (2, "Branch C")] {
+            browser.css(add).await?.click().await?;
+            let mut site = application["sites"][0].clone();
+            site["name"] = Value::from(name);
+            site["central"] = Value::Bool(false);
+            let mut wrapper = serde_json::json!({ "sites": [] });
+            if let Some(sites) = wrapper["sites"].as_array_mut() {
+                sites.resize(i, Value::Null);
+                sites.push(site);
+            }
+            browser.fill_all(&form_fields(&wrapper)).await?;
+        }
+        browser.screenshot("form-three-sites-en").await?;
+        // Remove the middle one: the last row becomes sites[1].
+        let rows = browser
+            .all("[data-list=sites] > .rows > [data-row]")
+            .await?;
+        ensure!(rows.len() == 3, "{} site rows after two adds", rows.len());
+        let remove = rows[1]
+            .find(fantoccini::Locator::Css(":scope > button[data-remove]"))
+            .await?;
+        remove.click().await?;
+        let names = browser
+            .all("[data-list=sites] > .rows > [data-row]")
+            .await?;
+        ensure!(names.len() == 2, "{} site rows after a remove", names.len());
+        ensure!(
+            browser.value_of("f-sites-1-name").await? == "Branch C",
+            "the last site is not renamed sites[1]"
+        );
+        ensure!(
+            browser
+                .all("#f-sites-2-name, [name^=\"sites[2]\"]")
+                .await?
+                .is_empty(),
+            "a control still names sites[2]"
+        );
+        browser.by_id("submit").await?.click().await?;
+        let (id, _) = read_receipt(&browser).await?;
+        let record = certflow_tests::workflow::application_record(&host, &id).await?;
+        let sites = &record["application"]["sites"];
+        ensure!(
+            sites[0]["name"] == "Head office"
+                && sites[1]["name"] == "Branch C"
+                && sites[1]["personnel"]["part_time"][0]["count"] == 10
+                && sites.as_array().map(Vec::len) == Some(2),
+            "stored sites: {sites}"
+        );
         browser.close().await?;
         host.stop().await
     })

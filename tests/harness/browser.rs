@@ -266,10 +266,12 @@ impl Browser {
     /// `target/screenshots/<name>.png`, and returns its path. The window is made as tall as
     /// the page for the shot, then set back.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        // The page's height plus the window's own (set_window_size sizes the outer window).
         let height = self
             .client
             .execute(
-                "return Math.ceil(document.documentElement.scrollHeight);",
+                "return Math.ceil(document.documentElement.scrollHeight) \
+                 + Math.max(0, window.outerHeight - window.innerHeight);",
                 vec![],
             )
             .await?
@@ -356,7 +358,10 @@ fn axe_source() -> Result<&'static str> {
                 .status()
                 .map_err(|e| format!("cannot run npm (apt-get install nodejs npm): {e}"))?;
             if !status.success() {
-                return Err(format!("npm ci --prefix {} failed: {status}", dir.display()));
+                return Err(format!(
+                    "npm ci --prefix {} failed: {status}",
+                    dir.display()
+                ));
             }
         }
         std::fs::read_to_string(&file).map_err(|e| format!("reading {}: {e}", file.display()))
@@ -426,9 +431,13 @@ impl Browser {
             Err(_) => {
                 // A radio group: one control per value, found by name and value.
                 let selector = format!("input[type=radio][name=\"{name}\"][value=\"{value}\"]");
-                let radio = self.client.find(Locator::Css(&selector)).await.with_context(
-                    || format!("the form has no control #{id} (nor a radio {selector})"),
-                )?;
+                let radio = self
+                    .client
+                    .find(Locator::Css(&selector))
+                    .await
+                    .with_context(|| {
+                        format!("the form has no control #{id} (nor a radio {selector})")
+                    })?;
                 radio.click().await?;
                 return Ok(());
             }

@@ -4,6 +4,7 @@
 //! One test binary for all of them: run one area with a module filter, e.g.
 //! `cargo test --release -p certflow-tests --test e2e webhooks::`.
 
+mod browser;
 mod certificate;
 mod decision;
 mod hooks;

@@ -12,6 +12,7 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+pub mod browser;
 pub mod processes;
 pub mod receiver;
 pub mod redis;

@@ -81,8 +81,11 @@ async fn read_receipt(browser: &Browser) -> Result<(String, String)> {
     ensure!(token.len() >= 16, "the receipt's access token is {token:?}");
     let link = browser.by_id("status-link").await?;
     let href = link.attr("href").await?.unwrap_or_default();
+    // The status page in the receipt's own language.
+    let lang = browser.lang().await?;
+    let lang = lang.split('-').next().unwrap_or_default();
     ensure!(
-        href == format!("/applications/{id}"),
+        href == format!("/applications/{id}?lang={lang}"),
         "the status link is {href:?}"
     );
     let url = browser.path().await?;

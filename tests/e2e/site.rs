@@ -302,8 +302,13 @@ async fn i7_the_form_posted_by_a_browser_gets_one_receipt() -> Result<()> {
         ensure!(id.len() == 32 && token.starts_with("cfa_"), "{id} {token}");
         ensure!(receipt.text_of("receipt-status").is_some());
         ensure!(receipt.body.contains(&format!(
-            r#"<a id="status-link" href="/applications/{id}">"#
+            r#"<a id="status-link" href="/applications/{id}?lang=en">"#
         )));
+        // No language links on the receipt: they would lead away from the one-time token.
+        ensure!(
+            !receipt.body.contains(r#"class="lang""#),
+            "the receipt links away"
+        );
         // A double click or a reload: the same receipt, nothing new.
         let again = post_form(&host, &body, Some(BROWSER)).await?;
         ensure!(again.status == 201, "{}", again.status);
@@ -378,6 +383,17 @@ async fn i2_a_422_for_a_browser_is_the_form_again_with_values_and_errors() -> Re
         // A fresh key for the corrected form.
         let key = check_form(&page)?;
         ensure!(key != "k-422" && key.len() == 32);
+        // No language links: a GET of the other language would lose what was typed.
+        ensure!(
+            !page.body.contains(r#"class="lang""#),
+            "the 422 page links away"
+        );
+        // ISO/IEC 27701:2019 stays 27701's 2019, not ISO 22301's (both are 2019; I3).
+        ensure!(
+            page.body
+                .contains(r#"<option value="2019" selected>2019 (ISO/IEC 27701)</option>"#),
+            "the second standard's edition is not kept as ISO/IEC 27701's"
+        );
         host.stop().await
     })
     .await
@@ -593,6 +609,58 @@ async fn c6_the_verification_page_shows_an_issued_certificate_and_404s_an_unknow
         }
         let unknown = get(&host, "/certificates/CF-1999-999999?lang=en", None).await?;
         ensure!(unknown.status == 404 && unknown.body.contains(r#"<main id="not-found">"#));
+        // Typed in small letters: the certificate's own page, not a 404.
+        let lower = number.to_lowercase();
+        let typed = get(&host, &format!("/certificates/{lower}?lang=en"), None).await?;
+        ensure!(typed.status == 303, "{}", typed.status);
+        ensure!(
+            typed.header("location") == format!("/certificates/{number}?lang=en"),
+            "{}",
+            typed.header("location")
+        );
+        host.stop().await
+    })
+    .await
+}
+
+#[tokio::test]
+async fn issue14_without_javascript_a_person_asks_for_more_rows() -> Result<()> {
+    with_store(Store::Sqlite, async {
+        let state = tempfile::tempdir()?;
+        let host = start_app(state.path()).await?;
+        let fresh = get(&host, "/apply?lang=en", None).await?;
+        ensure!(
+            fresh
+                .body
+                .contains(r#"<noscript><form id="rows-form" method="get" action="/apply">"#)
+        );
+        ensure!(fresh.body.contains(r#"name="rows.sites""#));
+        ensure!(!fresh.body.contains(r#"name="sites[1].name""#));
+        // Two standards (27001 and 27701) and three sites; a huge count is capped; an
+        // unknown list is ignored. Tags are case-insensitive (RFC 5646): EN is English.
+        let page = get(
+            &host,
+            "/apply?lang=EN&rows.standards=2&rows.sites=3&rows.consultancy=99999&rows.nope=4",
+            None,
+        )
+        .await?;
+        ensure!(page.status == 200, "{}", page.status);
+        check_page(&page, "en", "rows")?;
+        check_form(&page)?;
+        for name in [
+            "standards[1].code",
+            "sites[2].name",
+            "sites[2].personnel.full_time",
+        ] {
+            ensure!(
+                page.body.contains(&format!("name=\"{name}\"")),
+                "{name} is not in the form"
+            );
+        }
+        ensure!(!page.body.contains(r#"name="sites[3].name""#));
+        ensure!(page.body.contains(r#"name="consultancy[49].provider""#));
+        ensure!(!page.body.contains(r#"name="consultancy[50].provider""#));
+        ensure!(page.body.len() < MAX_PAGE * 4, "{} bytes", page.body.len());
         host.stop().await
     })
     .await

@@ -82,7 +82,7 @@ fn form_again(problem: &Problem, req: Option<&Request>, lang: Lang) -> Reply {
         lang,
         title: certflow_pages::t(lang, "page.apply.title").to_string(),
         main: render(&state),
-        switch_path: "/apply".to_string(),
+        switch_path: None,
     };
     let reply = Reply::problem_with_body(problem, HTML, page.render());
     with_page_headers(reply, &page)

@@ -26,7 +26,8 @@ impl Lang {
 
     /// `zh` or `en` (exact) as a language.
     pub fn parse(code: &str) -> Option<Lang> {
-        match code {
+        // Language tags are case-insensitive (RFC 5646 §2.1.1): `?lang=EN` is English.
+        match code.to_ascii_lowercase().as_str() {
             "zh" => Some(Lang::Zh),
             "en" => Some(Lang::En),
             _ => None,

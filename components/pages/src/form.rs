@@ -333,11 +333,14 @@ impl Ctx<'_> {
             .iter()
             .map(|c| (c.as_str().to_string(), c.as_str().to_string()))
             .collect();
-        let editions: Vec<(String, String)> = certflow_domain::editions::EDITIONS
+        // (standard, edition value, label): two standards share an edition year (2019), so a
+        // row offers its own standard's editions once the standard is chosen.
+        let editions: Vec<(&str, String, String)> = certflow_domain::editions::EDITIONS
             .iter()
             .filter(|rule| rule.accepts_on(self.state.today))
             .map(|rule| {
                 (
+                    rule.standard.as_str(),
                     rule.edition.to_string(),
                     format!("{} ({})", rule.edition, rule.standard.as_str()),
                 )
@@ -380,9 +383,15 @@ impl Ctx<'_> {
         };
         let contact = self.fieldset("contact", contact);
         let standards_list = self.list("standards", 1, &|c, p| {
+            let code = c.value(&format!("{p}.code")).to_string();
+            let row_editions: Vec<(String, String)> = editions
+                .iter()
+                .filter(|(standard, _, _)| code.is_empty() || *standard == code)
+                .map(|(_, value, label)| (value.clone(), label.clone()))
+                .collect();
             html! {
                 (c.control(&format!("{p}.code"), Input::Select(standards.clone()), true))
-                (c.control(&format!("{p}.edition"), Input::Select(editions.clone()), true))
+                (c.control(&format!("{p}.edition"), Input::Select(row_editions), true))
             }
         });
         let standards_set = self.fieldset("standards", standards_list);
@@ -528,10 +537,34 @@ pub fn render(state: &FormState) -> Markup {
     };
     let body = ctx.body();
     let lang = state.lang;
+    // Without JavaScript rows cannot be added in the page: a GET form asks for the rows each
+    // list shows (`/apply?rows.sites=3`), so the whole contract can be sent without it.
+    let row_counts: Vec<(&str, usize)> = ROW_LISTS
+        .iter()
+        .map(|list| (*list, ctx.rows(list, 1)))
+        .collect();
     html! {
         main id="apply" {
             h1 { (t(lang, "page.apply.title")) }
             p { (t(lang, "page.apply.intro")) }
+            noscript {
+                form id="rows-form" method="get" action="/apply" {
+                    input type="hidden" name="lang" value=(lang.code());
+                    fieldset {
+                        legend { (t(lang, "page.apply.rows.title")) }
+                        p class="hint" { (t(lang, "page.apply.rows.hint")) }
+                        @for (list, count) in &row_counts {
+                            @let id = format!("rows-{list}");
+                            div class="field" {
+                                label for=(id) { (t(lang, &format!("section.{list}"))) }
+                                input type="number" id=(id) name=(format!("{ROWS_PREFIX}{list}"))
+                                    min="1" max=(MAX_ROWS) value=(count);
+                            }
+                        }
+                        button type="submit" id="rows-submit" { (t(lang, "page.apply.rows.submit")) }
+                    }
+                }
+            }
             @if !summary.is_empty() {
                 div id="error-summary" role="alert" tabindex="-1" aria-labelledby="error-summary-title" {
                     h2 id="error-summary-title" { (t(lang, "ui.error_summary")) " (" (summary.len()) ")" }
@@ -560,6 +593,29 @@ pub fn render(state: &FormState) -> Markup {
             }
         }
     }
+}
+
+/// The lists a person without JavaScript can ask more rows of (`rows.<list>=<n>`).
+pub const ROW_LISTS: [&str; 6] = [
+    "standards",
+    "sites",
+    "repetitive_groups",
+    "outsourced_processes",
+    "consultancy",
+    "previous_certifications",
+];
+/// The query parameter prefix of a row count: `rows.sites=3`.
+pub const ROWS_PREFIX: &str = "rows.";
+/// The most rows a list is shown with on request (a larger count is this many).
+pub const MAX_ROWS: usize = 50;
+
+/// The `values` that make a fresh form show `count` rows of `list` (1..=[`MAX_ROWS`]): an
+/// empty value in its last row, which is how a form with typed rows is shown too.
+pub fn rows_requested(list: &str, count: usize) -> Option<(String, String)> {
+    let count = count.clamp(1, MAX_ROWS);
+    ROW_LISTS
+        .contains(&list)
+        .then(|| (format!("{list}[{}]", count - 1), String::new()))
 }
 
 /// Every control name a fresh form has (one row per list), in page order: the names intake

@@ -26,9 +26,10 @@ pub struct Page {
     pub title: String,
     /// The `<main>` element.
     pub main: Markup,
-    /// The path the language links add `?lang=` to (a GET page showing the same thing, or
-    /// the nearest one: the receipt's switch goes to the status page).
-    pub switch_path: String,
+    /// The path the language links add `?lang=` to (a GET page showing the same thing);
+    /// `None` for a page that a GET cannot show again (the receipt with its one-time token, the
+    /// form with what was typed): no language links there, so one click cannot lose them.
+    pub switch_path: Option<String>,
 }
 
 fn sha256_source(text: &str) -> String {
@@ -59,12 +60,14 @@ impl Page {
                             a href=(format!("/apply?lang={}", lang.code())) { (t(lang, "ui.nav_apply")) }
                             a href=(format!("/verify?lang={}", lang.code())) { (t(lang, "ui.nav_verify")) }
                         }
-                        nav class="lang" aria-label=(t(lang, "ui.language")) {
-                            @for l in Lang::ALL {
-                                a href=(format!("{}?lang={}", self.switch_path, l.code()))
-                                    hreflang=(l.html_lang()) lang=(l.html_lang())
-                                    aria-current=[(l == lang).then_some("true")] {
-                                    (t(l, "ui.language_name"))
+                        @if let Some(switch_path) = &self.switch_path {
+                            nav class="lang" aria-label=(t(lang, "ui.language")) {
+                                @for l in Lang::ALL {
+                                    a href=(format!("{switch_path}?lang={}", l.code()))
+                                        hreflang=(l.html_lang()) lang=(l.html_lang())
+                                        aria-current=[(l == lang).then_some("true")] {
+                                        (t(l, "ui.language_name"))
+                                    }
                                 }
                             }
                         }
@@ -144,11 +147,13 @@ pub fn receipt(
     token: &str,
     replayed: bool,
 ) -> Page {
-    let link = format!("/applications/{id}");
+    let path = format!("/applications/{id}");
+    // The status page in the receipt's language, whatever the browser's Accept-Language says.
+    let link = format!("{path}?lang={}", lang.code());
     Page {
         lang,
         title: t(lang, "page.receipt.title").to_string(),
-        switch_path: link.clone(),
+        switch_path: None,
         main: html! {
             main id="receipt" {
                 h1 { (t(lang, "page.receipt.title")) }
@@ -176,7 +181,7 @@ pub fn token_form(lang: Lang, id: &str) -> Page {
     Page {
         lang,
         title: t(lang, "page.status.title").to_string(),
-        switch_path: path.clone(),
+        switch_path: Some(path.clone()),
         main: html! {
             main id="status-form" {
                 h1 { (t(lang, "page.status.title")) }
@@ -210,7 +215,7 @@ pub fn application(lang: Lang, record: &Value) -> Page {
     Page {
         lang,
         title: t(lang, "page.application.title").to_string(),
-        switch_path: format!("/applications/{id}"),
+        switch_path: Some(format!("/applications/{id}")),
         main: html! {
             main id="application" {
                 h1 { (t(lang, "page.application.title")) }
@@ -233,7 +238,8 @@ pub fn application(lang: Lang, record: &Value) -> Page {
                     @for h in &history {
                         @let s = h["status"].as_str().unwrap_or_default();
                         li data-status=(s) {
-                            time datetime=(h["at"].as_str().unwrap_or_default()) { (h["at"].as_str().unwrap_or_default()) }
+                            @let at = h["at"].as_str().unwrap_or_default();
+                            time datetime=(at) { (readable_time(at)) }
                             " · " strong { (status_words(lang, s)) }
                             @let rules: Vec<&str> = h["rules"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
                             @if !rules.is_empty() { " (" (rules.join(", ")) ")" }
@@ -251,7 +257,7 @@ pub fn verify(lang: Lang) -> Page {
     Page {
         lang,
         title: t(lang, "page.verify.title").to_string(),
-        switch_path: "/verify".to_string(),
+        switch_path: Some("/verify".to_string()),
         main: html! {
             main id="verify" {
                 h1 { (t(lang, "page.verify.title")) }
@@ -281,7 +287,7 @@ pub fn certificate(lang: Lang, view: &Value) -> Page {
     Page {
         lang,
         title: format!("{} {number}", t(lang, "page.certificate.title")),
-        switch_path: format!("/certificates/{number}"),
+        switch_path: Some(format!("/certificates/{number}")),
         main: html! {
             main id="certificate" {
                 h1 { (t(lang, "page.certificate.title")) " " (number) }
@@ -344,7 +350,7 @@ pub fn not_found(lang: Lang, switch_path: &str) -> Page {
     Page {
         lang,
         title: t(lang, "page.not_found.title").to_string(),
-        switch_path: switch_path.to_string(),
+        switch_path: Some(switch_path.to_string()),
         main: html! {
             main id="not-found" {
                 h1 { (t(lang, "page.not_found.title")) }
@@ -362,7 +368,7 @@ pub fn problem(lang: Lang, status: u16, kind: &str, title: &str, detail: Option<
     Page {
         lang,
         title: shown.to_string(),
-        switch_path: "/apply".to_string(),
+        switch_path: Some("/apply".to_string()),
         main: html! {
             main id="error" data-status=(status) data-problem=(kind.rsplit('/').next().unwrap_or_default()) {
                 h1 { (shown) }
@@ -392,5 +398,35 @@ mod tests {
         assert!(csp.contains(&sha256_source(CSS)));
         assert!(csp.contains(&sha256_source(SCRIPT)));
         assert!(csp.starts_with("default-src 'none'"));
+    }
+}
+
+/// An RFC 3339 timestamp as a person reads it: `2026-12-01 04:09 UTC` (the stored value, with
+/// its nanoseconds, stays in the `datetime` attribute); text that is not one is shown as it is.
+fn readable_time(at: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(at)
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string()
+        })
+        .unwrap_or_else(|_| at.to_string())
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::readable_time;
+
+    #[test]
+    fn history_times_read_to_the_minute_in_utc() {
+        assert_eq!(
+            readable_time("2026-12-01T04:09:04.127845023Z"),
+            "2026-12-01 04:09 UTC"
+        );
+        assert_eq!(
+            readable_time("2026-12-01T12:09:04+08:00"),
+            "2026-12-01 04:09 UTC"
+        );
+        assert_eq!(readable_time("not a time"), "not a time");
     }
 }

@@ -72,7 +72,7 @@ pub async fn route(req: &Request) -> Outcome {
     let path = req.path.trim_end_matches('/');
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     match (segments.as_slice(), &req.method) {
-        ([] | ["apply"], Method::Get) => form(lang),
+        ([] | ["apply"], Method::Get) => form(req, lang),
         ([] | ["apply"], _) => Err(method_not_allowed("GET")),
         (["verify"], Method::Get) => Ok(verify(req, lang)),
         (["verify"], _) => Err(method_not_allowed("GET")),
@@ -87,8 +87,9 @@ pub async fn route(req: &Request) -> Outcome {
     }
 }
 
-/// The consultation form with a fresh idempotency key (I7: 128 random bits, hex).
-fn form(lang: Lang) -> Outcome {
+/// The consultation form with a fresh idempotency key (I7: 128 random bits, hex), with the
+/// rows `?rows.<list>=<n>` asks for (how a person without JavaScript adds rows).
+fn form(req: &Request, lang: Lang) -> Outcome {
     let key: String = random_bytes::<16>()?
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -101,7 +102,15 @@ fn form(lang: Lang) -> Outcome {
         values: std::collections::HashMap::from([
             ("language".to_string(), lang.code().to_string()),
             ("organization.legal_id.type".to_string(), "uscc".to_string()),
-        ]),
+        ])
+        .into_iter()
+        .chain(
+            form_urlencoded::parse(req.query.as_bytes()).filter_map(|(name, count)| {
+                let list = name.strip_prefix(certflow_pages::form::ROWS_PREFIX)?;
+                certflow_pages::form::rows_requested(list, count.trim().parse().ok()?)
+            }),
+        )
+        .collect(),
         errors: Vec::new(),
         idempotency_key: key,
     };
@@ -109,7 +118,7 @@ fn form(lang: Lang) -> Outcome {
         lang,
         title: certflow_pages::t(lang, "page.apply.title").to_string(),
         main: render(&state),
-        switch_path: "/apply".to_string(),
+        switch_path: Some("/apply".to_string()),
     };
     // Each load carries its own key: never cached.
     Ok(reply(200, &page, "no-store"))
@@ -167,9 +176,37 @@ async fn certificate(lang: Lang, number: &str) -> Reply {
             Ok(view) => reply(200, &page::certificate(lang, &view), "no-cache"),
             Err(e) => unavailable(lang, &format!("certificate answered unreadable JSON: {e}")),
         },
-        Ok((404, _)) => not_found(lang, &here),
+        Ok((404, _)) => match canonical_number(number).await {
+            // Typed in the wrong case (`cf-2026-000001`): the certificate's own page.
+            Some(canonical) => Reply::new(303, HTML, String::new())
+                .header(
+                    "location",
+                    format!(
+                        "/certificates/{}?lang={}",
+                        utf8_percent_encode(&canonical, SEGMENT),
+                        lang.code()
+                    ),
+                )
+                .header("cache-control", "no-cache"),
+            None => not_found(lang, &here),
+        },
         Ok((code, _)) => unavailable(lang, &format!("certificate answered {code}")),
         Err(e) => unavailable(lang, &e),
+    }
+}
+
+/// The number of a certificate that exists when `number` is typed in the wrong case: numbers
+/// are printed in capitals (C1: the default prefix `CF`), and a person copying one may not
+/// keep them. `None` when the capitalised number is the same or does not exist either.
+async fn canonical_number(number: &str) -> Option<String> {
+    let upper = number.to_uppercase();
+    if upper == number {
+        return None;
+    }
+    let path = format!("/api/certificates/{}", utf8_percent_encode(&upper, SEGMENT));
+    match certflow_component::chain_get("certificate", &path, None).await {
+        Ok((200, _)) => Some(upper),
+        _ => None,
     }
 }
 

@@ -186,21 +186,29 @@ impl Ctx<'_> {
             .unwrap_or_default()
     }
 
-    /// Rows a list shows: one more than the highest index typed, at least `min`.
-    fn rows(&self, list: &str, min: usize) -> usize {
+    /// The rows a list shows, in order: `0..min`, and each index something was typed in
+    /// (a non-empty value) or an error points into. Only those: a row is rendered for what
+    /// the person sent, never for every index up to a hostile one (`sites[0].personnel.
+    /// part_time[999].weekly_hours=1` is one extra row, not a thousand; issue 14: each page
+    /// under 100 KB). The script renumbers the rows when one is added or removed.
+    fn rows(&self, list: &str, min: usize) -> Vec<usize> {
         let prefix = format!("{list}[");
         let typed = self
             .state
             .values
-            .keys()
-            .chain(self.placed.keys())
+            .iter()
+            .filter(|(_, value)| !value.trim().is_empty())
+            .map(|(name, _)| name)
+            .chain(self.placed.keys());
+        let mut rows: Vec<usize> = typed
             .filter_map(|name| name.strip_prefix(prefix.as_str()))
             .filter_map(|rest| rest.split(']').next()?.parse::<usize>().ok())
             .filter(|i| *i < 1000)
-            .map(|i| i + 1)
-            .max()
-            .unwrap_or(0);
-        typed.max(min)
+            .chain(0..min)
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        rows
     }
 
     fn control(&mut self, name: &str, input: Input, required: bool) -> Markup {
@@ -285,8 +293,9 @@ impl Ctx<'_> {
     /// A list of rows (sites, standards, ...): each row rendered by `row` with its name
     /// prefix (`sites[2]`); buttons (shown by the script) add and remove rows.
     fn list(&mut self, list: &str, min: usize, row: &dyn Fn(&mut Self, &str) -> Markup) -> Markup {
-        let count = self.rows(list, min);
-        let rows: Vec<Markup> = (0..count)
+        let rows: Vec<Markup> = self
+            .rows(list, min)
+            .into_iter()
             .map(|i| {
                 let prefix = format!("{list}[{i}]");
                 let inner = row(self, &prefix);

@@ -28,26 +28,34 @@ async fn get(host: &Host, path: &str) -> Result<(u16, String)> {
     send(client()?.get(host.url(path))).await
 }
 
+async fn post_422(host: &Host, body: &str) -> Result<String> {
+    let (status, page) = send(
+        client()?
+            .post(host.url("/api/applications"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string()),
+    )
+    .await?;
+    ensure!(status == 422, "{status}");
+    Ok(page)
+}
+
 /// Issue 14 (each page under 100 KB) and I2 (the form again with what was typed): a 422 page
-/// renders the rows that were typed in, not every row up to the highest index sent. Before,
-/// `sites[0].personnel.part_time[999].weekly_hours=1` (50 bytes) made a 1 MB page, eleven
-/// such fields 12 MB.
+/// renders the rows typed in or pointed at by an error, not every row up to the highest index
+/// sent. Before, `sites[0].personnel.part_time[999].weekly_hours=1` (50 bytes) made a 1 MB
+/// page, eleven such fields 12 MB; now the page grows with the errors (the schema's limits:
+/// at most 50 part-time rows), not with the index.
 #[tokio::test]
 async fn issue14_a_422_page_renders_the_rows_typed_not_every_index_up_to_a_hostile_one()
 -> Result<()> {
     with_store(Store::Sqlite, async {
         let state = tempfile::tempdir()?;
         let host = start_app(state.path()).await?;
-        let body = "sites[0].personnel.part_time[999].weekly_hours=1&standards[999].code=x\
-                    &organization.legal_name=Acme&sites[2].name=Third";
-        let (status, page) = send(
-            client()?
-                .post(host.url("/api/applications"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body),
+        let page = post_422(
+            &host,
+            "standards[999].code=x&organization.legal_name=Acme&sites[2].name=Third",
         )
         .await?;
-        ensure!(status == 422, "{status}");
         ensure!(
             page.len() < MAX_PAGE,
             "the 422 page is {} bytes",
@@ -64,6 +72,14 @@ async fn issue14_a_422_page_renders_the_rows_typed_not_every_index_up_to_a_hosti
         ensure!(
             page.contains(r#"name="sites[1].name""#),
             "the blank sites[1] is not shown"
+        );
+        let near = post_422(&host, "sites[0].personnel.part_time[60].weekly_hours=1").await?;
+        let far = post_422(&host, "sites[0].personnel.part_time[999].weekly_hours=1").await?;
+        ensure!(
+            far.len() < near.len() + 4096,
+            "index 999: {} bytes, index 60: {} bytes",
+            far.len(),
+            near.len()
         );
         host.stop().await
     })

@@ -17,6 +17,7 @@ mod redis;
 mod replicas;
 mod review;
 mod site;
+mod site_break;
 mod sweep;
 mod webhooks;
 mod webhooks_break;

@@ -77,6 +77,8 @@ fn form_again(problem: &Problem, req: Option<&Request>, lang: Lang) -> Reply {
             })
             .collect(),
         idempotency_key: key,
+        // The rows typed in (and those an error points into) are shown again.
+        min_rows: Default::default(),
     };
     let page = Page {
         lang,

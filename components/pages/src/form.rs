@@ -49,6 +49,9 @@ pub struct FormState {
     /// The idempotency key to post (I7): fresh per page load, or the one the failed
     /// submission carried (a corrected retry may use it: a 422 frees it).
     pub idempotency_key: String,
+    /// The rows a list shows at least, by list name (`?rows.sites=3`, [`rows_requested`]: how
+    /// a person without JavaScript adds rows); a list not named shows one.
+    pub min_rows: HashMap<String, usize>,
 }
 
 /// `f-` + the name with `.` and `[` as `-` and `]` removed: `sites[0].personnel.full_time` →
@@ -186,21 +189,29 @@ impl Ctx<'_> {
             .unwrap_or_default()
     }
 
-    /// Rows a list shows: one more than the highest index typed, at least `min`.
-    fn rows(&self, list: &str, min: usize) -> usize {
+    /// The rows a list shows, in order: `0..min`, and each index something was typed in
+    /// (a non-empty value) or an error points into. Only those: a row is rendered for what
+    /// the person sent, never for every index up to a hostile one (`sites[0].personnel.
+    /// part_time[999].weekly_hours=1` is one extra row, not a thousand; issue 14: each page
+    /// under 100 KB). The script renumbers the rows when one is added or removed.
+    fn rows(&self, list: &str, min: usize) -> Vec<usize> {
         let prefix = format!("{list}[");
         let typed = self
             .state
             .values
-            .keys()
-            .chain(self.placed.keys())
+            .iter()
+            .filter(|(_, value)| !value.trim().is_empty())
+            .map(|(name, _)| name)
+            .chain(self.placed.keys());
+        let mut rows: Vec<usize> = typed
             .filter_map(|name| name.strip_prefix(prefix.as_str()))
             .filter_map(|rest| rest.split(']').next()?.parse::<usize>().ok())
             .filter(|i| *i < 1000)
-            .map(|i| i + 1)
-            .max()
-            .unwrap_or(0);
-        typed.max(min)
+            .chain(0..min.max(self.state.min_rows.get(list).copied().unwrap_or(0)))
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        rows
     }
 
     fn control(&mut self, name: &str, input: Input, required: bool) -> Markup {
@@ -285,8 +296,9 @@ impl Ctx<'_> {
     /// A list of rows (sites, standards, ...): each row rendered by `row` with its name
     /// prefix (`sites[2]`); buttons (shown by the script) add and remove rows.
     fn list(&mut self, list: &str, min: usize, row: &dyn Fn(&mut Self, &str) -> Markup) -> Markup {
-        let count = self.rows(list, min);
-        let rows: Vec<Markup> = (0..count)
+        let rows: Vec<Markup> = self
+            .rows(list, min)
+            .into_iter()
             .map(|i| {
                 let prefix = format!("{list}[{i}]");
                 let inner = row(self, &prefix);
@@ -541,7 +553,7 @@ pub fn render(state: &FormState) -> Markup {
     // list shows (`/apply?rows.sites=3`), so the whole contract can be sent without it.
     let row_counts: Vec<(&str, usize)> = ROW_LISTS
         .iter()
-        .map(|list| (*list, ctx.rows(list, 1)))
+        .map(|list| (*list, ctx.rows(list, 1).last().map_or(1, |i| i + 1)))
         .collect();
     html! {
         main id="apply" {
@@ -609,13 +621,12 @@ pub const ROWS_PREFIX: &str = "rows.";
 /// The most rows a list is shown with on request (a larger count is this many).
 pub const MAX_ROWS: usize = 50;
 
-/// The `values` that make a fresh form show `count` rows of `list` (1..=[`MAX_ROWS`]): an
-/// empty value in its last row, which is how a form with typed rows is shown too.
-pub fn rows_requested(list: &str, count: usize) -> Option<(String, String)> {
-    let count = count.clamp(1, MAX_ROWS);
+/// The [`FormState::min_rows`] entry of `?rows.<list>=<count>`: `count` clamped to
+/// 1..=[`MAX_ROWS`]; `None` for a list that is not one of [`ROW_LISTS`].
+pub fn rows_requested(list: &str, count: usize) -> Option<(String, usize)> {
     ROW_LISTS
         .contains(&list)
-        .then(|| (format!("{list}[{}]", count - 1), String::new()))
+        .then(|| (list.to_string(), count.clamp(1, MAX_ROWS)))
 }
 
 /// Every control name a fresh form has (one row per list), in page order: the names intake
@@ -627,6 +638,7 @@ pub fn control_names(lang: Lang, today: NaiveDate) -> Vec<String> {
         values: HashMap::new(),
         errors: Vec::new(),
         idempotency_key: String::new(),
+        min_rows: HashMap::new(),
     };
     let mut ctx = Ctx {
         state: &state,
@@ -743,6 +755,7 @@ mod tests {
                 message: "bad".into(),
             }],
             idempotency_key: "k1".into(),
+            min_rows: HashMap::new(),
         };
         let html = render(&state).into_string();
         assert!(html.contains(r#"value="Acme &lt;Ltd&gt;""#));

@@ -12,6 +12,7 @@
 //! then `zh`. Every page carries a CSP allowing only its inline style and script.
 
 use certflow_component::{Method, Outcome, Reply, Request, method_not_allowed, random_bytes};
+use certflow_domain::Problem;
 use certflow_pages::form::{FormState, render};
 use certflow_pages::page::{self, HTML};
 use certflow_pages::{Lang, Page, negotiate_language};
@@ -45,13 +46,38 @@ fn query_value(req: &Request, name: &str) -> Option<String> {
 
 /// The page language of this request.
 fn language(req: &Request) -> Lang {
+    language_of(&req.query, req.header("accept-language"))
+}
+
+/// The page language for a query string (its `lang`) and an `Accept-Language` header.
+fn language_of(query: &str, accept_language: Option<&str>) -> Lang {
     let default = spin_sdk::variables::get("site_default_language").ok();
-    negotiate_language(
-        query_value(req, "lang").as_deref(),
-        req.header("accept-language"),
-        default.as_deref(),
+    let lang = form_urlencoded::parse(query.as_bytes())
+        .find(|(n, _)| n == "lang")
+        .map(|(_, v)| v.into_owned());
+    negotiate_language(lang.as_deref(), accept_language, default.as_deref()).lang
+}
+
+/// A problem of a page's URL as a page, for a person (issue 14): a 404 is the 404 page,
+/// anything else the problem page with its status (and the headers the status calls for:
+/// `allow` for a 405). `query` is the request's query (its `lang`).
+pub fn problem_page(problem: &Problem, query: &str, accept_language: Option<&str>) -> Reply {
+    let lang = language_of(query, accept_language);
+    let page = if problem.status == 404 {
+        page::not_found(lang, "/")
+    } else {
+        page::problem(
+            lang,
+            problem.status,
+            &problem.kind,
+            &problem.title,
+            problem.detail.as_deref(),
+        )
+    };
+    page.headers("no-store").into_iter().fold(
+        Reply::problem_with_body(problem, HTML, page.render()),
+        |reply, (name, value)| reply.header(name, value),
     )
-    .lang
 }
 
 /// A page as a reply with its headers.
@@ -76,9 +102,13 @@ pub async fn route(req: &Request) -> Outcome {
         ([] | ["apply"], _) => Err(method_not_allowed("GET")),
         (["verify"], Method::Get) => Ok(verify(req, lang)),
         (["verify"], _) => Err(method_not_allowed("GET")),
-        (["applications", id], Method::Get) => {
+        // RFC 3986 §3.3: the id goes back into the page's links and form action; anything
+        // but an application id's shape (`..`, `a?b`, 60 000 characters) names nothing and
+        // is the 404 page, echoing nothing (issue 14: each page under 100 KB).
+        (["applications", id], Method::Get) if certflow_component::is_application_id(id) => {
             Ok(reply(200, &page::token_form(lang, id), "no-store"))
         }
+        (["applications", _], Method::Get) => Ok(not_found(lang, "/")),
         (["applications", id], Method::Post) => Ok(status(req, lang, id).await),
         (["applications", _], _) => Err(method_not_allowed("GET, POST")),
         (["certificates", number], Method::Get) => Ok(certificate(lang, number).await),
@@ -102,17 +132,15 @@ fn form(req: &Request, lang: Lang) -> Outcome {
         values: std::collections::HashMap::from([
             ("language".to_string(), lang.code().to_string()),
             ("organization.legal_id.type".to_string(), "uscc".to_string()),
-        ])
-        .into_iter()
-        .chain(
-            form_urlencoded::parse(req.query.as_bytes()).filter_map(|(name, count)| {
-                let list = name.strip_prefix(certflow_pages::form::ROWS_PREFIX)?;
-                certflow_pages::form::rows_requested(list, count.trim().parse().ok()?)
-            }),
-        )
-        .collect(),
+        ]),
         errors: Vec::new(),
         idempotency_key: key,
+        min_rows: form_urlencoded::parse(req.query.as_bytes())
+            .filter_map(|(name, count)| {
+                let list = name.strip_prefix(certflow_pages::form::ROWS_PREFIX)?;
+                certflow_pages::form::rows_requested(list, count.trim().parse().ok()?)
+            })
+            .collect(),
     };
     let page = Page {
         lang,
@@ -143,6 +171,9 @@ fn verify(req: &Request, lang: Lang) -> Reply {
 
 /// `POST /applications/:id` with `access_token`: the application from intake, or the 404 page.
 async fn status(req: &Request, lang: Lang, id: &str) -> Reply {
+    if !certflow_component::is_application_id(id) {
+        return not_found(lang, "/");
+    }
     let here = format!("/applications/{id}");
     let token = form_urlencoded::parse(req.body())
         .find(|(n, _)| n == "access_token")
@@ -151,7 +182,7 @@ async fn status(req: &Request, lang: Lang, id: &str) -> Reply {
     // A token with anything but visible ASCII is no token intake issued (and cannot be sent
     // as a header): the 404 page, as for a wrong token, not a 503 (found by schemathesis).
     let sendable = token.bytes().all(|b| b.is_ascii_graphic());
-    if token.is_empty() || !sendable || !certflow_component::is_application_id(id) {
+    if token.is_empty() || !sendable {
         return not_found(lang, &here);
     }
     let path = format!("/api/applications/{id}");
@@ -168,6 +199,11 @@ async fn status(req: &Request, lang: Lang, id: &str) -> Reply {
 
 /// `GET /certificates/:number`: the public view (C6), or the 404 page.
 async fn certificate(lang: Lang, number: &str) -> Reply {
+    if !is_certificate_number(number) {
+        // Not a number certflow can issue: the 404 page without asking the certificate
+        // component, and without echoing the path into the page.
+        return not_found(lang, "/verify");
+    }
     let here = format!("/certificates/{}", utf8_percent_encode(number, SEGMENT));
     let path = format!("/api{here}");
     match certflow_component::chain_get("certificate", &path, None).await {
@@ -208,6 +244,17 @@ async fn canonical_number(number: &str) -> Option<String> {
         Ok((200, _)) => Some(upper),
         _ => None,
     }
+}
+
+/// C1: whether `number` has the shape of a certificate number (`<prefix>-<year>-<sequence>`,
+/// the prefix 1 to 20 ASCII letters, digits, `-`, `_` or `.`): at most 64 such bytes and not
+/// a dot segment (`.`, `..`, RFC 3986 §3.3).
+fn is_certificate_number(number: &str) -> bool {
+    (1..=64).contains(&number.len())
+        && number
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && number.bytes().any(|b| b != b'.')
 }
 
 /// 503 as a page, when the component that owns the data cannot be read.

@@ -566,10 +566,11 @@ pub fn render(state: &FormState) -> Markup {
                         legend { (t(lang, "page.apply.rows.title")) }
                         p class="hint" { (t(lang, "page.apply.rows.hint")) }
                         @for (list, count) in &row_counts {
-                            @let id = format!("rows-{list}");
+                            @let name = format!("{ROWS_PREFIX}{list}");
+                            @let id = control_id(&name);
                             div class="field" {
                                 label for=(id) { (t(lang, &format!("section.{list}"))) }
-                                input type="number" id=(id) name=(format!("{ROWS_PREFIX}{list}"))
+                                input type="number" id=(id) name=(name)
                                     min="1" max=(MAX_ROWS) value=(count);
                             }
                         }

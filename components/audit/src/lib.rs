@@ -19,12 +19,12 @@ use certflow_component::{
     is_application_id, method_not_allowed, now, open_store, require_operator, store_error,
     update_json,
 };
+use certflow_domain::audit::remote::AssessmentRecord;
 use certflow_domain::audit::{
     AuditRecord, AuditRequest, NcResponse, NcSettings, Verification, record_audit, respond, verify,
 };
 use certflow_domain::decision::DecisionSettings;
 use certflow_domain::people::Person;
-use certflow_domain::remote_audit::AssessmentRecord;
 use certflow_domain::violation::Violation;
 use certflow_domain::{ApplicationRecord, Problem, Status, TransitionRefused};
 use serde_json::{Value, json};

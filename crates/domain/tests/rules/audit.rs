@@ -7,12 +7,12 @@ use crate::common::cb::{
 };
 use crate::common::day;
 use certflow_domain::ErrorCode;
+use certflow_domain::audit::remote::Remote;
 use certflow_domain::audit::{
     AuditRecord, NcSettings, NcState, Severity, add_working_days, due_date, record_audit, respond,
     verify,
 };
 use certflow_domain::decision::DecisionSettings;
-use certflow_domain::remote_audit::Remote;
 use serde_json::{Value, json};
 
 type TestResult = Result<(), String>;
@@ -139,7 +139,7 @@ fn n1_opportunities_do_not_count_toward_the_systemic_flag() -> TestResult {
 
 fn record_with_remote(
     audit_type: &str,
-    assessments: &[certflow_domain::remote_audit::AssessmentRecord],
+    assessments: &[certflow_domain::audit::remote::AssessmentRecord],
 ) -> Result<AuditRecord, Vec<certflow_domain::violation::Violation>> {
     let body = with(
         with(

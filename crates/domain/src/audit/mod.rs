@@ -26,19 +26,21 @@
 //!   none after an accepted verification. A verification applies to the latest response,
 //!   once, and not before the response was submitted.
 
+pub mod remote;
+
 use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::application::LegalId;
-use crate::config::IntakeConfig;
-use crate::decision::DecisionSettings;
-use crate::error::{ErrorCode, FieldError};
-use crate::explain::Reason;
+use crate::audit::remote::{AssessmentRecord, AuditType, Remote};
+use crate::intake::application::LegalId;
+use crate::intake::config::IntakeConfig;
+use crate::intake::schema::{self, Cap, Format, Kind, line, multiline, opt, req};
 use crate::people::Person;
-use crate::remote_audit::{AssessmentRecord, AuditType, Remote};
-use crate::schema::{self, Cap, Format, Kind, line, multiline, opt, req};
-use crate::violation::Violation;
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::explain::Reason;
+use crate::shared::settings::DecisionSettings;
+use crate::shared::violation::Violation;
 
 /// N1, N2: the nonconformity settings [cfg].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -292,14 +294,20 @@ impl AuditRequest {
     /// lead, or a person twice in the team (D1); remote use without tools (M3); a
     /// nonconformity without evidence (N1); a mark-misuse finding graded against N3; a
     /// `starts_on` or `ends_on` after `today`, the day it is recorded (R1: an audit recorded
-    /// is one held, [`crate::dates::past_event`]).
+    /// is one held, [`crate::shared::dates::past_event`]).
     pub fn from_json(input: &Value, today: NaiveDate) -> Result<AuditRequest, Vec<FieldError>> {
         let mut errors = Vec::new();
         let doc = schema::check_kind(&AUDIT, input, "D8", &IntakeConfig::default(), &mut errors);
         for e in &mut errors {
             e.rule = audit_rule(&e.field);
         }
-        crate::dates::check_past_events(&doc, ["/starts_on", "/ends_on"], today, "R1", &mut errors);
+        crate::shared::dates::check_past_events(
+            &doc,
+            ["/starts_on", "/ends_on"],
+            today,
+            "R1",
+            &mut errors,
+        );
         if let (Some(start), Some(end)) = (date_at(&doc, "starts_on"), date_at(&doc, "ends_on"))
             && end < start
         {
@@ -439,7 +447,7 @@ static RESPONSE: Kind = Kind::Object(&[
 
 impl NcResponse {
     /// N2, D5: reads a response body, every error at once (citing D5); a `submitted_on`
-    /// after `today`, the day it is recorded, cites R1 ([`crate::dates::past_event`]).
+    /// after `today`, the day it is recorded, cites R1 ([`crate::shared::dates::past_event`]).
     pub fn from_json(input: &Value, today: NaiveDate) -> Result<NcResponse, Vec<FieldError>> {
         read_past_event(&RESPONSE, input, "/submitted_on", today)
     }
@@ -470,7 +478,7 @@ static VERIFICATION: Kind = Kind::Object(&[
 
 impl Verification {
     /// D5: reads a verification body, every error at once (citing D5); a `verified_on`
-    /// after `today`, the day it is recorded, cites R1 ([`crate::dates::past_event`]).
+    /// after `today`, the day it is recorded, cites R1 ([`crate::shared::dates::past_event`]).
     pub fn from_json(input: &Value, today: NaiveDate) -> Result<Verification, Vec<FieldError>> {
         read_past_event(&VERIFICATION, input, "/verified_on", today)
     }
@@ -486,7 +494,7 @@ fn read_past_event<T: serde::de::DeserializeOwned>(
 ) -> Result<T, Vec<FieldError>> {
     let mut errors = Vec::new();
     let doc = schema::check_kind(kind, input, "D5", &IntakeConfig::default(), &mut errors);
-    crate::dates::check_past_events(&doc, [field], today, "R1", &mut errors);
+    crate::shared::dates::check_past_events(&doc, [field], today, "R1", &mut errors);
     schema::typed(doc, errors, "D5")
 }
 

@@ -21,7 +21,7 @@
 //! with C3's surveillance spacing) [`programme`], A10 (transfer) [`transfer`], and M1–M5 (the
 //! remote-audit risk assessment) [`remote_audit`]. The people register (D2–D4) is [`people`],
 //! audits and nonconformities (N1–N3, with M1/M2 and D4 checked when an audit is recorded)
-//! [`audit`], and the certification decision's independence check (D1–D8) [`decision`]; the
+//! [`audit`], the audit team's composition (T1–T4, docs/CYCLE.md) [`team`], and the certification decision's independence check (D1–D8) [`decision`]; the
 //! rules an action breaks are [`violation::Violation`]s. The certificate (C1–C7: numbering,
 //! issuance, the C5 lifecycle, the due-date sweep, the public view and the CertSearch
 //! export) is [`certificate`]; its certificate-level refusals are `Violation`s too, its
@@ -56,6 +56,7 @@ pub mod remote_audit;
 pub mod review;
 pub mod sampling;
 mod schema;
+pub mod team;
 pub mod transfer;
 pub mod validation;
 pub mod violation;

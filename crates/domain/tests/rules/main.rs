@@ -15,4 +15,5 @@ mod remote_audit;
 mod review;
 mod review_properties;
 mod sampling;
+mod team;
 mod transfer;

@@ -67,7 +67,13 @@ fn checklist() -> Value {
 
 /// A first surveillance held today by `team`, with remote use (M3) and `maintain`.
 fn surveillance(team: &[(&str, &str)]) -> Result<Value> {
-    let mut body = audit("surveillance_1", days_ago(0)?, days_ago(0)?, team, json!([]));
+    let mut body = audit(
+        "surveillance_1",
+        days_ago(0)?,
+        days_ago(0)?,
+        team,
+        json!([]),
+    );
     body["remote"] = json!({ "used": true, "tools": ["Microsoft Teams"] });
     body["recommendation"] = json!("maintain");
     Ok(body)

@@ -26,9 +26,9 @@ use certflow_domain::audit::{
 };
 use certflow_domain::decision::DecisionSettings;
 use certflow_domain::people::Person;
+use certflow_domain::record::AuditNotAccepted;
 use certflow_domain::remote_audit::AssessmentRecord;
 use certflow_domain::violation::Violation;
-use certflow_domain::record::AuditNotAccepted;
 use certflow_domain::{ApplicationRecord, Problem, Status};
 use serde_json::{Value, json};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
@@ -102,8 +102,8 @@ fn record(req: &Request, id: &str, by: &str) -> Outcome {
     let standards = get_json::<ApplicationRecord<Value>>(&bucket, &key)?
         .ok_or_else(application_not_found)?
         .standard_codes();
-    let request = AuditRequest::from_json(&body, today, &standards)
-        .map_err(|e| invalid("The audit", e))?;
+    let request =
+        AuditRequest::from_json(&body, today, &standards).map_err(|e| invalid("The audit", e))?;
     let mut team = Vec::new();
     for member in &request.team {
         // Someone missing from the register is reported by the D4 check.

@@ -14,9 +14,9 @@ use certflow_component::{
     Method, Outcome, Reply, Request, Update, application_not_found, get_json, invalid,
     is_application_id, method_not_allowed, now, open_store, require_operator, update_json,
 };
+use certflow_domain::record::{AuditNotAccepted, is_recertification};
 use certflow_domain::remote_audit::{Assessment, AssessmentRecord, assess};
 use certflow_domain::review::Settings;
-use certflow_domain::record::{AuditNotAccepted, is_recertification};
 use certflow_domain::{Problem, Status, StatusChange};
 use serde_json::{Value, json};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
@@ -87,7 +87,9 @@ fn record_assessment(req: &Request, id: &str, by: &str) -> Outcome {
         let recertification = record.get("application").is_some_and(is_recertification);
         let audit_type = entry.assessment.audit;
         let status = match status {
-            Some(status) if status.may_be_assessed_for_remote_audit(audit_type, recertification) => {
+            Some(status)
+                if status.may_be_assessed_for_remote_audit(audit_type, recertification) =>
+            {
                 status
             }
             Some(current) => {

@@ -363,7 +363,8 @@ pub struct AuditRequest {
 }
 
 /// S2: one checklist item's shape.
-const CHECKLIST_ITEM: Kind = Kind::Object(&[req("covered", Kind::Bool), req("note", multiline(2000))]);
+const CHECKLIST_ITEM: Kind =
+    Kind::Object(&[req("covered", Kind::Bool), req("note", multiline(2000))]);
 
 const DATE: Kind = Kind::Text {
     cap: Cap::Chars(40),
@@ -657,11 +658,14 @@ fn check_cycle_fields(doc: &Value, standards: &[StandardCode], errors: &mut Vec<
             errors.push(FieldError::new(
                 format!("/{field}"),
                 ErrorCode::InvalidValue,
-                format!("only {whose} has `{field}`; this is a {name} audit{}", match purpose.filter(|_| special) {
-                    Some(Purpose::ScopeExtension) => " (scope extension)",
-                    Some(Purpose::ShortNotice) => " (short notice)",
-                    None => "",
-                }),
+                format!(
+                    "only {whose} has `{field}`; this is a {name} audit{}",
+                    match purpose.filter(|_| special) {
+                        Some(Purpose::ScopeExtension) => " (scope extension)",
+                        Some(Purpose::ShortNotice) => " (short notice)",
+                        None => "",
+                    }
+                ),
                 rule,
             ));
         }

@@ -120,11 +120,7 @@ impl From<AuditNotAccepted> for Problem {
     fn from(refused: AuditNotAccepted) -> Problem {
         let takes: Vec<&str> = AuditType::ALL
             .into_iter()
-            .filter(|t| {
-                refused
-                    .current
-                    .accepts_audit(*t, refused.recertification)
-            })
+            .filter(|t| refused.current.accepts_audit(*t, refused.recertification))
             .map(AuditType::name)
             .collect();
         let takes = if takes.is_empty() {

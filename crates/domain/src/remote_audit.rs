@@ -231,7 +231,10 @@ impl Assessment {
     /// mistyped or unknown fields (M1), no tools for planned remote activity (M3), and an
     /// `assessed_on` after `today`, the day it is recorded (R1, [`crate::dates::past_event`]).
     /// Without `assessed_on`, the assessment was made `today`.
-    pub fn from_json(input: &Value, today: chrono::NaiveDate) -> Result<Assessment, Vec<FieldError>> {
+    pub fn from_json(
+        input: &Value,
+        today: chrono::NaiveDate,
+    ) -> Result<Assessment, Vec<FieldError>> {
         let mut errors = Vec::new();
         let doc = schema::check_kind(
             &ASSESSMENT,

@@ -92,9 +92,7 @@ fn in_role(team: &[TeamMember], role: Role) -> impl Iterator<Item = &TeamMember>
 
 /// T1: exactly one lead.
 fn check_leads(team: &[TeamMember], violations: &mut Vec<Violation>) {
-    let leads: Vec<&str> = in_role(team, Role::Lead)
-        .map(|m| m.person.trim())
-        .collect();
+    let leads: Vec<&str> = in_role(team, Role::Lead).map(|m| m.person.trim()).collect();
     match leads.len() {
         1 => {}
         0 => violations.push(Violation::new(
@@ -210,9 +208,7 @@ fn check_twice(team: &[TeamMember], violations: &mut Vec<Violation>) {
         if has(Role::TechnicalExpert) && (has(Role::Lead) || has(Role::Auditor)) {
             violations.push(Violation::new(
                 "T3",
-                format!(
-                    "{who} is listed as {listed}: a technical expert never acts as an auditor"
-                ),
+                format!("{who} is listed as {listed}: a technical expert never acts as an auditor"),
             ));
         } else if has(Role::Trainee) && has(Role::Evaluator) {
             violations.push(Violation::new(

@@ -252,7 +252,8 @@ fn n1_n2_d1_d7_d8_reading_reports_every_error_at_once() -> TestResult {
         "recommendation": "maybe",
         "extra": true
     });
-    let Err(errors) = certflow_domain::audit::AuditRequest::from_json(&bad, chrono::NaiveDate::MAX, STANDARDS)
+    let Err(errors) =
+        certflow_domain::audit::AuditRequest::from_json(&bad, chrono::NaiveDate::MAX, STANDARDS)
     else {
         return Err("accepted".into());
     };
@@ -438,7 +439,9 @@ fn r1_an_audit_response_or_verification_may_not_be_dated_after_today() {
     // The example: an audit ending 9999-12-31.
     let body = with(audit_body(), "/ends_on", json!("9999-12-31"));
     assert_eq!(
-        AuditRequest::from_json(&body, today, STANDARDS).map_err(fields).err(),
+        AuditRequest::from_json(&body, today, STANDARDS)
+            .map_err(fields)
+            .err(),
         Some(vec![("/ends_on".into(), ErrorCode::OutOfRange, "R1")])
     );
     let body = with(
@@ -447,7 +450,9 @@ fn r1_an_audit_response_or_verification_may_not_be_dated_after_today() {
         json!("2026-12-02"),
     );
     assert_eq!(
-        AuditRequest::from_json(&body, today, STANDARDS).map_err(fields).err(),
+        AuditRequest::from_json(&body, today, STANDARDS)
+            .map_err(fields)
+            .err(),
         Some(vec![
             ("/starts_on".into(), ErrorCode::OutOfRange, "R1"),
             ("/ends_on".into(), ErrorCode::OutOfRange, "R1"),
@@ -545,7 +550,9 @@ fn remote_stage_1(starts_on: &str, ends_on: &str) -> Value {
 }
 
 /// A stage 1 assessment made on `assessed_on` (recorded that day).
-fn assessed_on(assessed_on: &str) -> Result<certflow_domain::remote_audit::AssessmentRecord, String> {
+fn assessed_on(
+    assessed_on: &str,
+) -> Result<certflow_domain::remote_audit::AssessmentRecord, String> {
     let mut a = assessment("stage_1", &[])?;
     let day: chrono::NaiveDate = assessed_on.parse().map_err(|e| format!("{e}"))?;
     a.assessment.assessed_on = Some(day);
@@ -561,7 +568,10 @@ fn m1_remote_use_in_an_audit_that_started_before_the_assessment_is_refused() -> 
         return Err("remote use before the assessment was recorded".into());
     };
     assert_eq!(v.len(), 1, "{v:?}");
-    assert!(v[0].rule == "M1" && v[0].found.contains("2026-11-23"), "{v:?}");
+    assert!(
+        v[0].rule == "M1" && v[0].found.contains("2026-11-23"),
+        "{v:?}"
+    );
     Ok(())
 }
 
@@ -669,7 +679,6 @@ fn errors_of(body: &Value, standards: &[StandardCode]) -> Vec<(String, ErrorCode
         .map(|e| (e.field, e.code, e.rule))
         .collect()
 }
-
 
 #[test]
 fn s2_an_isms_surveillance_covers_every_checklist_item() -> TestResult {

@@ -306,7 +306,8 @@ fn m3_tools_required_when_remote_activity_is_planned() -> TestResult {
         assert_eq!(errors[0].code, ErrorCode::Required);
         assert!(errors[0].field.starts_with("/tools"));
     }
-    let Err(errors) = Assessment::from_json(&without(body(), "tools"), crate::common::today()) else {
+    let Err(errors) = Assessment::from_json(&without(body(), "tools"), crate::common::today())
+    else {
         return Err("accepted".into());
     };
     assert_eq!(errors[0].rule, "M3");

@@ -85,7 +85,13 @@ fn t2_every_standard_and_accepted_area_is_covered() -> TestResult {
     assert!(v[0].found.contains("IAF 33"), "{v:?}");
     assert!(check(json!([m("p-novice", "lead"), m("p-auditor", "auditor")]))?.is_ok());
     // A technical expert counts toward the team's competence.
-    assert!(check(json!([m("p-novice", "lead"), m("p-expert", "technical_expert")]))?.is_ok());
+    assert!(
+        check(json!([
+            m("p-novice", "lead"),
+            m("p-expert", "technical_expert")
+        ]))?
+        .is_ok()
+    );
     // Every standard: ISO/IEC 27701 needs its own record; a standard no one holds is one
     // violation, not one per area.
     let both = [StandardCode::Iso27001, StandardCode::Iso27701];
@@ -154,7 +160,13 @@ fn t3_a_technical_expert_who_is_also_an_auditor_is_refused() -> TestResult {
 #[test]
 fn t3_a_technical_expert_is_accompanied_by_an_auditor() -> TestResult {
     // With a lead: accompanied.
-    assert!(check(json!([m("p-lead", "lead"), m("p-expert", "technical_expert")]))?.is_ok());
+    assert!(
+        check(json!([
+            m("p-lead", "lead"),
+            m("p-expert", "technical_expert")
+        ]))?
+        .is_ok()
+    );
     // Alone (and so without a lead): T1 and T3 at once.
     let Err(v) = check(json!([m("p-expert", "technical_expert")]))? else {
         return Err("a technical expert alone was accepted".into());
@@ -182,10 +194,7 @@ fn t4_the_evaluator_is_not_the_trainee() -> TestResult {
     else {
         return Err("a trainee evaluating themselves was accepted".into());
     };
-    assert!(
-        !v.is_empty() && v.iter().all(|x| x.rule == "T4"),
-        "{v:?}"
-    );
+    assert!(!v.is_empty() && v.iter().all(|x| x.rule == "T4"), "{v:?}");
     // Naming themselves on their entry, beside a real evaluator, is refused too.
     let Err(v) = check(json!([
         m("p-lead", "lead"),

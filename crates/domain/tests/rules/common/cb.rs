@@ -113,8 +113,8 @@ pub fn record_with(
     id: &str,
     assessments: &[AssessmentRecord],
 ) -> Result<AuditRecord, Vec<certflow_domain::violation::Violation>> {
-    let register = register()
-        .map_err(|e| vec![certflow_domain::violation::Violation::new("test", e)])?;
+    let register =
+        register().map_err(|e| vec![certflow_domain::violation::Violation::new("test", e)])?;
     with_context(chrono::NaiveDate::MIN, &register, assessments, |ctx| {
         record_audit(request, id.to_string(), ctx)
     })
@@ -186,8 +186,7 @@ pub fn assessment(audit: &str, overrides: &[(&str, Value)]) -> Result<Assessment
         }
     }
     // Made on 2026-02-01 (the day it is recorded below), before audit_body's audit.
-    let assessment =
-        Assessment::from_json(&body, day(2026, 2, 1)).map_err(|e| format!("{e:?}"))?;
+    let assessment = Assessment::from_json(&body, day(2026, 2, 1)).map_err(|e| format!("{e:?}"))?;
     let result = assess(&assessment, 30);
     let at: DateTime<Utc> = day(2026, 2, 1)
         .and_hms_opt(9, 0, 0)

@@ -13,7 +13,6 @@ use certflow_domain::audit::{
     AuditRecord, NcSettings, NcState, Severity, add_working_days, due_date, record_audit, respond,
     verify,
 };
-use certflow_domain::decision::DecisionSettings;
 use certflow_domain::remote_audit::Remote;
 use serde_json::{Value, json};
 

@@ -3,7 +3,7 @@
 //! body, and arbitrary JSON never panicking the readers.
 
 use crate::common::cb::{
-    audit_body, client, close_all, person, person_json, record, register, response, verification,
+    audit_body, client, close_all, person, person_json, record, response, verification,
 };
 use crate::common::day;
 use certflow_domain::ErrorCode;

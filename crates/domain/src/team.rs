@@ -134,7 +134,7 @@ fn check_competence(
         standard: StandardCode,
         area: Option<&String>,
     ) -> Vec<&'a str> {
-        let areas = area.map_or(&[][..], std::slice::from_ref);
+        let areas: &[String] = area.map(std::slice::from_ref).unwrap_or_default();
         people
             .iter()
             .filter(|(_, p)| p.competent_for(&[standard], areas).is_empty())

@@ -120,7 +120,7 @@ each_store! {
 async fn i1_valid_form_is_created() -> Result<()> {
     let state = tempfile::tempdir()?;
     let host = start(state.path()).await?;
-    let mut pairs = certflow_domain::form::encode(&example_application()?);
+    let mut pairs = certflow_domain::intake::form::encode(&example_application()?);
     pairs.push(("idempotency_key".into(), "form-key-1".into()));
     let body: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
@@ -1064,7 +1064,7 @@ async fn i7_retries_after_a_kill_9_under_load_make_one_application_per_key() -> 
 
 /// The example application as form fields plus `extra` raw `name=value` text.
 fn form_with(extra: &str) -> Result<String> {
-    let pairs = certflow_domain::form::encode(&example_application()?);
+    let pairs = certflow_domain::intake::form::encode(&example_application()?);
     let body: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();

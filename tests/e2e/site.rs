@@ -171,7 +171,7 @@ fn attribute<'a>(element: &'a str, name: &str) -> Option<&'a str> {
 
 /// The example application as form fields, with the hidden fields a page sends.
 fn form_body(application: &Value, key: &str, page_language: &str) -> String {
-    let mut pairs = certflow_domain::form::encode(application);
+    let mut pairs = certflow_domain::intake::form::encode(application);
     pairs.push(("idempotency_key".into(), key.into()));
     pairs.push(("page_language".into(), page_language.into()));
     form_urlencoded::Serializer::new(String::new())

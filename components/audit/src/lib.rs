@@ -20,6 +20,7 @@ use certflow_component::{
     is_application_id, method_not_allowed, now, open_store, require_operator, store_error,
     update_json,
 };
+use certflow_domain::audit::remote::AssessmentRecord;
 use certflow_domain::audit::{
     AuditContext, AuditRecord, AuditRequest, NcResponse, NcSettings, Verification, record_audit,
     respond, verify,
@@ -27,7 +28,6 @@ use certflow_domain::audit::{
 use certflow_domain::decision::DecisionSettings;
 use certflow_domain::people::Person;
 use certflow_domain::record::AuditNotAccepted;
-use certflow_domain::remote_audit::AssessmentRecord;
 use certflow_domain::violation::Violation;
 use certflow_domain::{ApplicationRecord, Problem, Status};
 use serde_json::{Value, json};

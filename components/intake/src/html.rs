@@ -54,7 +54,7 @@ fn receipt(reply: Reply, lang: Lang) -> Reply {
 /// nothing; I7).
 fn form_again(problem: &Problem, req: Option<&Request>, lang: Lang) -> Reply {
     let values = req
-        .and_then(|req| certflow_domain::form::fields(req.body()).ok())
+        .and_then(|req| certflow_domain::intake::form::fields(req.body()).ok())
         .unwrap_or_default()
         .into_iter()
         .filter(|(name, _)| name != IDEMPOTENCY_FIELD && name != PAGE_LANGUAGE_FIELD)

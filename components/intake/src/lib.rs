@@ -107,7 +107,7 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
     if form_post && certflow_pages::prefers_html(accept.as_deref()) {
         // The page's own language (the form's hidden field) comes before Accept-Language.
         let page_language = req.as_ref().and_then(|req| {
-            certflow_domain::form::fields(req.body())
+            certflow_domain::intake::form::fields(req.body())
                 .ok()?
                 .into_iter()
                 .find(|(name, _)| name == certflow_pages::form::PAGE_LANGUAGE_FIELD)
@@ -185,13 +185,13 @@ fn decode_body(req: &Request) -> Result<(Value, Option<String>), Problem> {
             // The key travels as a hidden form field; it is not part of the application.
             // I7: a key sent twice is ambiguous (which one would a retry use?), as any field
             // sent twice is.
-            let unreadable = |e: certflow_domain::form::FormError| {
+            let unreadable = |e: certflow_domain::intake::form::FormError| {
                 Problem::new(400, "malformed-body", "The form cannot be read")
                     .detail(format!("field `{}`: {}", e.at, e.message))
             };
             let mut key = None;
             let mut rest = form_urlencoded::Serializer::new(String::new());
-            for (name, value) in certflow_domain::form::fields(body).map_err(unreadable)? {
+            for (name, value) in certflow_domain::intake::form::fields(body).map_err(unreadable)? {
                 if name == certflow_pages::form::PAGE_LANGUAGE_FIELD {
                     // The page's language (issue 14): how to answer, not part of the
                     // application.
@@ -200,14 +200,14 @@ fn decode_body(req: &Request) -> Result<(Value, Option<String>), Problem> {
                 if name != FORM_IDEMPOTENCY_FIELD {
                     rest.append_pair(&name, &value);
                 } else if key.replace(value).is_some() {
-                    return Err(unreadable(certflow_domain::form::FormError {
+                    return Err(unreadable(certflow_domain::intake::form::FormError {
                         at: name,
                         message: "sent more than once".to_string(),
                     }));
                 }
             }
-            let value =
-                certflow_domain::form::decode(rest.finish().as_bytes()).map_err(unreadable)?;
+            let value = certflow_domain::intake::form::decode(rest.finish().as_bytes())
+                .map_err(unreadable)?;
             Ok((value, key))
         }
         "" => Err(

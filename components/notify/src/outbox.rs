@@ -179,7 +179,7 @@ fn read_events(
             .enumerate()
             .skip(cursor)
             .filter_map(|(index, entry)| {
-                events::application_event(id, entry).map(|event| Published {
+                entry.published_event(id).map(|event| Published {
                     id: message_id(index),
                     index,
                     event,

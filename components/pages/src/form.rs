@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use certflow_domain::application::{CertificateStatus, LegalIdType, StandardCode};
+use certflow_domain::intake::application::{CertificateStatus, LegalIdType, StandardCode};
 use chrono::NaiveDate;
 use maud::{Markup, html};
 
@@ -347,7 +347,7 @@ impl Ctx<'_> {
             .collect();
         // (standard, edition value, label): two standards share an edition year (2019), so a
         // row offers its own standard's editions once the standard is chosen.
-        let editions: Vec<(&str, String, String)> = certflow_domain::editions::EDITIONS
+        let editions: Vec<(&str, String, String)> = certflow_domain::intake::editions::EDITIONS
             .iter()
             .filter(|rule| rule.accepts_on(self.state.today))
             .map(|rule| {
@@ -722,7 +722,8 @@ mod tests {
             .map(|n| format!("{}=1", n.replace('[', "%5B").replace(']', "%5D")))
             .collect::<Vec<_>>()
             .join("&");
-        let doc = certflow_domain::form::decode(body.as_bytes()).map_err(|e| format!("{e:?}"))?;
+        let doc =
+            certflow_domain::intake::form::decode(body.as_bytes()).map_err(|e| format!("{e:?}"))?;
         let errors = certflow_domain::validate_document(
             &doc,
             today(),

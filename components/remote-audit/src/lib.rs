@@ -3,7 +3,7 @@
 //! component decides how much of it may be remote (`full`, `partial`,
 //! `none`) with the reasons and flags, and appends it to the application's record, so each
 //! re-assessment within the cycle keeps the earlier ones (M3). Thin: HTTP in,
-//! `certflow_domain::remote_audit` for every rule, key-value out.
+//! `certflow_domain::audit::remote` for every rule, key-value out.
 //!
 //! Routes (operators): `POST /api/applications/:id/remote-audit` records an assessment,
 //! `GET /api/applications/:id/remote-audit` lists them. Keys (docs/STORAGE.md): appends to
@@ -14,8 +14,8 @@ use certflow_component::{
     Method, Outcome, Reply, Request, Update, application_not_found, get_json, invalid,
     is_application_id, method_not_allowed, now, open_store, require_operator, update_json,
 };
+use certflow_domain::audit::remote::{Assessment, AssessmentRecord, assess};
 use certflow_domain::record::{AuditNotAccepted, is_recertification};
-use certflow_domain::remote_audit::{Assessment, AssessmentRecord, assess};
 use certflow_domain::review::Settings;
 use certflow_domain::{Problem, Status, StatusChange};
 use serde_json::{Value, json};

@@ -339,7 +339,7 @@ impl Request {
 /// with the member's JSON pointer in `detail` and in `errors[0].field` (code `duplicate`; RFC
 /// 8259 §4, RFC 7493 §2.3).
 pub fn parse_json_body(body: &[u8]) -> Result<serde_json::Value, Problem> {
-    certflow_domain::form::parse_json(body).map_err(|e| match e.duplicate {
+    certflow_domain::intake::form::parse_json(body).map_err(|e| match e.duplicate {
         Some(pointer) => Problem::new(400, "duplicate-member", "A member is given twice")
             .detail(format!(
                 "{pointer} is given more than once in its object (line {}, column {}); send each member once",
@@ -785,7 +785,7 @@ pub fn idempotent(req: &Request, scope: &str, create: impl FnOnce() -> Outcome) 
     let record_key = format!("idempotency:{scope}:{}", sha256_hex(key.as_bytes()));
     // The same request whatever its member order or white space (as intake compares
     // applications): a JSON body is compared in its parsed form, with keys sorted.
-    let body_sha256 = match certflow_domain::form::parse_json(req.body()) {
+    let body_sha256 = match certflow_domain::intake::form::parse_json(req.body()) {
         Ok(value) => sha256_hex(value.to_string().as_bytes()),
         Err(_) => sha256_hex(req.body()),
     };

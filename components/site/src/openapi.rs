@@ -3,7 +3,7 @@
 //! Three parts, each from its one home:
 //! - the routes, their security, bodies and responses: data, `openapi/document.json`;
 //! - the application contract (`components.schemas.Application`): generated from the
-//!   validator's field table by [`certflow_domain::json_schema::application`], so the
+//!   validator's field table by [`certflow_domain::intake::json_schema::application`], so the
 //!   document's limits are the ones intake enforces (with the `intake_config` variable's caps);
 //! - every problem `type` (`components.schemas.ProblemType`): the problem-type catalog
 //!   `components/shared/i18n/problems.json` ([`certflow_component::problem_types`]);
@@ -52,7 +52,7 @@ pub fn document() -> Result<Value, Problem> {
         .ok_or_else(|| broken("document", "no components.schemas"))?;
     schemas.insert(
         "Application".into(),
-        certflow_domain::json_schema::application(&intake_config()?),
+        certflow_domain::intake::json_schema::application(&intake_config()?),
     );
     schemas.insert(
         "ProblemType".into(),

@@ -15,12 +15,12 @@ use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::application::{LegalId, LegalIdType, StandardCode};
-use crate::config::IntakeConfig;
-use crate::error::{ErrorCode, FieldError};
-use crate::explain::Reason;
-use crate::formats;
-use crate::schema::{self, Format, Kind, line, multiline, opt, req};
+use crate::intake::application::{LegalId, LegalIdType, StandardCode};
+use crate::intake::config::IntakeConfig;
+use crate::intake::schema::{self, Format, Kind, line, multiline, opt, req};
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::explain::Reason;
+use crate::shared::formats;
 
 /// D3: how a person is bound to the CB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -227,7 +227,7 @@ impl Person {
                     .employment
                     .arrangement
                     .as_deref()
-                    .is_some_and(|a| !crate::formats::is_blank(a)) =>
+                    .is_some_and(|a| !crate::shared::formats::is_blank(a)) =>
             {
                 Ok(())
             }

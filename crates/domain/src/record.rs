@@ -6,11 +6,13 @@
 //! The workflow's states and the moves between them live here and nowhere else
 //! ([`Status::may_become`]).
 
-use crate::remote_audit::AuditType;
+use crate::audit::remote::AuditType;
 use crate::review::{Review, Screening};
+use crate::webhooks::Event;
 use crate::{Application, Problem, ReadinessFlag};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 /// Where an application stands in the workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,6 +194,32 @@ pub struct StatusChange {
     pub event: Option<crate::webhooks::EventTag>,
 }
 
+impl StatusChange {
+    /// The event an application's history entry publishes, if any: `data` holds
+    /// `application_id`, the `status` after the change, the audit and finding ids it concerns and
+    /// `links.application` (`/api/applications/<id>`, read with an operator's token).
+    pub fn published_event(&self, application_id: &str) -> Option<Event> {
+        let entry = self;
+        let tag = entry.event.as_ref()?;
+        let mut data = json!({
+            "application_id": application_id,
+            "status": entry.status.name(),
+            "links": { "application": format!("/api/applications/{application_id}") },
+        });
+        if let Some(audit) = &tag.audit {
+            data["audit_id"] = json!(audit);
+        }
+        if let Some(finding) = &tag.finding {
+            data["finding_id"] = json!(finding);
+        }
+        Some(Event {
+            kind: tag.kind,
+            timestamp: entry.at,
+            data,
+        })
+    }
+}
+
 /// An application as stored under `application:<id>`. `A` is the typed [`Application`], or
 /// for intake, which stores and shows the document without interpreting it, the cleaned JSON
 /// document of [`crate::validate_document`] (the same JSON either way).
@@ -215,7 +243,7 @@ pub struct ApplicationRecord<A = Application> {
     /// The operator's review (A9), once decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<Review>,
-    /// Every remote-audit assessment (M1–M5), oldest first, each an [`AssessmentRecord`](crate::remote_audit::AssessmentRecord)
+    /// Every remote-audit assessment (M1–M5), oldest first, each an [`AssessmentRecord`](crate::audit::remote::AssessmentRecord)
     /// as stored: each is kept, so the rationale of each audit stays on record when it is
     /// re-assessed (M3). Kept as JSON for the reason given at [`Screening`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -337,7 +365,7 @@ impl<A> ApplicationRecord<A> {
 /// code to deserialise it (it is most of a component's size).
 impl ApplicationRecord<serde_json::Value> {
     /// The applicant's legal id (D4 compares it with consultancies).
-    pub fn legal_id(&self) -> Option<crate::application::LegalId> {
+    pub fn legal_id(&self) -> Option<crate::intake::application::LegalId> {
         let id = self.application.pointer("/organization/legal_id")?;
         serde_json::from_value(id.clone()).ok()
     }
@@ -349,13 +377,13 @@ impl ApplicationRecord<serde_json::Value> {
     }
 
     /// The standards applied for (D2).
-    pub fn standard_codes(&self) -> Vec<crate::application::StandardCode> {
+    pub fn standard_codes(&self) -> Vec<crate::intake::application::StandardCode> {
         self.application["standards"]
             .as_array()
             .map_or(&[][..], Vec::as_slice)
             .iter()
             .filter_map(|s| s["code"].as_str())
-            .filter_map(crate::application::StandardCode::parse)
+            .filter_map(crate::intake::application::StandardCode::parse)
             .collect()
     }
 }
@@ -438,7 +466,7 @@ mod tests {
         );
         assert_eq!(
             record.standard_codes(),
-            vec![crate::application::StandardCode::Iso27001]
+            vec![crate::intake::application::StandardCode::Iso27001]
         );
         Ok(())
     }
@@ -448,6 +476,50 @@ mod tests {
         for status in ALL {
             assert_eq!(serde_json::to_value(status)?, status.name());
         }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+    use crate::webhooks::{EventTag, EventType};
+    use serde_json::json;
+
+    #[test]
+    fn r3_application_event_carries_ids_and_status_only() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let entry = StatusChange {
+            at: "2026-11-30T10:00:00Z".parse()?,
+            status: Status::InAudit,
+            by: "operator:li-na".into(),
+            rules: vec!["N1".into()],
+            note: "audit-2 recorded (1 finding(s))".into(),
+            change_id: Some("c".into()),
+            event: Some(EventTag {
+                kind: EventType::AuditRecorded,
+                audit: Some("audit-2".into()),
+                finding: None,
+            }),
+        };
+        let event = entry.published_event("ab").ok_or("no event")?;
+        assert_eq!(event.kind, EventType::AuditRecorded);
+        assert_eq!(
+            event.data,
+            json!({"application_id": "ab", "status": "in_audit", "audit_id": "audit-2",
+                   "links": {"application": "/api/applications/ab"}})
+        );
+        // R1 `by` and the note are not published.
+        let body = serde_json::to_string(&event)?;
+        assert!(
+            !body.contains("li-na") && !body.contains("finding(s)"),
+            "{body}"
+        );
+        let untagged = StatusChange {
+            event: None,
+            ..entry
+        };
+        assert!(untagged.published_event("ab").is_none());
         Ok(())
     }
 }

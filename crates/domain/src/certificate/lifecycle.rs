@@ -19,14 +19,15 @@ use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::issue::{Contents, Signatory, SiteScope};
+use super::issue::Contents;
 use super::{Action, Certificate, CertificateRevision, CertificateSettings, Change, Suspension};
-use crate::application::{CertificateStatus, StandardCode};
-use crate::error::FieldError;
-use crate::programme::next_surveillance_due;
-use crate::review::Jurisdiction;
-use crate::schema::{self, Cap, Format, Kind, line, multiline, opt, req};
-use crate::violation::Violation;
+use crate::decision::certificate_details::{Signatory, SiteScope};
+use crate::intake::application::{CertificateStatus, StandardCode};
+use crate::intake::schema::{self, Cap, Format, Kind, line, multiline, opt, req};
+use crate::review::programme::next_surveillance_due;
+use crate::shared::error::FieldError;
+use crate::shared::settings::Jurisdiction;
+use crate::shared::violation::Violation;
 
 const DATE: Kind = Kind::Text {
     cap: Cap::Chars(40),
@@ -192,7 +193,7 @@ static SURVEILLANCE: Kind = Kind::Object(&[req("held_on", DATE)]);
 impl SurveillanceRequest {
     /// C3: reads the JSON body, every error at once (citing C3); a `held_on` after `today`,
     /// the day it is recorded, is an `out_of_range` error citing R1
-    /// ([`crate::dates::past_event`]).
+    /// ([`crate::shared::dates::past_event`]).
     pub fn from_json(
         input: &Value,
         today: NaiveDate,
@@ -202,10 +203,10 @@ impl SurveillanceRequest {
             &SURVEILLANCE,
             input,
             "C3",
-            &crate::config::IntakeConfig::default(),
+            &crate::intake::config::IntakeConfig::default(),
             &mut errors,
         );
-        crate::dates::check_past_events(&doc, ["/held_on"], today, "R1", &mut errors);
+        crate::shared::dates::check_past_events(&doc, ["/held_on"], today, "R1", &mut errors);
         schema::typed(doc, errors, "C3")
     }
 }

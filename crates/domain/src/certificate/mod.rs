@@ -18,11 +18,11 @@
 //!   previous expiry); until it the certificate is `pending` ([`Certificate::status_on`]).
 //!   Expiry is the certificate's last valid day, the day before the third anniversary (the
 //!   month's last day when the anniversary does not exist: 2028-02-29 → 2031-02-28), the
-//!   same function as the programme's ([`crate::programme::expiry_from`]).
+//!   same function as the programme's ([`crate::review::programme::expiry_from`]).
 //! - Surveillance (C3; ISO/IEC 17021-1 9.6.2.2) counts from the decision: the first due 12
 //!   months after it, each next at most `max_gap_months` (15 IAF, 12 cn) after the one
 //!   before (held, or its due date while it is not held) and within the next calendar year
-//!   ([`crate::programme::next_surveillance_due`]), planned until every calendar year before
+//!   ([`crate::review::programme::next_surveillance_due`]), planned until every calendar year before
 //!   the recertification (expiry) year has one. None in the recertification year. A
 //!   surveillance recorded as held belongs to the cycle: held not before the decision nor
 //!   before the one recorded before it, and not after the day it is recorded
@@ -43,11 +43,13 @@ mod lifecycle;
 mod public;
 mod sweep;
 
-pub use issue::{
-    AccreditationBody, CertificateSettings, CertificationBody, CertifiedSite, Contents, Grant,
-    IssueRequest, NumberFormat, Signatory, SiteScope, certificate_number, issue,
+pub use issue::{CertifiedSite, Contents, Grant, certificate_number, issue};
+// The certificate's settings (shared with the review's settings document) and the details a
+// grant carries (checked with the decision), under the certificate's name too.
+pub use crate::decision::certificate_details::{IssueRequest, Signatory, SiteScope};
+pub use crate::shared::settings::{
+    AccreditationBody, CertificateSettings, CertificationBody, NumberFormat,
 };
-pub(crate) use issue::{ISSUE, issue_field_rule};
 
 pub use lifecycle::{
     ReasonRequest, ReduceScopeRequest, ReviseRequest, SurveillanceRequest, SuspendRequest,
@@ -63,7 +65,7 @@ pub use sweep::sweep;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::application::CertificateStatus;
+use crate::intake::application::CertificateStatus;
 
 /// A certificate as stored (C1, C5, R1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,7 +225,7 @@ pub struct Change {
 pub struct CertificateConfig {
     /// IAF or cn.
     #[serde(default)]
-    pub jurisdiction: crate::review::Jurisdiction,
+    pub jurisdiction: crate::shared::settings::Jurisdiction,
     /// C1–C5 settings.
     #[serde(default)]
     pub certificate: CertificateSettings,

@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::{Action, Certificate, CertificateSettings, Contents};
-use crate::application::{CertificateStatus, LegalIdType, RequestedStandard, StandardCode};
+use crate::intake::application::{CertificateStatus, LegalIdType, RequestedStandard, StandardCode};
 
 /// C6: a place: city and country only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

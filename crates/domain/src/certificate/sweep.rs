@@ -4,8 +4,8 @@ use chrono::{Months, NaiveDate};
 
 use super::lifecycle::apply_suspension;
 use super::{Action, Certificate, CertificateSettings, Change};
-use crate::application::CertificateStatus;
-use crate::review::Jurisdiction;
+use crate::intake::application::CertificateStatus;
+use crate::shared::settings::Jurisdiction;
 
 /// C2, C3, C5: brings `certificate` up to date on `today` and returns the changes it made
 /// (also appended to the history, R1), in order:

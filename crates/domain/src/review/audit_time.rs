@@ -23,9 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use super::quantity::{AuditDays, two_decimals};
 use super::settings::{Settings, TimeTable};
-use crate::application::StandardCode;
-use crate::error::{ErrorCode, FieldError};
-use crate::explain::{Explained, Step};
+use crate::intake::application::StandardCode;
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::explain::{Explained, Step};
 
 /// A3: one factor's grade: 1 (less audit effort), 2 (no effect on its own), 3 (more).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -10,9 +10,9 @@ use serde_json::Value;
 use super::audit_time::{FactorGrades, Grade};
 use super::personnel::GroupDecision;
 use super::reader::{Known, Reader, child, field};
-use crate::error::{ErrorCode, FieldError};
-use crate::formats;
-use crate::sampling::Method;
+use crate::review::sampling::Method;
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::formats;
 use chrono::NaiveDate;
 
 /// The operator's review inputs (A1, A3, A7).

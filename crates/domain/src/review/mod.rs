@@ -1,5 +1,5 @@
 //! Application review (RULES.md A1–A7, and M5's [cfg]): effective personnel and audit time,
-//! pure Rust, every figure an [`Explained`](crate::explain::Explained) value whose steps cite
+//! pure Rust, every figure an [`Explained`](crate::shared::explain::Explained) value whose steps cite
 //! the rules, so an operator can show the client why (A3).
 //!
 //! The review component reads the CB's [`Settings`] ([`Settings::from_json`]) and the
@@ -11,10 +11,14 @@ mod audit_time;
 mod inputs;
 mod outcome;
 mod personnel;
+pub mod programme;
 mod quantity;
 mod reader;
+pub mod sampling;
 mod settings;
+pub mod transfer;
 
+pub use crate::shared::settings::Jurisdiction;
 pub use audit_time::{
     Adjustment, AuditTime, AuditTimes, Complexity, CycleTimes, FactorGrades, Grade,
     MAX_SITE_REDUCTION_PERCENT, Scheme, SchemeTimes, SiteTime, SiteTimeRequest, SiteTimes,
@@ -26,6 +30,4 @@ pub use personnel::{
     EffectivePersonnel, GroupDecision, SitePersonnel, ceil_sqrt, effective_personnel,
 };
 pub use quantity::{AuditDays, HOURS_PER_DAY, Hours};
-pub use settings::{
-    Band, ComplexityPercent, ItPercent, Jurisdiction, Progression, Settings, TimeTable,
-};
+pub use settings::{Band, ComplexityPercent, ItPercent, Progression, Settings, TimeTable};

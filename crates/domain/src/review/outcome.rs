@@ -11,13 +11,14 @@ use super::audit_time::{AuditTimes, audit_times};
 use super::inputs::ReviewInputs;
 use super::personnel::{EffectivePersonnel, effective_personnel};
 use super::reader::{Known, Reader, child, field};
-use super::settings::{Jurisdiction, Settings};
-use crate::application::Application;
-use crate::error::{ErrorCode, FieldError};
-use crate::explain::{Explained, Step};
-use crate::programme::{self, Programme, ProgrammeSettings};
-use crate::sampling::{self, AuditKind, SamplingRequest, SiteSample};
-use crate::transfer::{self, TransferCheck};
+use super::settings::Settings;
+use crate::intake::application::Application;
+use crate::review::programme::{self, Programme, ProgrammeSettings};
+use crate::review::sampling::{self, AuditKind, SamplingRequest, SiteSample};
+use crate::review::transfer::{self, TransferCheck};
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::explain::{Explained, Step};
+use crate::shared::settings::Jurisdiction;
 
 /// Every figure of a review, each with the steps that produced it (A3: shown to the client).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

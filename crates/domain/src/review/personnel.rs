@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use super::quantity::{Hours, two_decimals};
 use super::settings::Settings;
-use crate::application::Application;
-use crate::error::{ErrorCode, FieldError};
-use crate::explain::{Explained, Step};
+use crate::intake::application::Application;
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::explain::{Explained, Step};
 
 /// A1: count repetitive group `group` (index into the application's `repetitive_groups`) as
 /// `counted_as` people, for `reason`.

@@ -6,9 +6,9 @@
 use serde_json::{Map, Value};
 
 use super::quantity::{AuditDays, Hours};
-use crate::error::{ErrorCode, FieldError};
-use crate::number::{self, Inexact};
-use crate::schema::edit_distance;
+use crate::intake::schema::edit_distance;
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::number::{self, Inexact};
 
 /// Unknown fields reported one by one per object; the rest are counted in one error.
 const MAX_UNKNOWN_REPORTED: usize = 20;
@@ -295,7 +295,7 @@ impl Reader {
         let text = self
             .required(map, path, key, rule)
             .and_then(|v| self.text(v, &at, max, rule))?;
-        if crate::formats::is_blank(&text) {
+        if crate::shared::formats::is_blank(&text) {
             self.error(&at, ErrorCode::Required, "must not be blank", rule);
             return None;
         }

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 
 use super::quantity::{AuditDays, Hours};
 use super::reader::{Known, Reader, child, field};
-use crate::certificate::CertificateSettings;
-use crate::error::{ErrorCode, FieldError};
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::settings::{CertificateSettings, Jurisdiction};
 
 /// The review's [cfg] values (A1, A2, A3, A5, A7, M5) and the jurisdiction.
 ///
@@ -69,17 +69,6 @@ impl Default for Settings {
             certificate: CertificateSettings::default(),
         }
     }
-}
-
-/// Where the CB operates: which national [cfg] variants apply (C3, C4, C5).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Jurisdiction {
-    /// IAF rules only.
-    #[default]
-    Iaf,
-    /// China: CNAS and CNCA rules on top (e.g. surveillance every 12 months).
-    Cn,
 }
 
 /// An audit-time table (A2, A5): contiguous bands of effective personnel, then a progression.
@@ -374,7 +363,7 @@ impl Settings {
 /// C1–C5, C7: the certificate section, every member read at its own JSON pointer (absent or
 /// null keys keep their default, as everywhere in the document): unknown members (also in
 /// `certification_body` and `accreditation_body`) are `unknown_field` where they are, whole
-/// numbers are read exactly ([`crate::number`]: `6.0` and `90.0` are 6 and 90; `6.5`,
+/// numbers are read exactly ([`crate::shared::number`]: `6.0` and `90.0` are 6 and 90; `6.5`,
 /// `1e-400`, `-1` and `4294967296` are refused at their field), texts must be text and
 /// `accredited` a boolean; then every out-of-range value at once
 /// ([`CertificateSettings::check`]). Nothing is left to serde's message about the whole

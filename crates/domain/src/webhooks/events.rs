@@ -1,6 +1,7 @@
 //! The events certflow publishes (issue 13). Every state change the app records in a history
-//! (R1) is one event: an application's history entry carries an [`EventTag`] naming it, a
-//! certificate's change is one by its [`Action`]. The payload ([`Event`]) holds ids, the
+//! (R1) is one event: an application's history entry carries an [`EventTag`] naming it
+//! ([`crate::record::StatusChange::published_event`]), a certificate's change is one by its
+//! [`Action`]. The payload ([`Event`]) holds ids, the
 //! status and links to read the details with one's own credentials: never a name, contact or
 //! any other personal data (R3, I8).
 
@@ -9,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::certificate::{Action, Change};
-use crate::record::StatusChange;
 
 /// The type of an event, as sent in the payload's `type` (e.g. `"decision.recorded"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -180,29 +180,6 @@ pub struct Event {
     pub data: Value,
 }
 
-/// The event an application's history entry publishes, if any: `data` holds
-/// `application_id`, the `status` after the change, the audit and finding ids it concerns and
-/// `links.application` (`/api/applications/<id>`, read with an operator's token).
-pub fn application_event(application_id: &str, entry: &StatusChange) -> Option<Event> {
-    let tag = entry.event.as_ref()?;
-    let mut data = json!({
-        "application_id": application_id,
-        "status": entry.status.name(),
-        "links": { "application": format!("/api/applications/{application_id}") },
-    });
-    if let Some(audit) = &tag.audit {
-        data["audit_id"] = json!(audit);
-    }
-    if let Some(finding) = &tag.finding {
-        data["finding_id"] = json!(finding);
-    }
-    Some(Event {
-        kind: tag.kind,
-        timestamp: entry.at,
-        data,
-    })
-}
-
 /// The event a certificate's change publishes: `data` holds `certificate_number`, the
 /// `application_id` when the certificate names it, the `status` and `revision` after the
 /// change and `links.certificate` (`/api/certificates/<number>`, the public C6 view).
@@ -234,8 +211,7 @@ pub fn certificate_event(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::application::CertificateStatus;
-    use crate::record::Status;
+    use crate::intake::application::CertificateStatus;
 
     #[test]
     fn event_type_names_round_trip_through_serde_and_parse() -> Result<(), serde_json::Error> {
@@ -244,43 +220,6 @@ mod tests {
             assert_eq!(EventType::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(EventType::parse("decision"), None);
-        Ok(())
-    }
-
-    #[test]
-    fn r3_application_event_carries_ids_and_status_only() -> Result<(), Box<dyn std::error::Error>>
-    {
-        let entry = StatusChange {
-            at: "2026-11-30T10:00:00Z".parse()?,
-            status: Status::InAudit,
-            by: "operator:li-na".into(),
-            rules: vec!["N1".into()],
-            note: "audit-2 recorded (1 finding(s))".into(),
-            change_id: Some("c".into()),
-            event: Some(EventTag {
-                kind: EventType::AuditRecorded,
-                audit: Some("audit-2".into()),
-                finding: None,
-            }),
-        };
-        let event = application_event("ab", &entry).ok_or("no event")?;
-        assert_eq!(event.kind, EventType::AuditRecorded);
-        assert_eq!(
-            event.data,
-            json!({"application_id": "ab", "status": "in_audit", "audit_id": "audit-2",
-                   "links": {"application": "/api/applications/ab"}})
-        );
-        // R1 `by` and the note are not published.
-        let body = serde_json::to_string(&event)?;
-        assert!(
-            !body.contains("li-na") && !body.contains("finding(s)"),
-            "{body}"
-        );
-        let untagged = StatusChange {
-            event: None,
-            ..entry
-        };
-        assert!(application_event("ab", &untagged).is_none());
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde_json::Value;
 
 use super::events::EventType;
-use crate::error::{ErrorCode, FieldError};
+use crate::shared::error::{ErrorCode, FieldError};
 
 /// The longest URL accepted, in characters.
 pub const MAX_URL_CHARS: usize = 2_000;

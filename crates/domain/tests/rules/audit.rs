@@ -8,12 +8,12 @@ use crate::common::cb::{
 };
 use crate::common::day;
 use certflow_domain::ErrorCode;
-use certflow_domain::application::StandardCode;
+use certflow_domain::audit::remote::Remote;
+use certflow_domain::intake::application::StandardCode;
 use certflow_domain::audit::{
     AuditRecord, NcSettings, NcState, Severity, add_working_days, due_date, record_audit, respond,
     verify,
 };
-use certflow_domain::remote_audit::Remote;
 use serde_json::{Value, json};
 
 type TestResult = Result<(), String>;
@@ -140,7 +140,7 @@ fn n1_opportunities_do_not_count_toward_the_systemic_flag() -> TestResult {
 
 fn record_with_remote(
     audit_type: &str,
-    assessments: &[certflow_domain::remote_audit::AssessmentRecord],
+    assessments: &[certflow_domain::audit::remote::AssessmentRecord],
 ) -> Result<AuditRecord, Vec<certflow_domain::violation::Violation>> {
     let body = with(
         with(
@@ -551,7 +551,7 @@ fn remote_stage_1(starts_on: &str, ends_on: &str) -> Value {
 /// A stage 1 assessment made on `assessed_on` (recorded that day).
 fn assessed_on(
     assessed_on: &str,
-) -> Result<certflow_domain::remote_audit::AssessmentRecord, String> {
+) -> Result<certflow_domain::audit::remote::AssessmentRecord, String> {
     let mut a = assessment("stage_1", &[])?;
     let day: chrono::NaiveDate = assessed_on.parse().map_err(|e| format!("{e}"))?;
     a.assessment.assessed_on = Some(day);
@@ -594,7 +594,7 @@ fn m1_an_assessment_made_the_day_the_audit_starts_is_in_time_one_day_later_is_no
 #[test]
 fn s1_each_status_takes_its_audits() {
     use certflow_domain::Status::{self, *};
-    use certflow_domain::remote_audit::AuditType::{self, *};
+    use certflow_domain::audit::remote::AuditType::{self, *};
     let all_status = [
         Submitted,
         UnderReview,
@@ -637,7 +637,7 @@ fn s1_a_stage_2_of_a_certified_application_is_a_409_naming_the_status() {
     use certflow_domain::record::AuditNotAccepted;
     let problem: certflow_domain::Problem = AuditNotAccepted {
         current: certflow_domain::Status::Certified,
-        audit: certflow_domain::remote_audit::AuditType::Stage2,
+        audit: certflow_domain::audit::remote::AuditType::Stage2,
         recertification: false,
     }
     .into();

@@ -4,7 +4,6 @@
 
 use crate::common::{day, valid_application};
 use certflow_domain::Application;
-use certflow_domain::application::{CertificateStatus, StandardCode};
 use certflow_domain::certificate::{
     Action, Certificate, CertificateSettings, Grant, IssueRequest, NumberFormat, ReasonRequest,
     ReduceScopeRequest, ReviseRequest, SurveillanceRequest, SuspendRequest, certificate_number,
@@ -12,6 +11,7 @@ use certflow_domain::certificate::{
     withdraw,
 };
 use certflow_domain::decision::{DecisionMaker, DecisionRecord, Outcome};
+use certflow_domain::intake::application::{CertificateStatus, StandardCode};
 use certflow_domain::review::{Decision, Jurisdiction, Review};
 use certflow_domain::violation::Violation;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -881,7 +881,7 @@ fn c6_i8_public_view_contains_no_personal_or_internal_field() -> TestResult {
     let after = c.public_view(day(2029, 4, 1));
     assert_eq!(
         after.status,
-        certflow_domain::application::CertificateStatus::Expired
+        certflow_domain::intake::application::CertificateStatus::Expired
     );
     Ok(())
 }

@@ -7,13 +7,13 @@ use crate::common::cb::{
 };
 use crate::common::day;
 use certflow_domain::ErrorCode;
-use certflow_domain::application::StandardCode;
 use certflow_domain::audit::{
     AuditRecord, AuditRequest, NcResponse, Verification, respond, verify,
 };
 use certflow_domain::decision::{
     DecisionRecord, DecisionRequest, DecisionSettings, Outcome, check_decision,
 };
+use certflow_domain::intake::application::StandardCode;
 use certflow_domain::people::Person;
 use certflow_domain::violation::Violation;
 use chrono::NaiveDate;

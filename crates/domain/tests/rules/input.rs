@@ -5,7 +5,7 @@
 //! whitespace is refused (C1, A9).
 
 use crate::common::{today, valid_application};
-use certflow_domain::form::parse_json;
+use certflow_domain::intake::form::parse_json;
 use certflow_domain::media::readable_media_type;
 use certflow_domain::review::{ReviewRequest, Settings};
 use certflow_domain::{ErrorCode, FieldError, IntakeConfig, validate};

@@ -1,9 +1,9 @@
 //! Intake rules I1–I5 and I7 through the public API: `validate`, `form::decode`.
 
 use crate::common::{day, flatten, form_body, remove, set, today, valid_application};
-use certflow_domain::application::{CertificateStatus, LegalIdType, StandardCode};
-use certflow_domain::readiness::FlagCode;
-use certflow_domain::{Accepted, ErrorCode, FieldError, IntakeConfig, form, validate};
+use certflow_domain::intake::application::{CertificateStatus, LegalIdType, StandardCode};
+use certflow_domain::intake::readiness::FlagCode;
+use certflow_domain::{Accepted, ErrorCode, FieldError, IntakeConfig, intake::form, validate};
 use serde_json::{Value, json};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;

@@ -8,6 +8,7 @@ mod certificate;
 mod decision;
 mod input;
 mod intake;
+mod layers;
 mod people;
 mod programme;
 mod properties;

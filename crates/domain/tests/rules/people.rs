@@ -3,7 +3,7 @@
 
 use crate::common::{VALID_USCC, day};
 use certflow_domain::ErrorCode;
-use certflow_domain::application::{LegalId, LegalIdType, StandardCode};
+use certflow_domain::intake::application::{LegalId, LegalIdType, StandardCode};
 use certflow_domain::people::{EmploymentType, Person};
 use serde_json::{Value, json};
 

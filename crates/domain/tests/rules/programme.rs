@@ -3,7 +3,7 @@
 
 use crate::common::day;
 use certflow_domain::ErrorCode;
-use certflow_domain::programme::{PlannedAudit, Programme, ProgrammeSettings, plan};
+use certflow_domain::review::programme::{PlannedAudit, Programme, ProgrammeSettings, plan};
 use chrono::{Datelike, Months, NaiveDate};
 use proptest::prelude::*;
 

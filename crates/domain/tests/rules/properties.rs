@@ -3,7 +3,7 @@
 //! valid through JSON and form round trips.
 
 use crate::common::{day, flatten, form_body, remove, set, today, valid_application};
-use certflow_domain::{Accepted, ErrorCode, FieldError, IntakeConfig, form, validate};
+use certflow_domain::{Accepted, ErrorCode, FieldError, IntakeConfig, intake::form, validate};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 

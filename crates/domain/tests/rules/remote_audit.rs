@@ -2,7 +2,7 @@
 //! at once), every outcome (full, partial, none by each cause) and every flag.
 
 use certflow_domain::ErrorCode;
-use certflow_domain::remote_audit::{
+use certflow_domain::audit::remote::{
     Assessment, AssessmentResult, AuditType, FlagCode, Remote, Risk, assess,
 };
 use proptest::prelude::*;
@@ -615,7 +615,7 @@ fn m3_flag_codes_serialise_as_documented() -> Result<(), serde_json::Error> {
 /// assessor the body names, and an assessment stored before `by` was kept still reads.
 #[test]
 fn r1_assessment_record_keeps_who_recorded_it_beside_the_assessor() -> TestResult {
-    use certflow_domain::remote_audit::AssessmentRecord;
+    use certflow_domain::audit::remote::AssessmentRecord;
     let assessment = parse(&body())?;
     let result = assess(&assessment, THRESHOLD);
     let record = AssessmentRecord {

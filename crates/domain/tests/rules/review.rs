@@ -3,7 +3,7 @@
 //! `review::site_times`.
 
 use crate::common::valid_application;
-use certflow_domain::application::{Application, StandardCode};
+use certflow_domain::intake::application::{Application, StandardCode};
 use certflow_domain::review::{
     AuditDays, Complexity, FactorGrades, Grade, GroupDecision, Hours, ReviewInputs, Scheme,
     Settings, SiteTimeRequest, audit_times, ceil_sqrt, complexity_adjustment, effective_personnel,

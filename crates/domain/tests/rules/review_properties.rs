@@ -3,7 +3,7 @@
 //! time never decreases as personnel grows; surveillance ≤ recertification ≤ initial; the
 //! effective personnel total is the sites' exact sum rounded once.
 
-use certflow_domain::application::{Application, StandardCode};
+use certflow_domain::intake::application::{Application, StandardCode};
 use certflow_domain::review::{
     AuditDays, Band, FactorGrades, Grade, Progression, ReviewInputs, Scheme, Settings, TimeTable,
     audit_times, effective_personnel,

@@ -2,8 +2,8 @@
 //! part and its seed, the "sampling not appropriate" mode, and the CB's choices.
 
 use certflow_domain::ErrorCode;
-use certflow_domain::application::{Address, Personnel, Site};
-use certflow_domain::sampling::{
+use certflow_domain::intake::application::{Address, Personnel, Site};
+use certflow_domain::review::sampling::{
     AuditKind, Method, SamplingRequest, SiteSample, random_minimum, sample_cycle, sample_sites,
     sample_size,
 };

@@ -3,8 +3,8 @@
 
 use crate::common::{day, today, valid_application};
 use certflow_domain::Application;
-use certflow_domain::application::{CertificateStatus, Transfer};
-use certflow_domain::transfer::{TransferCheck, check, check_application};
+use certflow_domain::intake::application::{CertificateStatus, Transfer};
+use certflow_domain::review::transfer::{TransferCheck, check, check_application};
 use chrono::NaiveDate;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;

@@ -1,14 +1,14 @@
 //! Shared fixtures for the audit (N1–N3, M1) and decision (D1–D8) tests: a people register,
 //! a client and audit bodies.
 
-use certflow_domain::application::{LegalId, LegalIdType, StandardCode};
+use certflow_domain::audit::remote::{Assessment, AssessmentRecord, assess};
+use certflow_domain::intake::application::{LegalId, LegalIdType, StandardCode};
 use certflow_domain::audit::{
     AuditContext, AuditRecord, AuditRequest, NcResponse, NcSettings, Verification, record_audit,
     respond, verify,
 };
 use certflow_domain::decision::DecisionSettings;
 use certflow_domain::people::Person;
-use certflow_domain::remote_audit::{Assessment, AssessmentRecord, assess};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 

@@ -106,7 +106,7 @@ pub fn remove(doc: &mut Value, pointer: &str) {
 
 /// The application as form fields with the contract's names (see `form::encode`).
 pub fn flatten(value: &Value) -> Vec<(String, String)> {
-    certflow_domain::form::encode(value)
+    certflow_domain::intake::form::encode(value)
 }
 
 /// URL-encodes form fields into a body.

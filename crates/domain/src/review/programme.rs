@@ -21,8 +21,8 @@
 use chrono::{Datelike, Days, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorCode, FieldError};
-use crate::explain::{Explained, Reason, Step};
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::explain::{Explained, Reason, Step};
 
 /// The programme's settings [cfg], passed in by the caller (never read here).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,9 +1,9 @@
 //! Intake validation: rule I1 (what an application names, and how) and I2 (every error at
-//! once), bringing in I3 ([`crate::editions`]), I4 ([`crate::readiness`]) and I5
-//! ([`crate::refusal`]).
+//! once), bringing in I3 ([`crate::intake::editions`]), I4 ([`crate::intake::readiness`]) and I5
+//! ([`crate::intake::refusal`]).
 //!
-//! The input is a `serde_json::Value` (from [`crate::form::parse_json`] or
-//! [`crate::form::decode`]), never a typed struct: serde would stop at the first problem with
+//! The input is a `serde_json::Value` (from [`crate::intake::form::parse_json`] or
+//! [`crate::intake::form::decode`]), never a typed struct: serde would stop at the first problem with
 //! a message about Rust types. The schema walk (`schema::check`) reports structural errors
 //! and yields a cleaned document; the checks below add the cross-field ones; only a
 //! document with no error at all becomes a typed [`Application`].
@@ -12,12 +12,12 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::application::Application;
-use crate::config::IntakeConfig;
-pub use crate::error::{ErrorCode, FieldError};
-use crate::formats::{self, UsccError};
-use crate::readiness::ReadinessFlag;
-use crate::{editions, readiness, refusal, schema};
+use crate::intake::application::Application;
+use crate::intake::config::IntakeConfig;
+use crate::intake::readiness::ReadinessFlag;
+use crate::intake::{editions, readiness, refusal, schema};
+pub use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::formats::{self, UsccError};
 
 /// What intake records for an application that passed I1–I5: `A` is the typed
 /// [`Application`] ([`validate`]) or the cleaned JSON document ([`validate_document`]).
@@ -228,7 +228,7 @@ fn check_sites(doc: &Value, errors: &mut Vec<FieldError>) {
     }
 }
 
-/// A site's headcount (people, as [`crate::application::Personnel::headcount`]) from a cleaned document, when
+/// A site's headcount (people, as [`crate::intake::application::Personnel::headcount`]) from a cleaned document, when
 /// its figures are valid.
 fn site_headcount(doc: &Value, site: usize) -> Option<u64> {
     let personnel = doc.pointer(&format!("/sites/{site}/personnel"))?;
@@ -292,8 +292,8 @@ fn check_repetitive_groups(doc: &Value, errors: &mut Vec<FieldError>) {
 
 /// I1, R1: dates of things that happened (the management system operating, its last internal
 /// audit and management review, a previous certificate's status change) are not after
-/// `today` ([`crate::dates::past_event`]). A consultancy's `ended_on` may lie ahead: one still
-/// running gives its planned end (see [`crate::dates`]).
+/// `today` ([`crate::shared::dates::past_event`]). A consultancy's `ended_on` may lie ahead: one still
+/// running gives its planned end (see [`crate::shared::dates`]).
 fn check_not_in_future(doc: &Value, today: NaiveDate, errors: &mut Vec<FieldError>) {
     let mut fields: Vec<String> = [
         "operating_since",
@@ -307,7 +307,7 @@ fn check_not_in_future(doc: &Value, today: NaiveDate, errors: &mut Vec<FieldErro
         (0..items(doc, "/previous_certifications").len())
             .map(|i| format!("/previous_certifications/{i}/status_changed_on")),
     );
-    crate::dates::check_past_events(doc, fields, today, "I1", errors);
+    crate::shared::dates::check_past_events(doc, fields, today, "I1", errors);
 }
 
 /// I1: restricted records (seed ZBT item f) are described when present.

@@ -19,9 +19,9 @@ use rand::seq::index;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::application::Site;
-use crate::error::{ErrorCode, FieldError};
-use crate::explain::{Explained, Step};
+use crate::intake::application::Site;
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::explain::{Explained, Step};
 
 /// A6: an audit of the certification cycle, as far as sampling goes. Each surveillance audit
 /// draws its own sample: record a seed per audit.

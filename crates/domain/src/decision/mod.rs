@@ -21,41 +21,24 @@
 //!   information to rely on).
 //! - Outcomes are `grant` and `refuse`; D5–D7 and the stage 2 check apply to grants only.
 
+pub mod certificate_details;
+
+pub use crate::shared::settings::DecisionSettings;
+
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::application::{LegalId, StandardCode};
+use crate::audit::remote::AuditType;
 use crate::audit::{AuditRecord, NcState, Recommendation, Severity, audit_type_name};
-use crate::certificate::{ISSUE, IssueRequest, issue_field_rule};
-use crate::config::IntakeConfig;
-use crate::error::{ErrorCode, FieldError};
-use crate::explain::Reason;
+use crate::intake::application::{LegalId, StandardCode};
+use crate::intake::config::IntakeConfig;
+use crate::intake::schema::{self, Kind, line, multiline, opt, req};
 use crate::people::Person;
-use crate::remote_audit::AuditType;
-use crate::schema::{self, Kind, line, multiline, opt, req};
-use crate::violation::Violation;
-
-/// D4, D6: the decision settings [cfg].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DecisionSettings {
-    /// D6: months after the last day of stage 2 within which majors must be verified
-    /// (default 6).
-    pub major_verification_months: u32,
-    /// D4: years after a consultancy during which the consultant may not audit or decide
-    /// (default 2).
-    pub consultancy_years: u32,
-}
-
-impl Default for DecisionSettings {
-    fn default() -> Self {
-        Self {
-            major_verification_months: 6,
-            consultancy_years: 2,
-        }
-    }
-}
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::explain::Reason;
+use crate::shared::violation::Violation;
+use certificate_details::{ISSUE, IssueRequest, issue_field_rule};
 
 /// The decision asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -269,7 +252,7 @@ pub fn check_decision(
                     "decision maker {dm_id} took part in audit {} ({}) as {}",
                     audit.id,
                     audit_type_name(audit.audit_type),
-                    crate::team::role_name(member.role)
+                    crate::audit::team::role_name(member.role)
                 ),
             ));
         }
@@ -488,7 +471,7 @@ fn check_grant(
         let justified = request
             .justification
             .as_deref()
-            .is_some_and(|j| !crate::formats::is_blank(j));
+            .is_some_and(|j| !crate::shared::formats::is_blank(j));
         if justified {
             reasons.push(Reason::new(
                 "D7",

@@ -16,8 +16,8 @@
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use crate::error::{ErrorCode, FieldError};
-use crate::formats;
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::formats;
 
 /// R1: the error for `date`, at JSON pointer `field`, when it lies after `today` (the day the
 /// record is made): code `out_of_range`, citing `rule`. `None` when `date` is today or

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::schema::{self, Kind};
+use crate::intake::schema::{self, Kind};
 
 /// A form body that cannot be decoded (the component answers 400 with it) (I1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

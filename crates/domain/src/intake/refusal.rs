@@ -3,15 +3,15 @@
 //! dishonest enterprises; under an order to suspend business.
 //!
 //! Evidence: the three `declarations` (any `false` is a refusal) and the contract extension
-//! `previous_certifications` (see [`crate::application::PreviousCertification`]).
+//! `previous_certifications` (see [`crate::intake::application::PreviousCertification`]).
 
 use chrono::{Months, NaiveDate};
 use serde_json::Value;
 
-use crate::application::{CertificateStatus, PreviousCertification};
-use crate::config::IntakeConfig;
-use crate::error::{ErrorCode, FieldError};
-use crate::formats;
+use crate::intake::application::{CertificateStatus, PreviousCertification};
+use crate::intake::config::IntakeConfig;
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::formats;
 
 /// I5: each declaration and why `false` refuses the application.
 pub const DECLARATIONS: [(&str, &str); 3] = [

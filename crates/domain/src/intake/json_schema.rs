@@ -12,9 +12,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::config::IntakeConfig;
-use crate::formats::COUNTRIES;
-use crate::schema::{APPLICATION, Cap, Format, Kind, Prop};
+use crate::intake::config::IntakeConfig;
+use crate::intake::schema::{APPLICATION, Cap, Format, Kind, Prop};
+use crate::shared::formats::COUNTRIES;
 
 /// Characters no text field takes (Unicode `Cc`, as `char::is_control`).
 const CONTROL: &str = r"\u0000-\u001F\u007F-\u009F";
@@ -158,11 +158,11 @@ fn allow_null(schema: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorCode;
-    use crate::schema;
+    use crate::intake::schema;
+    use crate::shared::error::ErrorCode;
 
     fn fixture() -> Result<Value, String> {
-        let text = include_str!("../../../tests/fixtures/application.json");
+        let text = include_str!("../../../../tests/fixtures/application.json");
         serde_json::from_str(text).map_err(|e| format!("tests/fixtures/application.json: {e}"))
     }
 

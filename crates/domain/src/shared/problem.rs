@@ -2,7 +2,7 @@
 //! (`application/problem+json`), with the field errors of I2 in `errors`.
 
 use crate::FieldError;
-use crate::violation::Violation;
+use crate::shared::violation::Violation;
 use serde::Serialize;
 
 /// The media type of a problem response.

@@ -18,10 +18,10 @@
 //! - A person listed twice is a technical expert acting as an auditor (T3), a trainee who is
 //!   their own evaluator (T4), or otherwise twice in one team (D1: one role each).
 
-use crate::application::StandardCode;
+use crate::intake::application::StandardCode;
 use crate::audit::{Role, TeamMember};
 use crate::people::Person;
-use crate::violation::Violation;
+use crate::shared::violation::Violation;
 
 /// Whether two person ids name the same person (trimmed, case-insensitive).
 pub fn same_person(a: &str, b: &str) -> bool {

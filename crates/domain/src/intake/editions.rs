@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use crate::application::StandardCode;
-use crate::error::{ErrorCode, FieldError};
+use crate::intake::application::StandardCode;
+use crate::shared::error::{ErrorCode, FieldError};
 
 /// I3: one row of the edition table.
 #[derive(Debug, Clone, PartialEq, Eq)]

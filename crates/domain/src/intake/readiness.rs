@@ -7,9 +7,9 @@ use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::IntakeConfig;
-use crate::error::{ErrorCode, FieldError};
-use crate::formats::parse_date;
+use crate::intake::config::IntakeConfig;
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::formats::parse_date;
 
 /// I4: the code of a [`ReadinessFlag`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,11 +4,11 @@
 
 use serde_json::{Map, Value};
 
-use crate::application::{CertificateStatus, Language, LegalIdType};
-use crate::config::IntakeConfig;
-use crate::error::{ErrorCode, FieldError};
-use crate::formats::{self, DateError};
-use crate::number::{self, Inexact};
+use crate::intake::application::{CertificateStatus, Language, LegalIdType};
+use crate::intake::config::IntakeConfig;
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::formats::{self, DateError};
+use crate::shared::number::{self, Inexact};
 
 /// I1: what a field holds.
 #[derive(Debug)]

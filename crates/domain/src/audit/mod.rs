@@ -37,19 +37,22 @@
 //!   none after an accepted verification. A verification applies to the latest response,
 //!   once, and not before the response was submitted.
 
+pub mod remote;
+pub mod team;
+
 use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::application::{LegalId, StandardCode};
-use crate::config::IntakeConfig;
-use crate::decision::DecisionSettings;
-use crate::error::{ErrorCode, FieldError};
-use crate::explain::Reason;
+use crate::audit::remote::{AssessmentRecord, AuditType, Remote};
+use crate::intake::application::{LegalId, StandardCode};
+use crate::intake::config::IntakeConfig;
+use crate::intake::schema::{self, Cap, Format, Kind, line, multiline, opt, req};
 use crate::people::Person;
-use crate::remote_audit::{AssessmentRecord, AuditType, Remote};
-use crate::schema::{self, Cap, Format, Kind, line, multiline, opt, req};
-use crate::violation::Violation;
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::explain::Reason;
+use crate::shared::settings::DecisionSettings;
+use crate::shared::violation::Violation;
 
 /// N1, N2: the nonconformity settings [cfg].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,7 +114,7 @@ pub struct TeamMember {
     /// Their role.
     pub role: Role,
     /// T4: on a trainee's entry, the evaluator (a person id of the team) responsible for the
-    /// trainee's findings; the record always names them ([`crate::team::compose`]).
+    /// trainee's findings; the record always names them ([`crate::audit::team::compose`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluator: Option<String>,
 }
@@ -482,7 +485,7 @@ impl AuditRequest {
     /// fields; `ends_on` before `starts_on` (N2); remote use without tools (M3); a
     /// nonconformity without evidence (N1); a mark-misuse finding graded against N3; a
     /// `starts_on` or `ends_on` after `today`, the day it is recorded (R1: an audit recorded
-    /// is one held, [`crate::dates::past_event`]); a recommendation that does not fit the
+    /// is one held, [`crate::shared::dates::past_event`]); a recommendation that does not fit the
     /// audit ([`Recommendation::fitting`]: D7, S3, X1, X2); a special audit without its
     /// purpose, a scope extension without `extended_scope` (X1), a short-notice audit without
     /// its `cause`, or a complaint's without its `complaint` reference (X2), and any of these
@@ -500,7 +503,13 @@ impl AuditRequest {
         for e in &mut errors {
             e.rule = audit_rule(&e.field);
         }
-        crate::dates::check_past_events(&doc, ["/starts_on", "/ends_on"], today, "R1", &mut errors);
+        crate::shared::dates::check_past_events(
+            &doc,
+            ["/starts_on", "/ends_on"],
+            today,
+            "R1",
+            &mut errors,
+        );
         if let (Some(start), Some(end)) = (date_at(&doc, "starts_on"), date_at(&doc, "ends_on"))
             && end < start
         {
@@ -757,7 +766,7 @@ static RESPONSE: Kind = Kind::Object(&[
 
 impl NcResponse {
     /// N2, D5: reads a response body, every error at once (citing D5); a `submitted_on`
-    /// after `today`, the day it is recorded, cites R1 ([`crate::dates::past_event`]).
+    /// after `today`, the day it is recorded, cites R1 ([`crate::shared::dates::past_event`]).
     pub fn from_json(input: &Value, today: NaiveDate) -> Result<NcResponse, Vec<FieldError>> {
         read_past_event(&RESPONSE, input, "/submitted_on", today)
     }
@@ -788,7 +797,7 @@ static VERIFICATION: Kind = Kind::Object(&[
 
 impl Verification {
     /// D5: reads a verification body, every error at once (citing D5); a `verified_on`
-    /// after `today`, the day it is recorded, cites R1 ([`crate::dates::past_event`]).
+    /// after `today`, the day it is recorded, cites R1 ([`crate::shared::dates::past_event`]).
     pub fn from_json(input: &Value, today: NaiveDate) -> Result<Verification, Vec<FieldError>> {
         read_past_event(&VERIFICATION, input, "/verified_on", today)
     }
@@ -804,7 +813,7 @@ fn read_past_event<T: serde::de::DeserializeOwned>(
 ) -> Result<T, Vec<FieldError>> {
     let mut errors = Vec::new();
     let doc = schema::check_kind(kind, input, "D5", &IntakeConfig::default(), &mut errors);
-    crate::dates::check_past_events(&doc, [field], today, "R1", &mut errors);
+    crate::shared::dates::check_past_events(&doc, [field], today, "R1", &mut errors);
     schema::typed(doc, errors, "D5")
 }
 
@@ -1014,7 +1023,7 @@ pub struct AuditContext<'a> {
 /// that assessment was made (M1: its `assessed_on`; one made on the audit's first day is in
 /// time); a team member not in the register (D4: impartiality cannot be checked) or who
 /// consulted for the client less than `ctx.decision.consultancy_years` before `starts_on`
-/// (D4); a team that breaks T1–T4 ([`crate::team::compose`]); an audit starting before the
+/// (D4); a team that breaks T1–T4 ([`crate::audit::team::compose`]); an audit starting before the
 /// application was submitted, citing R1: a record of an audit of this application cannot
 /// predate the application. The recorded team names each trainee's evaluator (T4).
 pub fn record_audit(
@@ -1102,7 +1111,7 @@ pub fn record_audit(
     };
 
     for member in &request.team {
-        match crate::team::register_entry(register, &member.person) {
+        match crate::audit::team::register_entry(register, &member.person) {
             None => violations.push(Violation::new(
                 "D4",
                 format!(
@@ -1127,7 +1136,7 @@ pub fn record_audit(
             }
         }
     }
-    let team = match crate::team::compose(request.team, register, standards, technical_areas) {
+    let team = match crate::audit::team::compose(request.team, register, standards, technical_areas) {
         Ok(team) => team,
         Err(broken) => {
             violations.extend(broken);

@@ -23,10 +23,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::IntakeConfig;
-use crate::error::{ErrorCode, FieldError};
-use crate::explain::Reason;
-use crate::schema::{self, Kind, line, multiline, opt, req};
+use crate::intake::config::IntakeConfig;
+use crate::intake::schema::{self, Kind, line, multiline, opt, req};
+use crate::shared::error::{ErrorCode, FieldError};
+use crate::shared::explain::Reason;
 
 /// M1 c), M5: the audit being assessed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -13,8 +13,8 @@
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::application::{Application, CertificateStatus, Transfer};
-use crate::explain::{Explained, Reason, Step};
+use crate::intake::application::{Application, CertificateStatus, Transfer};
+use crate::shared::explain::{Explained, Reason, Step};
 
 /// A10: the answer for one transfer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

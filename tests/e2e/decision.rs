@@ -27,7 +27,8 @@ async fn d1_d8_from_audits_to_a_recorded_decision() -> Result<()> {
     let id = accepted_application(&host).await?;
     let audits = format!("/api/applications/{id}/audits");
 
-    // D4: someone who consulted for the client within 2 years cannot audit it.
+    // D4: someone who consulted for the client within 2 years cannot audit it (422: the audit
+    // sent breaks the rules, with every team rule at once).
     let conflicted = audit(
         "stage_1",
         days_ago(0)?,
@@ -37,7 +38,7 @@ async fn d1_d8_from_audits_to_a_recorded_decision() -> Result<()> {
     );
     let refused = post(&host, &audits, &conflicted).await?;
     ensure!(
-        refused.status == 409 && rules(&refused.body) == ["D4"],
+        refused.status == 422 && rules(&refused.body) == ["D4"],
         "{}",
         refused.body
     );

@@ -6,6 +6,7 @@
 
 mod browser;
 mod certificate;
+mod cycle_audits;
 mod decision;
 mod hooks;
 mod host;

@@ -1,8 +1,9 @@
-//! certflow audit (N1–N3, with M1 and D4 when an audit is recorded): operators record each
-//! audit of an accepted application (stage 1, stage 2, surveillance, recertification,
-//! special) with its team, remote use and findings; nonconformities get their due dates
-//! (N2) and systemic flags (N1), then responses and verification. Thin: HTTP in,
-//! `certflow_domain::audit` for every rule, key-value out.
+//! certflow audit (N1–N3, with M1, D4 and T1–T4 when an audit is recorded): operators record
+//! each audit of an application with its team, remote use and findings: stage 1 and stage 2
+//! of an accepted application, surveillance and special audits of a certified one (S1; the
+//! status's table is `Status::accepts_audit`); nonconformities get their due dates (N2) and
+//! systemic flags (N1), then responses and verification. Thin: HTTP in,
+//! `certflow_domain::audit` and `certflow_domain::team` for every rule, key-value out.
 //!
 //! Routes (operators):
 //! - `POST /api/applications/:id/audits` records an audit, `GET` lists them.
@@ -21,12 +22,14 @@ use certflow_component::{
 };
 use certflow_domain::audit::remote::AssessmentRecord;
 use certflow_domain::audit::{
-    AuditRecord, AuditRequest, NcResponse, NcSettings, Verification, record_audit, respond, verify,
+    AuditContext, AuditRecord, AuditRequest, NcResponse, NcSettings, Verification, record_audit,
+    respond, verify,
 };
 use certflow_domain::decision::DecisionSettings;
 use certflow_domain::people::Person;
+use certflow_domain::record::AuditNotAccepted;
 use certflow_domain::violation::Violation;
-use certflow_domain::{ApplicationRecord, Problem, Status, TransitionRefused};
+use certflow_domain::{ApplicationRecord, Problem, Status};
 use serde_json::{Value, json};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
@@ -85,13 +88,22 @@ fn typed<T: serde::de::DeserializeOwned>(stored: &[Value]) -> Result<Vec<T>, Pro
         .collect()
 }
 
-/// POST: checks the audit (M1 remote use, D4 team, N1 systemic minors, N2 due dates, R1 not
-/// before the application was submitted) and appends it; the first audit moves an accepted application to `in_audit`.
+/// POST: checks the audit (the type against the application's status, S1; the fields that
+/// depend on its type, S2, X1, X2, D7; M1 remote use and its timing, D4 and T1–T4 the team,
+/// N1 systemic minors, N2 due dates, R1 not before the application was submitted) and
+/// appends it; the first audit moves an accepted application to `in_audit`, and a certified
+/// one stays `certified`. Refused rules: 422 `rules-not-met`, every one at once.
 fn record(req: &Request, id: &str, by: &str) -> Outcome {
     let today = now().date_naive();
-    let request =
-        AuditRequest::from_json(&req.json_body()?, today).map_err(|e| invalid("The audit", e))?;
+    let body = req.json_body()?;
     let bucket = open_store()?;
+    let key = format!("application:{id}");
+    // The standards never change after intake: read once for the body's S2 check.
+    let standards = get_json::<ApplicationRecord<Value>>(&bucket, &key)?
+        .ok_or_else(application_not_found)?
+        .standard_codes();
+    let request =
+        AuditRequest::from_json(&body, today, &standards).map_err(|e| invalid("The audit", e))?;
     let mut team = Vec::new();
     for member in &request.team {
         // Someone missing from the register is reported by the D4 check.
@@ -101,69 +113,81 @@ fn record(req: &Request, id: &str, by: &str) -> Outcome {
     }
     let at = now();
     let mut recorded = None;
-    update_json::<ApplicationRecord<Value>, _>(
-        &bucket,
-        &format!("application:{id}"),
-        true,
-        |mut record| {
-            if !record.status.may_record_audits() {
-                return Update::Refuse(
-                    TransitionRefused {
-                        current: record.status,
-                        requested: Status::InAudit,
-                    }
-                    .into(),
-                );
-            }
-            let assessments: Vec<AssessmentRecord> = match typed(&record.remote_audits) {
-                Ok(a) => a,
-                Err(problem) => return Update::Refuse(problem),
-            };
-            let Some(client) = record.legal_id() else {
-                return Update::Refuse(store_error("the stored application has no legal id"));
-            };
-            let Some(submitted_on) = record.submitted_on() else {
-                return Update::Refuse(store_error("the stored application has no history"));
-            };
-            let audit_id = format!("audit-{}", record.audits.len() + 1);
-            let audit = match record_audit(
-                request.clone(),
-                audit_id.clone(),
-                &client,
-                submitted_on,
-                &team,
-                &assessments,
-                &NcSettings::default(),
-                &DecisionSettings::default(),
-            ) {
-                Ok(audit) => audit,
-                Err(violations) => {
-                    return Update::Refuse(Problem::refused("The audit", violations));
+    update_json::<ApplicationRecord<Value>, _>(&bucket, &key, true, |mut record| {
+        let recertification = record.is_recertification();
+        if !record
+            .status
+            .accepts_audit(request.audit_type, recertification)
+        {
+            return Update::Refuse(
+                AuditNotAccepted {
+                    current: record.status,
+                    audit: request.audit_type,
+                    recertification,
                 }
-            };
-            let stored = json!(audit);
-            record.audits.push(stored.clone());
-            let note = format!("{audit_id} recorded ({} finding(s))", audit.findings.len());
-            let rules = ["N1", "N2", "M1", "D4"];
-            let event = Some(certflow_domain::webhooks::EventTag {
-                audit: Some(audit_id.to_string()),
-                ..certflow_domain::webhooks::EventTag::new(
-                    certflow_domain::webhooks::EventType::AuditRecorded,
-                )
-            });
-            let moved = if record.status == Status::Accepted {
-                record.transition(Status::InAudit, at, by, &rules, note, event)
-            } else {
-                record.append(at, by, &rules, note, event);
-                Ok(())
-            };
-            recorded = Some(stored);
-            match moved {
-                Ok(()) => Update::Store(record),
-                Err(refused) => Update::Refuse(refused.into()),
+                .into(),
+            );
+        }
+        let assessments: Vec<AssessmentRecord> = match typed(&record.remote_audits) {
+            Ok(a) => a,
+            Err(problem) => return Update::Refuse(problem),
+        };
+        let Some(client) = record.legal_id() else {
+            return Update::Refuse(store_error("the stored application has no legal id"));
+        };
+        let Some(submitted_on) = record.submitted_on() else {
+            return Update::Refuse(store_error("the stored application has no history"));
+        };
+        let technical_areas = record
+            .review
+            .as_ref()
+            .map(|r| r.technical_areas.clone())
+            .unwrap_or_default();
+        let standards = record.standard_codes();
+        let audit_id = format!("audit-{}", record.audits.len() + 1);
+        let ctx = AuditContext {
+            client: &client,
+            submitted_on,
+            standards: &standards,
+            technical_areas: &technical_areas,
+            register: &team,
+            remote_audits: &assessments,
+            settings: &NcSettings::default(),
+            decision: &DecisionSettings::default(),
+        };
+        let audit = match record_audit(request.clone(), audit_id.clone(), &ctx) {
+            Ok(audit) => audit,
+            Err(violations) => {
+                return Update::Refuse(Problem::unprocessable("The audit", violations));
             }
-        },
-    )?
+        };
+        let stored = json!(audit);
+        record.audits.push(stored.clone());
+        let note = format!(
+            "{audit_id} recorded: {} audit ({} finding(s))",
+            audit.audit_type.name(),
+            audit.findings.len()
+        );
+        let rules = ["N1", "N2", "M1", "D4", "T1", "T2", "T3", "T4", "S1"];
+        let event = Some(certflow_domain::webhooks::EventTag {
+            audit: Some(audit_id.to_string()),
+            ..certflow_domain::webhooks::EventTag::new(
+                certflow_domain::webhooks::EventType::AuditRecorded,
+            )
+        });
+        // S1: a certified application's audit leaves it certified.
+        let moved = if record.status == Status::Accepted {
+            record.transition(Status::InAudit, at, by, &rules, note, event)
+        } else {
+            record.append(at, by, &rules, note, event);
+            Ok(())
+        };
+        recorded = Some(stored);
+        match moved {
+            Ok(()) => Update::Store(record),
+            Err(refused) => Update::Refuse(refused.into()),
+        }
+    })?
     .ok_or_else(application_not_found)?;
     println!("application {id}: audit recorded");
     Ok(Reply::json(201, &recorded.unwrap_or_default()))

@@ -1,5 +1,6 @@
 //! certflow remote-audit (M1–M5): an operator records the IAF MD4 risk assessment of one
-//! planned audit; the component decides how much of it may be remote (`full`, `partial`,
+//! planned audit (the day it was made, `assessed_on`, defaults to the day it is recorded); the
+//! component decides how much of it may be remote (`full`, `partial`,
 //! `none`) with the reasons and flags, and appends it to the application's record, so each
 //! re-assessment within the cycle keeps the earlier ones (M3). Thin: HTTP in,
 //! `certflow_domain::audit::remote` for every rule, key-value out.
@@ -14,6 +15,7 @@ use certflow_component::{
     is_application_id, method_not_allowed, now, open_store, require_operator, update_json,
 };
 use certflow_domain::audit::remote::{Assessment, AssessmentRecord, assess};
+use certflow_domain::record::{AuditNotAccepted, is_recertification};
 use certflow_domain::review::Settings;
 use certflow_domain::{Problem, Status, StatusChange};
 use serde_json::{Value, json};
@@ -59,11 +61,13 @@ fn remote_share_flag_percent() -> Result<u32, Problem> {
 }
 
 /// POST: assesses (M1–M5) and appends the assessment to the record (M3), with `by`, the
-/// authenticated operator who recorded it (R1). Appends never conflict: when another request
-/// appended first, this one appends after it.
+/// authenticated operator who recorded it (R1). Refused with 409 when the application's status
+/// plans no audit of the type assessed (`Status::may_be_assessed_for_remote_audit`: a
+/// certified client's surveillance and special audits are, M3). Appends never conflict: when
+/// another request appended first, this one appends after it.
 fn record_assessment(req: &Request, id: &str, by: &str) -> Outcome {
-    let assessment =
-        Assessment::from_json(&req.json_body()?).map_err(|e| invalid("The assessment", e))?;
+    let assessment = Assessment::from_json(&req.json_body()?, now().date_naive())
+        .map_err(|e| invalid("The assessment", e))?;
     let result = assess(&assessment, remote_share_flag_percent()?);
     let entry = AssessmentRecord {
         at: now(),
@@ -80,20 +84,22 @@ fn record_assessment(req: &Request, id: &str, by: &str) -> Outcome {
             .get("status")
             .cloned()
             .and_then(|s| serde_json::from_value::<Status>(s).ok());
+        let recertification = record.get("application").is_some_and(is_recertification);
+        let audit_type = entry.assessment.audit;
         let status = match status {
-            Some(status) if status.may_be_assessed_for_remote_audit() => status,
-            Some(status) => {
+            Some(status)
+                if status.may_be_assessed_for_remote_audit(audit_type, recertification) =>
+            {
+                status
+            }
+            Some(current) => {
                 return Update::Refuse(
-                    Problem::new(
-                        409,
-                        "invalid-transition",
-                        "Not possible in the current status",
-                    )
-                    .detail(format!(
-                        "the application is {}: no audit of it is planned any more",
-                        status.name()
-                    ))
-                    .current_status(status.name()),
+                    AuditNotAccepted {
+                        current,
+                        audit: audit_type,
+                        recertification,
+                    }
+                    .into(),
                 );
             }
             None => return Update::Refuse(application_not_found()),

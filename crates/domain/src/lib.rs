@@ -23,7 +23,8 @@
 //! programme, with C3's surveillance spacing) [`review::programme`], A10 (transfer)
 //! [`review::transfer`], and M1–M5 (the remote-audit risk assessment) [`audit::remote`]. The
 //! people register (D2–D4) is [`people`], audits and nonconformities (N1–N3, with M1/M2 and D4 checked when an audit is recorded)
-//! [`audit`], and the certification decision's independence check (D1–D8) [`decision`]; the
+//! [`audit`], the audit team's composition (T1–T4, docs/CYCLE.md) [`audit::team`], and the
+//! certification decision's independence check (D1–D8) [`decision`]; the
 //! rules an action breaks are [`violation::Violation`]s. The certificate (C1–C7: numbering,
 //! issuance, the C5 lifecycle, the due-date sweep, the public view and the CertSearch
 //! export) is [`certificate`]; its certificate-level refusals are `Violation`s too, its

@@ -6,6 +6,7 @@
 //! The workflow's states and the moves between them live here and nowhere else
 //! ([`Status::may_become`]).
 
+use crate::audit::remote::AuditType;
 use crate::review::{Review, Screening};
 use crate::webhooks::Event;
 use crate::{Application, Problem, ReadinessFlag};
@@ -67,17 +68,79 @@ impl Status {
         )
     }
 
-    /// N1–N3, M1: whether audits may be recorded: once accepted, until the decision.
-    pub fn may_record_audits(self) -> bool {
-        matches!(self, Status::Accepted | Status::InAudit)
+    /// S1, S4 (N1–N3, M1): whether an application in this status accepts an audit of type
+    /// `audit`; `recertification` says the application is a recertification application
+    /// (S4: it names the certificate it renews). The one table of which audits each status
+    /// takes:
+    ///
+    /// | status | initial application | recertification application |
+    /// |---|---|---|
+    /// | `accepted`, `in_audit` | `stage_1`, `stage_2` | `recertification`, `special` |
+    /// | `certified` | `surveillance_1`, `surveillance_2`, `special` | the same |
+    /// | any other | none | none |
+    pub fn accepts_audit(self, audit: AuditType, recertification: bool) -> bool {
+        use AuditType::*;
+        match self {
+            Status::Accepted | Status::InAudit if recertification => {
+                matches!(audit, Recertification | Special)
+            }
+            Status::Accepted | Status::InAudit => matches!(audit, Stage1 | Stage2),
+            Status::Certified => matches!(audit, Surveillance1 | Surveillance2 | Special),
+            Status::Submitted | Status::UnderReview | Status::Rejected | Status::Decided => false,
+        }
+    }
+
+    /// M1, M3: whether an audit of type `audit` may still be planned, so assessed for remote
+    /// activity. Before the decision (`submitted` to `in_audit`), any audit of the programme
+    /// (A8): those [`Status::accepts_audit`] takes once accepted and once certified; once
+    /// `certified`, the audits it takes (M3: a certified client's surveillance and special
+    /// audits are re-assessed within the cycle); `rejected` and `decided`, none.
+    pub fn may_be_assessed_for_remote_audit(self, audit: AuditType, recertification: bool) -> bool {
+        match self {
+            Status::Submitted | Status::UnderReview | Status::Accepted | Status::InAudit => {
+                Status::Accepted.accepts_audit(audit, recertification)
+                    || Status::Certified.accepts_audit(audit, recertification)
+            }
+            status => status.accepts_audit(audit, recertification),
+        }
     }
 }
 
-impl Status {
-    /// M1: whether an audit of the application may still be planned, so assessed for remote
-    /// activity: not once the review rejected it, nor once it is decided.
-    pub fn may_be_assessed_for_remote_audit(self) -> bool {
-        !matches!(self, Status::Rejected | Status::Decided | Status::Certified)
+/// S1, M1: an audit (or its remote-audit assessment) the application's status does not take
+/// ([`Status::accepts_audit`]): answered with 409 naming the status and the audits it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditNotAccepted {
+    /// Where the application stands.
+    pub current: Status,
+    /// The audit asked for.
+    pub audit: AuditType,
+    /// Whether the application is a recertification application (S4).
+    pub recertification: bool,
+}
+
+impl From<AuditNotAccepted> for Problem {
+    fn from(refused: AuditNotAccepted) -> Problem {
+        let takes: Vec<&str> = AuditType::ALL
+            .into_iter()
+            .filter(|t| refused.current.accepts_audit(*t, refused.recertification))
+            .map(AuditType::name)
+            .collect();
+        let takes = if takes.is_empty() {
+            "no audit".to_string()
+        } else {
+            format!("only {} audits", takes.join(", "))
+        };
+        Problem::new(
+            409,
+            "invalid-transition",
+            "Not possible in the current status",
+        )
+        .detail(format!(
+            "the application is {}: it takes {takes}, not a {} audit (S1)",
+            refused.current.name(),
+            refused.audit.name()
+        ))
+        .current_status(refused.current.name())
     }
 }
 
@@ -307,6 +370,12 @@ impl ApplicationRecord<serde_json::Value> {
         serde_json::from_value(id.clone()).ok()
     }
 
+    /// S4: whether this is a recertification application (its document names the certificate
+    /// it renews, `recertification_of`; [`is_recertification`]).
+    pub fn is_recertification(&self) -> bool {
+        is_recertification(&self.application)
+    }
+
     /// The standards applied for (D2).
     pub fn standard_codes(&self) -> Vec<crate::intake::application::StandardCode> {
         self.application["standards"]
@@ -317,6 +386,14 @@ impl ApplicationRecord<serde_json::Value> {
             .filter_map(crate::intake::application::StandardCode::parse)
             .collect()
     }
+}
+
+/// S4: whether the application document `application` (as stored) is a recertification
+/// application: it names the certificate it renews (`"recertification_of": "<number>"`).
+pub fn is_recertification(application: &serde_json::Value) -> bool {
+    application
+        .get("recertification_of")
+        .is_some_and(|number| !number.is_null())
 }
 
 #[cfg(test)]

@@ -16,10 +16,21 @@
 //! - N3: a finding about misuse of the certificate or mark says so (`mark_misuse`); deliberate
 //!   misuse with serious effect must be major, any other misuse minor (or an opportunity is
 //!   refused: misuse is a nonconformity).
-//! - Team: exactly one lead, no person twice. Reading errors cite the rule their part serves:
+//! - Team: its composition (T1–T4, and one role each) is [`crate::team`]'s, checked with D4
+//!   and M1/M2 when the audit is recorded. Reading errors cite the rule their part serves:
 //!   the team D1 (the rule that names the team's roles), `remote` M3, findings N1 (N3 for a
-//!   misgraded mark misuse), the dates N2, the recommendation D7, anything else D8 (the audit
-//!   record is what a decision relies on).
+//!   misgraded mark misuse), the dates N2, the recommendation D7 (S3 for a surveillance, X1
+//!   and X2 for special audits), a special audit's `purpose` and `extended_scope` X1, its
+//!   `cause` and `complaint` X2, the `checklist` S2, anything else D8 (the audit record is
+//!   what a decision relies on).
+//! - S1: which audits an application takes in its status is [`crate::Status::accepts_audit`].
+//!   A recommendation fits the audit: stage 1, stage 2 and recertification `grant`, `refuse`
+//!   or `grant_after_verification`; surveillance and short-notice audits `maintain`,
+//!   `suspend` or `withdraw`; a scope extension `grant` or `refuse`.
+//! - S2: the checklist belongs to a surveillance audit's report; it is required when the
+//!   application includes ISO/IEC 27001 and, when given, names every item, each covered.
+//! - M1: remote use in an audit that starts before the latest assessment for its type was
+//!   made (`assessed_on`) is refused; an assessment made on the audit's first day is in time.
 //! - Findings may be empty (an audit without findings); each finding needs its severity,
 //!   clause, statement and process, and a nonconformity its evidence.
 //! - Responses: a new response may follow a rejected or not yet verified one (each is kept);
@@ -27,13 +38,14 @@
 //!   once, and not before the response was submitted.
 
 pub mod remote;
+pub mod team;
 
 use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::audit::remote::{AssessmentRecord, AuditType, Remote};
-use crate::intake::application::LegalId;
+use crate::intake::application::{LegalId, StandardCode};
 use crate::intake::config::IntakeConfig;
 use crate::intake::schema::{self, Cap, Format, Kind, line, multiline, opt, req};
 use crate::people::Person;
@@ -101,6 +113,10 @@ pub struct TeamMember {
     pub person: String,
     /// Their role.
     pub role: Role,
+    /// T4: on a trainee's entry, the evaluator (a person id of the team) responsible for the
+    /// trainee's findings; the record always names them ([`crate::audit::team::compose`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluator: Option<String>,
 }
 
 /// M3: whether remote activities were used, and with which tools.
@@ -171,11 +187,142 @@ pub enum Recommendation {
     Refuse,
     /// Grant once the NCs' corrections are verified.
     GrantAfterVerification,
+    /// S3: maintain the certification (surveillance, short-notice audits).
+    Maintain,
+    /// S3, C5: suspend the certificate (surveillance, short-notice audits).
+    Suspend,
+    /// S3, C5: withdraw the certificate (surveillance, short-notice audits).
+    Withdraw,
 }
 
 impl Recommendation {
     /// The contract's names, in declaration order.
-    pub const NAMES: &'static [&'static str] = &["grant", "refuse", "grant_after_verification"];
+    pub const NAMES: &'static [&'static str] = &[
+        "grant",
+        "refuse",
+        "grant_after_verification",
+        "maintain",
+        "suspend",
+        "withdraw",
+    ];
+
+    /// Its name in JSON and in messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Recommendation::Grant => "grant",
+            Recommendation::Refuse => "refuse",
+            Recommendation::GrantAfterVerification => "grant_after_verification",
+            Recommendation::Maintain => "maintain",
+            Recommendation::Suspend => "suspend",
+            Recommendation::Withdraw => "withdraw",
+        }
+    }
+
+    /// D7, S3, X1, X2: the recommendations an audit of `audit_type` (a special audit with
+    /// `purpose`) makes, and the rule that says so: stage 1, stage 2 and recertification
+    /// grant, refuse or grant after verification (D7); surveillance (S3) and short-notice
+    /// (X2) audits maintain, suspend or withdraw; a scope extension grants or refuses (X1).
+    /// `None` for a special audit without a purpose (its own error).
+    pub fn fitting(
+        audit_type: AuditType,
+        purpose: Option<Purpose>,
+    ) -> Option<(&'static [Recommendation], &'static str)> {
+        use Recommendation::*;
+        const INITIAL: &[Recommendation] = &[Grant, Refuse, GrantAfterVerification];
+        const CYCLE: &[Recommendation] = &[Maintain, Suspend, Withdraw];
+        match (audit_type, purpose) {
+            (AuditType::Stage1 | AuditType::Stage2 | AuditType::Recertification, _) => {
+                Some((INITIAL, "D7"))
+            }
+            (AuditType::Surveillance1 | AuditType::Surveillance2, _) => Some((CYCLE, "S3")),
+            (AuditType::Special, Some(Purpose::ShortNotice)) => Some((CYCLE, "X2")),
+            (AuditType::Special, Some(Purpose::ScopeExtension)) => Some((&[Grant, Refuse], "X1")),
+            (AuditType::Special, None) => None,
+        }
+    }
+}
+
+/// X1, X2: why a special audit is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// X1: extending the certified scope (with `extended_scope`).
+    ScopeExtension,
+    /// X2: a short-notice audit (with its `cause`).
+    ShortNotice,
+}
+
+impl Purpose {
+    /// The contract's names, in declaration order.
+    pub const NAMES: &'static [&'static str] = &["scope_extension", "short_notice"];
+}
+
+/// X2: what a short-notice audit follows up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShortNoticeCause {
+    /// A complaint (its reference in `complaint`).
+    Complaint,
+    /// The follow-up of a suspended client.
+    SuspensionFollowUp,
+    /// A change at the client.
+    Change,
+}
+
+impl ShortNoticeCause {
+    /// The contract's names, in declaration order.
+    pub const NAMES: &'static [&'static str] = &["complaint", "suspension_follow_up", "change"];
+}
+
+/// S2: one item of an ISMS surveillance report's checklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistItem {
+    /// Whether the audit covered it (S2: every item must be).
+    pub covered: bool,
+    /// What was found, or where the report says it.
+    pub note: String,
+}
+
+/// S2: the items an ISMS surveillance report covers (27006-1 9.6.2; seed §5.6.2.1.1, §5.6.2.2),
+/// every one required and covered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checklist {
+    /// Risk assessment and control maintenance, internal audit, management review, corrective
+    /// action (§5.6.2.1.1 a).
+    pub maintenance_elements: ChecklistItem,
+    /// Communication with external parties (§5.6.2.1.1 b).
+    pub external_communication: ChecklistItem,
+    /// The ISMS's effectiveness against the information-security objectives (§5.6.2.2 a).
+    pub isms_effectiveness: ChecklistItem,
+    /// The periodic evaluation of legal compliance (§5.6.2.2 b).
+    pub legal_compliance_review: ChecklistItem,
+    /// Control changes and the resulting SoA changes, with the SoA version (§5.6.2.2 c).
+    pub control_changes_and_soa: ChecklistItem,
+    /// The implementation and effectiveness of the controls the programme samples (§5.6.2.2 d).
+    pub control_implementation: ChecklistItem,
+    /// The client's records of complaints and appeals (§5.6.2.2).
+    pub complaints_records: ChecklistItem,
+    /// Earlier nonconformities eliminated (§5.6.2.2).
+    pub previous_nonconformities: ChecklistItem,
+    /// Significant changes since the last audit (§5.6.2.2).
+    pub significant_changes: ChecklistItem,
+}
+
+impl Checklist {
+    /// S2: the items' names, in the report's order.
+    pub const ITEMS: &'static [&'static str] = &[
+        "maintenance_elements",
+        "external_communication",
+        "isms_effectiveness",
+        "legal_compliance_review",
+        "control_changes_and_soa",
+        "control_implementation",
+        "complaints_records",
+        "previous_nonconformities",
+        "significant_changes",
+    ];
 }
 
 /// An audit as an operator records it (`POST .../audits`).
@@ -196,12 +343,31 @@ pub struct AuditRequest {
     /// The findings, possibly none.
     #[serde(default)]
     pub findings: Vec<Finding>,
-    /// D7.
+    /// D7, S3, X1, X2: fits the audit type ([`Recommendation::fitting`]).
     pub recommendation: Recommendation,
+    /// X1, X2: a special audit's purpose (required for `special`, refused otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Purpose>,
+    /// X1: the extended scope a scope-extension audit covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_scope: Option<String>,
+    /// X2: what a short-notice audit follows up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<ShortNoticeCause>,
+    /// X2, P6: the complaint's reference, for a short-notice audit after a complaint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complaint: Option<String>,
+    /// S2: a surveillance report's checklist (required for an ISMS surveillance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checklist: Option<Checklist>,
     /// Free notes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
 }
+
+/// S2: one checklist item's shape.
+const CHECKLIST_ITEM: Kind =
+    Kind::Object(&[req("covered", Kind::Bool), req("note", multiline(2000))]);
 
 const DATE: Kind = Kind::Text {
     cap: Cap::Chars(40),
@@ -219,6 +385,7 @@ static AUDIT: Kind = Kind::Object(&[
             item: &Kind::Object(&[
                 req("person", line(100)),
                 req("role", Kind::Enum(Role::NAMES)),
+                opt("evaluator", line(100)),
             ]),
             max: 50,
         },
@@ -257,6 +424,24 @@ static AUDIT: Kind = Kind::Object(&[
         },
     ),
     req("recommendation", Kind::Enum(Recommendation::NAMES)),
+    opt("purpose", Kind::Enum(Purpose::NAMES)),
+    opt("extended_scope", multiline(2000)),
+    opt("cause", Kind::Enum(ShortNoticeCause::NAMES)),
+    opt("complaint", line(100)),
+    opt(
+        "checklist",
+        Kind::Object(&[
+            req("maintenance_elements", CHECKLIST_ITEM),
+            req("external_communication", CHECKLIST_ITEM),
+            req("isms_effectiveness", CHECKLIST_ITEM),
+            req("legal_compliance_review", CHECKLIST_ITEM),
+            req("control_changes_and_soa", CHECKLIST_ITEM),
+            req("control_implementation", CHECKLIST_ITEM),
+            req("complaints_records", CHECKLIST_ITEM),
+            req("previous_nonconformities", CHECKLIST_ITEM),
+            req("significant_changes", CHECKLIST_ITEM),
+        ]),
+    ),
     opt("notes", multiline(4000)),
 ]);
 
@@ -277,6 +462,12 @@ fn audit_rule(field: &str) -> &'static str {
         "N2"
     } else if under("/recommendation") {
         "D7"
+    } else if under("/purpose") || under("/extended_scope") {
+        "X1"
+    } else if under("/cause") || under("/complaint") {
+        "X2"
+    } else if under("/checklist") {
+        "S2"
     } else {
         "D8"
     }
@@ -289,13 +480,24 @@ fn date_at(doc: &Value, field: &str) -> Option<NaiveDate> {
 }
 
 impl AuditRequest {
-    /// D1, D8, M3, N1–N3: reads an operator's JSON body, reporting every error at once:
-    /// missing, mistyped or unknown fields; `ends_on` before `starts_on` (N2); not exactly one
-    /// lead, or a person twice in the team (D1); remote use without tools (M3); a
+    /// D1, D8, M3, N1–N3, S2, S3, X1, X2: reads an operator's JSON body for an application
+    /// applying for `standards`, reporting every error at once: missing, mistyped or unknown
+    /// fields; `ends_on` before `starts_on` (N2); remote use without tools (M3); a
     /// nonconformity without evidence (N1); a mark-misuse finding graded against N3; a
     /// `starts_on` or `ends_on` after `today`, the day it is recorded (R1: an audit recorded
-    /// is one held, [`crate::shared::dates::past_event`]).
-    pub fn from_json(input: &Value, today: NaiveDate) -> Result<AuditRequest, Vec<FieldError>> {
+    /// is one held, [`crate::shared::dates::past_event`]); a recommendation that does not fit the
+    /// audit ([`Recommendation::fitting`]: D7, S3, X1, X2); a special audit without its
+    /// purpose, a scope extension without `extended_scope` (X1), a short-notice audit without
+    /// its `cause`, or a complaint's without its `complaint` reference (X2), and any of these
+    /// on an audit they do not belong to; a surveillance of an application including ISO/IEC
+    /// 27001 without its `checklist`, a checklist item not covered, or a checklist on an audit
+    /// that is no surveillance (S2). The team's composition is checked when the audit is
+    /// recorded ([`record_audit`], T1–T4).
+    pub fn from_json(
+        input: &Value,
+        today: NaiveDate,
+        standards: &[StandardCode],
+    ) -> Result<AuditRequest, Vec<FieldError>> {
         let mut errors = Vec::new();
         let doc = schema::check_kind(&AUDIT, input, "D8", &IntakeConfig::default(), &mut errors);
         for e in &mut errors {
@@ -317,48 +519,6 @@ impl AuditRequest {
                 format!("the audit's last day ({end}) is before its first day ({start})"),
                 "N2",
             ));
-        }
-        if let Some(Value::Array(team)) = doc.get("team") {
-            let leads = team
-                .iter()
-                .filter(|m| m.get("role").and_then(Value::as_str) == Some("lead"))
-                .count();
-            let roles_ok = !errors.iter().any(|e| e.is_within("/team"));
-            if roles_ok && leads != 1 {
-                errors.push(FieldError::new(
-                    "/team",
-                    if leads == 0 {
-                        ErrorCode::Required
-                    } else {
-                        ErrorCode::Duplicate
-                    },
-                    format!("the team needs exactly one lead (found {leads})"),
-                    "D1",
-                ));
-            }
-            let ids: Vec<Option<String>> = team
-                .iter()
-                .map(|m| {
-                    m.get("person")
-                        .and_then(Value::as_str)
-                        .map(|s| s.to_lowercase())
-                })
-                .collect();
-            for (i, id) in ids.iter().enumerate() {
-                if let Some(id) = id
-                    && ids
-                        .iter()
-                        .take(i)
-                        .any(|earlier| earlier.as_ref() == Some(id))
-                {
-                    errors.push(FieldError::new(
-                        format!("/team/{i}/person"),
-                        ErrorCode::Duplicate,
-                        "this person is already in the team (one role each)",
-                        "D1",
-                    ));
-                }
-            }
         }
         if let Some(remote) = doc.get("remote")
             && remote.get("used") == Some(&Value::Bool(true))
@@ -419,7 +579,166 @@ impl AuditRequest {
                 }
             }
         }
+        check_cycle_fields(&doc, standards, &mut errors);
         schema::typed(doc, errors, "D8")
+    }
+}
+
+/// D7, S2, S3, X1, X2: the fields that depend on the audit's type, on the checked document
+/// `doc` (fields that failed their own check are absent and skipped).
+fn check_cycle_fields(doc: &Value, standards: &[StandardCode], errors: &mut Vec<FieldError>) {
+    fn read<T: serde::de::DeserializeOwned>(doc: &Value, field: &str) -> Option<T> {
+        doc.get(field)
+            .cloned()
+            .and_then(|v| serde_json::from_value(v).ok())
+    }
+    let Some(audit_type) = read::<AuditType>(doc, "type") else {
+        return;
+    };
+    let purpose: Option<Purpose> = read(doc, "purpose");
+    let cause: Option<ShortNoticeCause> = read(doc, "cause");
+    let present = |field: &str| doc.get(field).is_some();
+    let reported = |errors: &[FieldError], field: &str| errors.iter().any(|e| e.is_within(field));
+    let name = audit_type.name();
+
+    // X1, X2: a special audit's purpose and what goes with it.
+    let special = audit_type == AuditType::Special;
+    let is = |p: Purpose| special && purpose == Some(p);
+    let required = [
+        (
+            "purpose",
+            "X1",
+            special,
+            "a special audit states its purpose: scope_extension (X1) or short_notice (X2)",
+        ),
+        (
+            "extended_scope",
+            "X1",
+            is(Purpose::ScopeExtension),
+            "a scope-extension audit states the extended scope it covers",
+        ),
+        (
+            "cause",
+            "X2",
+            is(Purpose::ShortNotice),
+            "a short-notice audit states its cause: complaint, suspension_follow_up or change",
+        ),
+        (
+            "complaint",
+            "X2",
+            is(Purpose::ShortNotice) && cause == Some(ShortNoticeCause::Complaint),
+            "a short-notice audit following a complaint names the complaint's reference",
+        ),
+    ];
+    for (field, rule, needed, message) in required {
+        let pointer = format!("/{field}");
+        if needed && !present(field) && !reported(errors, &pointer) {
+            errors.push(FieldError::new(pointer, ErrorCode::Required, message, rule));
+        }
+    }
+    // A field refused only once what it depends on is known (its own error otherwise).
+    let known = !special || purpose.is_some();
+    let misplaced = [
+        ("purpose", "X1", special, true, "a special audit"),
+        (
+            "extended_scope",
+            "X1",
+            is(Purpose::ScopeExtension),
+            known,
+            "a scope-extension audit",
+        ),
+        (
+            "cause",
+            "X2",
+            is(Purpose::ShortNotice),
+            known,
+            "a short-notice audit",
+        ),
+        (
+            "complaint",
+            "X2",
+            is(Purpose::ShortNotice) && cause.is_none_or(|c| c == ShortNoticeCause::Complaint),
+            known,
+            "a short-notice audit following a complaint",
+        ),
+    ];
+    for (field, rule, belongs, known, whose) in misplaced {
+        if present(field) && !belongs && known {
+            errors.push(FieldError::new(
+                format!("/{field}"),
+                ErrorCode::InvalidValue,
+                format!(
+                    "only {whose} has `{field}`; this is a {name} audit{}",
+                    match purpose.filter(|_| special) {
+                        Some(Purpose::ScopeExtension) => " (scope extension)",
+                        Some(Purpose::ShortNotice) => " (short notice)",
+                        None => "",
+                    }
+                ),
+                rule,
+            ));
+        }
+    }
+
+    // D7, S3, X1, X2: the recommendation fits the audit.
+    let recommendation: Option<Recommendation> = read(doc, "recommendation");
+    if let (Some(recommendation), Some((fitting, rule))) = (
+        recommendation,
+        Recommendation::fitting(audit_type, purpose.filter(|_| special)),
+    ) && !fitting.contains(&recommendation)
+    {
+        let names: Vec<&str> = fitting.iter().map(|r| r.name()).collect();
+        errors.push(FieldError::new(
+            "/recommendation",
+            ErrorCode::InvalidValue,
+            format!(
+                "this {name} audit recommends {}, not {}",
+                names.join(", "),
+                recommendation.name()
+            ),
+            rule,
+        ));
+    }
+
+    // S2: the surveillance report's checklist.
+    if !audit_type.is_surveillance() {
+        if present("checklist") {
+            errors.push(FieldError::new(
+                "/checklist",
+                ErrorCode::InvalidValue,
+                format!(
+                    "the checklist belongs to a surveillance audit's report, not to a {name} audit"
+                ),
+                "S2",
+            ));
+        }
+        return;
+    }
+    match doc.get("checklist") {
+        None if standards.contains(&StandardCode::Iso27001) && !reported(errors, "/checklist") => {
+            errors.push(FieldError::new(
+                "/checklist",
+                ErrorCode::Required,
+                format!(
+                    "a surveillance of an ISO/IEC 27001 certification reports its checklist, every S2 item covered: {}",
+                    Checklist::ITEMS.join(", ")
+                ),
+                "S2",
+            ));
+        }
+        Some(checklist) => {
+            for item in Checklist::ITEMS {
+                if checklist.pointer(&format!("/{item}/covered")) == Some(&Value::Bool(false)) {
+                    errors.push(FieldError::new(
+                        format!("/checklist/{item}/covered"),
+                        ErrorCode::InvalidValue,
+                        "a surveillance report covers every S2 item: this one is not covered",
+                        "S2",
+                    ));
+                }
+            }
+        }
+        None => {}
     }
 }
 
@@ -589,7 +908,8 @@ pub struct AuditRecord {
     pub starts_on: NaiveDate,
     /// Last day.
     pub ends_on: NaiveDate,
-    /// D1: everyone who took part, with their role.
+    /// D1: everyone who took part, with their role; T4: each trainee's entry names the
+    /// evaluator responsible for their findings.
     pub team: Vec<TeamMember>,
     /// M3: remote activities and tools.
     pub remote: RemoteUse,
@@ -601,8 +921,23 @@ pub struct AuditRecord {
     /// N1: processes flagged for a possible systemic failure.
     #[serde(default)]
     pub systemic_flags: Vec<SystemicFlag>,
-    /// D7.
+    /// D7, S3, X1, X2.
     pub recommendation: Recommendation,
+    /// X1, X2: a special audit's purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Purpose>,
+    /// X1: the extended scope of a scope-extension audit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_scope: Option<String>,
+    /// X2: what a short-notice audit follows up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<ShortNoticeCause>,
+    /// X2: the complaint's reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complaint: Option<String>,
+    /// S2: the surveillance report's checklist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checklist: Option<Checklist>,
     /// Free notes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
@@ -658,29 +993,57 @@ pub fn due_date(
     }
 }
 
-/// D4, M1/M2, N1, N2: records `request` as audit `id` of `client`. `team` holds the register
-/// entries of (at least) the team's members by person id; `remote_audits` the application's
-/// remote-audit assessments (the latest for the audit type counts, M3). Refuses, with every
-/// violation at once: remote use the latest assessment does not allow or without any (M1,
-/// M2); a team member not in the register (D4: impartiality cannot be checked) or who
-/// consulted for the client less than `decision.consultancy_years` before `starts_on` (D4);
-/// an audit starting before `submitted_on`, the day the application was submitted (its first
-/// history entry, [`crate::ApplicationRecord::submitted_on`]), citing R1: a record of an audit
-/// of this application cannot predate the application.
-#[allow(clippy::too_many_arguments)]
+/// What [`record_audit`] checks an audit against: the application, the register and the
+/// settings.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditContext<'a> {
+    /// The client's legal id (D4 compares it with consultancies).
+    pub client: &'a LegalId,
+    /// The day the application was submitted (its first history entry,
+    /// [`crate::ApplicationRecord::submitted_on`]): no audit of it starts earlier (R1).
+    pub submitted_on: NaiveDate,
+    /// The application's standards (T2).
+    pub standards: &'a [StandardCode],
+    /// The technical areas the review accepted (A9's required competence; T2).
+    pub technical_areas: &'a [String],
+    /// The register entries of (at least) the team's members, by person id (D4, T2).
+    pub register: &'a [(String, Person)],
+    /// The application's remote-audit assessments; the latest recorded for the audit type
+    /// counts (M1, M3).
+    pub remote_audits: &'a [AssessmentRecord],
+    /// N1, N2 [cfg].
+    pub settings: &'a NcSettings,
+    /// D4's consultancy window [cfg].
+    pub decision: &'a DecisionSettings,
+}
+
+/// D4, M1/M2, N1, N2, T1–T4: records `request` as audit `id` of the application `ctx`
+/// describes. Refuses, with every violation at once: remote use the latest assessment for
+/// the audit type does not allow or without any (M1, M2), or in an audit starting before
+/// that assessment was made (M1: its `assessed_on`; one made on the audit's first day is in
+/// time); a team member not in the register (D4: impartiality cannot be checked) or who
+/// consulted for the client less than `ctx.decision.consultancy_years` before `starts_on`
+/// (D4); a team that breaks T1–T4 ([`crate::audit::team::compose`]); an audit starting before the
+/// application was submitted, citing R1: a record of an audit of this application cannot
+/// predate the application. The recorded team names each trainee's evaluator (T4).
 pub fn record_audit(
     request: AuditRequest,
     id: String,
-    client: &LegalId,
-    submitted_on: NaiveDate,
-    team: &[(String, Person)],
-    remote_audits: &[AssessmentRecord],
-    settings: &NcSettings,
-    decision: &DecisionSettings,
+    ctx: &AuditContext<'_>,
 ) -> Result<AuditRecord, Vec<Violation>> {
+    let AuditContext {
+        client,
+        submitted_on,
+        standards,
+        technical_areas,
+        register,
+        remote_audits,
+        settings,
+        decision,
+    } = *ctx;
     let mut violations = Vec::new();
     let mut reasons = Vec::new();
-    let audit_name = audit_type_name(request.audit_type);
+    let audit_name = request.audit_type.name();
     if request.starts_on < submitted_on {
         violations.push(Violation::new(
             "R1",
@@ -696,6 +1059,18 @@ pub fn record_audit(
             .iter()
             .filter(|r| r.assessment.audit == request.audit_type)
             .max_by_key(|r| r.at);
+        if let Some(latest) = latest
+            && request.starts_on < latest.assessed_on()
+        {
+            violations.push(Violation::new(
+                "M1",
+                format!(
+                    "remote activities were used in the {audit_name} audit, which started on {}, before the latest remote-audit assessment for it was made on {}: the assessment comes before any remote activity",
+                    request.starts_on,
+                    latest.assessed_on()
+                ),
+            ));
+        }
         match latest.map(|r| r.result.remote) {
             None => {
                 violations.push(Violation::new(
@@ -736,10 +1111,7 @@ pub fn record_audit(
     };
 
     for member in &request.team {
-        let entry = team
-            .iter()
-            .find(|(pid, _)| pid.trim().eq_ignore_ascii_case(member.person.trim()));
-        match entry {
+        match crate::audit::team::register_entry(register, &member.person) {
             None => violations.push(Violation::new(
                 "D4",
                 format!(
@@ -747,7 +1119,7 @@ pub fn record_audit(
                     member.person
                 ),
             )),
-            Some((_, person)) => {
+            Some(person) => {
                 if let Some(reason) = person.consulted_for_within(
                     client,
                     request.starts_on,
@@ -764,9 +1136,32 @@ pub fn record_audit(
             }
         }
     }
+    let team = match crate::audit::team::compose(request.team, register, standards, technical_areas) {
+        Ok(team) => team,
+        Err(broken) => {
+            violations.extend(broken);
+            Vec::new()
+        }
+    };
     if !violations.is_empty() {
         return Err(violations);
     }
+    reasons.push(Reason::new(
+        "T2",
+        format!(
+            "the team's lead, auditors and technical experts are competent for {}{}",
+            standards
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if technical_areas.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}", technical_areas.join(", "))
+            }
+        ),
+    ));
 
     let mut findings = Vec::new();
     let (mut ncs, mut ofis) = (0, 0);
@@ -815,12 +1210,17 @@ pub fn record_audit(
         audit_type: request.audit_type,
         starts_on: request.starts_on,
         ends_on: request.ends_on,
-        team: request.team,
+        team,
         remote: request.remote,
         remote_allowed,
         findings,
         systemic_flags,
         recommendation: request.recommendation,
+        purpose: request.purpose,
+        extended_scope: request.extended_scope,
+        cause: request.cause,
+        complaint: request.complaint,
+        checklist: request.checklist,
         notes: request.notes,
         reasons,
     })
@@ -862,14 +1262,7 @@ fn systemic_flags(findings: &[RecordedFinding], settings: &NcSettings) -> Vec<Sy
 
 /// The contract's name of an audit type.
 pub fn audit_type_name(t: AuditType) -> &'static str {
-    match t {
-        AuditType::Stage1 => "stage_1",
-        AuditType::Stage2 => "stage_2",
-        AuditType::Surveillance1 => "surveillance_1",
-        AuditType::Surveillance2 => "surveillance_2",
-        AuditType::Recertification => "recertification",
-        AuditType::Special => "special",
-    }
+    t.name()
 }
 
 fn nc_mut<'a>(

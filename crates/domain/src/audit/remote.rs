@@ -61,6 +61,33 @@ impl AuditType {
         "recertification",
         "special",
     ];
+
+    /// Every audit type, in declaration order.
+    pub const ALL: [AuditType; 6] = [
+        AuditType::Stage1,
+        AuditType::Stage2,
+        AuditType::Surveillance1,
+        AuditType::Surveillance2,
+        AuditType::Recertification,
+        AuditType::Special,
+    ];
+
+    /// The contract's name, e.g. `"surveillance_1"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            AuditType::Stage1 => "stage_1",
+            AuditType::Stage2 => "stage_2",
+            AuditType::Surveillance1 => "surveillance_1",
+            AuditType::Surveillance2 => "surveillance_2",
+            AuditType::Recertification => "recertification",
+            AuditType::Special => "special",
+        }
+    }
+
+    /// S1: a surveillance audit (`surveillance_1`, `surveillance_2`).
+    pub const fn is_surveillance(self) -> bool {
+        matches!(self, AuditType::Surveillance1 | AuditType::Surveillance2)
+    }
 }
 
 /// M1: the assessed risk of one factor.
@@ -133,6 +160,11 @@ pub struct Assessment {
     pub assessor: String,
     /// The audit assessed.
     pub audit: AuditType,
+    /// M1: the day the assessment was made (never after the day it is recorded, R1); the
+    /// day it is recorded when the body leaves it out. Absent only in assessments stored
+    /// before it was kept ([`AssessmentRecord::assessed_on`] reads those).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessed_on: Option<chrono::NaiveDate>,
     /// M1 a)–f).
     pub factors: Factors,
     /// M1: confidentiality and data protection.
@@ -161,6 +193,13 @@ const FACTOR: Kind = Kind::Object(&[
 static ASSESSMENT: Kind = Kind::Object(&[
     req("assessor", line(200)),
     req("audit", Kind::Enum(AuditType::NAMES)),
+    opt(
+        "assessed_on",
+        Kind::Text {
+            cap: schema::Cap::Chars(40),
+            format: schema::Format::Date,
+        },
+    ),
     req(
         "factors",
         Kind::Object(&[
@@ -189,8 +228,13 @@ static ASSESSMENT: Kind = Kind::Object(&[
 
 impl Assessment {
     /// M1, M3: reads an operator's JSON body, reporting every error at once: missing,
-    /// mistyped or unknown fields (M1), and no tools for planned remote activity (M3).
-    pub fn from_json(input: &Value) -> Result<Assessment, Vec<FieldError>> {
+    /// mistyped or unknown fields (M1), no tools for planned remote activity (M3), and an
+    /// `assessed_on` after `today`, the day it is recorded (R1, [`crate::dates::past_event`]).
+    /// Without `assessed_on`, the assessment was made `today`.
+    pub fn from_json(
+        input: &Value,
+        today: chrono::NaiveDate,
+    ) -> Result<Assessment, Vec<FieldError>> {
         let mut errors = Vec::new();
         let doc = schema::check_kind(
             &ASSESSMENT,
@@ -209,7 +253,12 @@ impl Assessment {
                 "M3",
             ));
         }
-        schema::typed(doc, errors, "M1")
+        crate::dates::check_past_events(&doc, ["/assessed_on"], today, "R1", &mut errors);
+        let mut assessment: Assessment = schema::typed(doc, errors, "M1")?;
+        if assessment.assessed_on.is_none() {
+            assessment.assessed_on = Some(today);
+        }
+        Ok(assessment)
     }
 }
 
@@ -465,4 +514,14 @@ pub struct AssessmentRecord {
     pub assessment: Assessment,
     /// What M1–M5 made of it.
     pub result: AssessmentResult,
+}
+
+impl AssessmentRecord {
+    /// M1: the day the assessment was made: its `assessed_on`, or for an assessment stored
+    /// before that was kept, the day it was recorded.
+    pub fn assessed_on(&self) -> chrono::NaiveDate {
+        self.assessment
+            .assessed_on
+            .unwrap_or_else(|| self.at.date_naive())
+    }
 }

@@ -221,17 +221,6 @@ pub fn summarize(audit: &AuditRecord) -> AuditSummary {
     }
 }
 
-fn role_name(role: crate::audit::Role) -> &'static str {
-    use crate::audit::Role;
-    match role {
-        Role::Lead => "lead",
-        Role::Auditor => "auditor",
-        Role::TechnicalExpert => "technical expert",
-        Role::Trainee => "trainee",
-        Role::Evaluator => "evaluator",
-    }
-}
-
 /// D1–D8: checks `request` and returns the record to store, or every broken rule at once.
 /// `decision_maker` is the register entry for `request.decision_maker` (`None`: not in the
 /// register); `audits` the audits of the cycle being decided; `today` the decision date.
@@ -263,7 +252,7 @@ pub fn check_decision(
                     "decision maker {dm_id} took part in audit {} ({}) as {}",
                     audit.id,
                     audit_type_name(audit.audit_type),
-                    role_name(member.role)
+                    crate::audit::team::role_name(member.role)
                 ),
             ));
         }

@@ -63,6 +63,16 @@ impl Problem {
         problem
     }
 
+    /// The 422 for a record whose content the rules refuse, every broken rule at once: an
+    /// audit whose team breaks T1–T4, D4, or whose remote use breaks M1/M2 (docs/CYCLE.md).
+    /// The same `rules-not-met` type as [`Problem::refused`], with status 422: what is wrong
+    /// is the record sent, not the state it meets.
+    pub fn unprocessable(what: &str, violations: Vec<Violation>) -> Problem {
+        let mut problem = Problem::refused(what, violations);
+        problem.status = 422;
+        problem
+    }
+
     /// Names the current status (a refused state change).
     pub fn current_status(mut self, status: &str) -> Problem {
         self.current_status = Some(status.to_string());

@@ -3,7 +3,7 @@
 //! body, and arbitrary JSON never panicking the readers.
 
 use crate::common::cb::{
-    audit_body, client, close_all, person, person_json, record, register, response, verification,
+    audit_body, client, close_all, person, person_json, record, response, verification,
 };
 use crate::common::day;
 use certflow_domain::ErrorCode;
@@ -617,7 +617,7 @@ proptest! {
     fn d_n_arbitrary_json_never_panics_the_readers(doc in arb_json()) {
         for errors in [
             Person::from_json(&doc).err(),
-            AuditRequest::from_json(&doc, chrono::NaiveDate::MAX).err(),
+            AuditRequest::from_json(&doc, chrono::NaiveDate::MAX, crate::common::cb::STANDARDS).err(),
             DecisionRequest::from_json(&doc).err(),
             NcResponse::from_json(&doc, chrono::NaiveDate::MAX).err(),
             Verification::from_json(&doc, chrono::NaiveDate::MAX).err(),
@@ -633,12 +633,8 @@ proptest! {
         value in arb_json(),
     ) {
         let doc = with(audit_body(), &format!("/{key}"), value);
-        if let Ok(req) = AuditRequest::from_json(&doc, chrono::NaiveDate::MAX) {
-            let reg = register().map_err(TestCaseError::fail)?;
-            let _ = certflow_domain::audit::record_audit(
-                req, "a".into(), &client(), chrono::NaiveDate::MIN, &reg, &[],
-                &certflow_domain::audit::NcSettings::default(), &DecisionSettings::default(),
-            );
+        if let Ok(req) = AuditRequest::from_json(&doc, chrono::NaiveDate::MAX, crate::common::cb::STANDARDS) {
+            let _ = crate::common::cb::record_with(req, "a", &[]);
         }
     }
 }

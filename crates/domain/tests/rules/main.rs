@@ -16,4 +16,5 @@ mod remote_audit;
 mod review;
 mod review_properties;
 mod sampling;
+mod team;
 mod transfer;

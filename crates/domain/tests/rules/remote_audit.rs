@@ -64,7 +64,7 @@ fn without(mut doc: Value, key: &str) -> Value {
 }
 
 fn parse(doc: &Value) -> Result<Assessment, String> {
-    Assessment::from_json(doc).map_err(|e| format!("{e:?}"))
+    Assessment::from_json(doc, crate::common::today()).map_err(|e| format!("{e:?}"))
 }
 
 fn result_of(doc: &Value) -> Result<AssessmentResult, String> {
@@ -299,14 +299,15 @@ fn m3_tools_required_when_remote_activity_is_planned() -> TestResult {
             None => without(body(), "tools"),
             Some(t) => with(body(), "/tools", t),
         };
-        let Err(errors) = Assessment::from_json(&doc) else {
+        let Err(errors) = Assessment::from_json(&doc, crate::common::today()) else {
             return Err(format!("accepted {doc}"));
         };
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].code, ErrorCode::Required);
         assert!(errors[0].field.starts_with("/tools"));
     }
-    let Err(errors) = Assessment::from_json(&without(body(), "tools")) else {
+    let Err(errors) = Assessment::from_json(&without(body(), "tools"), crate::common::today())
+    else {
         return Err("accepted".into());
     };
     assert_eq!(errors[0].rule, "M3");
@@ -341,7 +342,7 @@ fn m1_from_json_reports_every_error_at_once() -> TestResult {
     let doc = with(doc, "/factors/competence/note", json!(""));
     let doc = with(doc, "/planned_remote_percent", json!(101));
     let doc = with(doc, "/client_agreement", json!("yes"));
-    let Err(errors) = Assessment::from_json(&doc) else {
+    let Err(errors) = Assessment::from_json(&doc, crate::common::today()) else {
         return Err("accepted".into());
     };
     let mut got: Vec<(&str, ErrorCode)> =
@@ -373,13 +374,13 @@ fn m1_unknown_and_missing_top_level_fields_are_refused() -> TestResult {
     if let Some(map) = doc.as_object_mut() {
         map.insert("remote_percent".into(), json!(10));
     }
-    let Err(errors) = Assessment::from_json(&doc) else {
+    let Err(errors) = Assessment::from_json(&doc, crate::common::today()) else {
         return Err("accepted".into());
     };
     let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, vec!["/confidentiality", "/remote_percent"]);
     for not_an_object in [json!(null), json!([]), json!("x"), json!(3)] {
-        let Err(errors) = Assessment::from_json(&not_an_object) else {
+        let Err(errors) = Assessment::from_json(&not_an_object, crate::common::today()) else {
             return Err("accepted".into());
         };
         assert_eq!(errors.len(), 1);
@@ -420,13 +421,16 @@ fn m3_assessment_and_result_are_stored_and_read_back() -> Result<(), Box<dyn std
         "/planned_remote_percent",
         json!(100),
     );
-    let a = Assessment::from_json(&doc).map_err(|e| format!("{e:?}"))?;
+    let a = Assessment::from_json(&doc, crate::common::today()).map_err(|e| format!("{e:?}"))?;
     let r = assess(&a, THRESHOLD);
     // The stored assessment reads back through the same door it came in.
     let stored = serde_json::to_value(&a)?;
-    assert_eq!(stored, doc);
+    // M1: without `assessed_on`, the assessment was made the day it is recorded.
+    let mut expected = doc.clone();
+    expected["assessed_on"] = json!("2026-11-23");
+    assert_eq!(stored, expected);
     assert_eq!(
-        Assessment::from_json(&stored).map_err(|e| format!("{e:?}"))?,
+        Assessment::from_json(&stored, crate::common::today()).map_err(|e| format!("{e:?}"))?,
         a
     );
     let stored = serde_json::to_value(&r)?;
@@ -534,7 +538,7 @@ fn arb_body() -> impl Strategy<Value = Value> {
 proptest! {
     #[test]
     fn m1_arbitrary_json_never_panics(doc in arb_json()) {
-        match Assessment::from_json(&doc) {
+        match Assessment::from_json(&doc, crate::common::today()) {
             Ok(a) => {
                 let r = assess(&a, THRESHOLD);
                 prop_assert!(!r.reasons.is_empty());
@@ -548,7 +552,7 @@ proptest! {
 
     #[test]
     fn m1_m5_outcome_follows_the_rules(doc in arb_body(), threshold in 0u32..=100) {
-        let a = Assessment::from_json(&doc).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+        let a = Assessment::from_json(&doc, crate::common::today()).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
         let r = assess(&a, threshold);
         let risks: Vec<Risk> = a.factors.labelled().iter().map(|(_, f)| f.risk)
             .chain([a.confidentiality.risk]).collect();
@@ -628,4 +632,35 @@ fn r1_assessment_record_keeps_who_recorded_it_beside_the_assessor() -> TestResul
     let read: AssessmentRecord = serde_json::from_value(older).map_err(|e| e.to_string())?;
     assert_eq!(read.by, "");
     Ok(())
+}
+
+#[test]
+fn m1_an_assessment_states_the_day_it_was_made_by_default_the_day_it_is_recorded() -> TestResult {
+    let today = crate::common::today();
+    assert_eq!(parse(&body())?.assessed_on, Some(today));
+    let mut earlier = body();
+    earlier["assessed_on"] = json!("2026-11-02");
+    assert_eq!(
+        parse(&earlier)?.assessed_on,
+        Some(crate::common::day(2026, 11, 2))
+    );
+    // The day it is recorded is the latest it may be made.
+    let mut same_day = body();
+    same_day["assessed_on"] = json!("2026-11-23");
+    assert_eq!(parse(&same_day)?.assessed_on, Some(today));
+    Ok(())
+}
+
+#[test]
+fn r1_an_assessment_cannot_be_made_after_the_day_it_is_recorded() {
+    let mut tomorrow = body();
+    tomorrow["assessed_on"] = json!("2026-11-24");
+    let errors = Assessment::from_json(&tomorrow, crate::common::today())
+        .err()
+        .unwrap_or_default();
+    let got: Vec<(&str, ErrorCode, &str)> = errors
+        .iter()
+        .map(|e| (e.field.as_str(), e.code, e.rule))
+        .collect();
+    assert_eq!(got, [("/assessed_on", ErrorCode::OutOfRange, "R1")]);
 }

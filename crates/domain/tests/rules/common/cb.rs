@@ -2,11 +2,12 @@
 //! a client and audit bodies.
 
 use certflow_domain::audit::remote::{Assessment, AssessmentRecord, assess};
+use certflow_domain::intake::application::{LegalId, LegalIdType, StandardCode};
 use certflow_domain::audit::{
-    AuditRecord, AuditRequest, NcResponse, NcSettings, Verification, record_audit, respond, verify,
+    AuditContext, AuditRecord, AuditRequest, NcResponse, NcSettings, Verification, record_audit,
+    respond, verify,
 };
 use certflow_domain::decision::DecisionSettings;
-use certflow_domain::intake::application::{LegalId, LegalIdType};
 use certflow_domain::people::Person;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -72,22 +73,55 @@ pub fn audit_body() -> Value {
     })
 }
 
+/// The application's standards in these tests: ISO/IEC 27001 (an ISMS: S2 applies).
+pub const STANDARDS: &[StandardCode] = &[StandardCode::Iso27001];
+
+/// The technical areas the review accepted in these tests (T2).
+pub fn areas() -> Vec<String> {
+    vec!["IAF 33".to_string()]
+}
+
 pub fn request(v: &Value) -> Result<AuditRequest, String> {
-    AuditRequest::from_json(v, chrono::NaiveDate::MAX).map_err(|e| format!("{e:?}"))
+    AuditRequest::from_json(v, chrono::NaiveDate::MAX, STANDARDS).map_err(|e| format!("{e:?}"))
+}
+
+/// `f` with the audit context of these tests: the client, submitted on `submitted_on`,
+/// [`STANDARDS`], [`areas`], `register`, `assessments`, default settings.
+pub fn with_context<T>(
+    submitted_on: chrono::NaiveDate,
+    register: &[(String, Person)],
+    assessments: &[AssessmentRecord],
+    f: impl FnOnce(&AuditContext<'_>) -> T,
+) -> T {
+    let (client, areas) = (client(), areas());
+    let (settings, decision) = (NcSettings::default(), DecisionSettings::default());
+    f(&AuditContext {
+        client: &client,
+        submitted_on,
+        standards: STANDARDS,
+        technical_areas: &areas,
+        register,
+        remote_audits: assessments,
+        settings: &settings,
+        decision: &decision,
+    })
+}
+
+/// `request` recorded as audit `id` against [`register`] and `assessments`.
+pub fn record_with(
+    request: AuditRequest,
+    id: &str,
+    assessments: &[AssessmentRecord],
+) -> Result<AuditRecord, Vec<certflow_domain::violation::Violation>> {
+    let register =
+        register().map_err(|e| vec![certflow_domain::violation::Violation::new("test", e)])?;
+    with_context(chrono::NaiveDate::MIN, &register, assessments, |ctx| {
+        record_audit(request, id.to_string(), ctx)
+    })
 }
 
 pub fn record(v: &Value, id: &str) -> Result<AuditRecord, String> {
-    record_audit(
-        request(v)?,
-        id.to_string(),
-        &client(),
-        chrono::NaiveDate::MIN,
-        &register()?,
-        &[],
-        &NcSettings::default(),
-        &DecisionSettings::default(),
-    )
-    .map_err(|e| format!("{e:?}"))
+    record_with(request(v)?, id, &[]).map_err(|e| format!("{e:?}"))
 }
 
 pub fn response(on: &str) -> Result<NcResponse, String> {
@@ -151,7 +185,8 @@ pub fn assessment(audit: &str, overrides: &[(&str, Value)]) -> Result<Assessment
             *slot = value.clone();
         }
     }
-    let assessment = Assessment::from_json(&body).map_err(|e| format!("{e:?}"))?;
+    // Made on 2026-02-01 (the day it is recorded below), before audit_body's audit.
+    let assessment = Assessment::from_json(&body, day(2026, 2, 1)).map_err(|e| format!("{e:?}"))?;
     let result = assess(&assessment, 30);
     let at: DateTime<Utc> = day(2026, 2, 1)
         .and_hms_opt(9, 0, 0)

@@ -1136,7 +1136,8 @@ pub fn record_audit(
             }
         }
     }
-    let team = match crate::audit::team::compose(request.team, register, standards, technical_areas) {
+    let team = match crate::audit::team::compose(request.team, register, standards, technical_areas)
+    {
         Ok(team) => team,
         Err(broken) => {
             violations.extend(broken);

@@ -18,8 +18,8 @@
 //! - A person listed twice is a technical expert acting as an auditor (T3), a trainee who is
 //!   their own evaluator (T4), or otherwise twice in one team (D1: one role each).
 
-use crate::intake::application::StandardCode;
 use crate::audit::{Role, TeamMember};
+use crate::intake::application::StandardCode;
 use crate::people::Person;
 use crate::shared::violation::Violation;
 

@@ -9,11 +9,11 @@ use crate::common::cb::{
 use crate::common::day;
 use certflow_domain::ErrorCode;
 use certflow_domain::audit::remote::Remote;
-use certflow_domain::intake::application::StandardCode;
 use certflow_domain::audit::{
     AuditRecord, NcSettings, NcState, Severity, add_working_days, due_date, record_audit, respond,
     verify,
 };
+use certflow_domain::intake::application::StandardCode;
 use serde_json::{Value, json};
 
 type TestResult = Result<(), String>;

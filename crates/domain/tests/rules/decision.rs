@@ -130,11 +130,15 @@ fn d1_decision_maker_in_the_audit_team_is_refused() -> TestResult {
         today(),
     );
     assert_eq!(rules(&r), ["D1"]);
-    // Any role: a trainee too.
+    // Any role: a trainee too (with the evaluator T4 asks for).
     let body = with(
         audit_body(),
         "/team",
-        json!([{ "person": "p-lead", "role": "lead" }, { "person": "p-dm", "role": "trainee" }]),
+        json!([
+            { "person": "p-lead", "role": "lead" },
+            { "person": "p-auditor", "role": "evaluator" },
+            { "person": "p-dm", "role": "trainee" }
+        ]),
     );
     let mut audit = record(&body, "audit-2")?;
     close_all(&mut audit, "2026-03-10", "2026-03-20")?;

@@ -4,10 +4,10 @@
 //! once when an audit is recorded.
 
 use crate::common::cb::{STANDARDS, areas, audit_body, person, person_json, request, with_context};
-use certflow_domain::intake::application::StandardCode;
-use certflow_domain::audit::{Role, TeamMember, record_audit};
-use certflow_domain::people::Person;
 use certflow_domain::audit::team::compose;
+use certflow_domain::audit::{Role, TeamMember, record_audit};
+use certflow_domain::intake::application::StandardCode;
+use certflow_domain::people::Person;
 use certflow_domain::violation::Violation;
 use serde_json::{Value, json};
 

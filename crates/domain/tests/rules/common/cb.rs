@@ -2,12 +2,12 @@
 //! a client and audit bodies.
 
 use certflow_domain::audit::remote::{Assessment, AssessmentRecord, assess};
-use certflow_domain::intake::application::{LegalId, LegalIdType, StandardCode};
 use certflow_domain::audit::{
     AuditContext, AuditRecord, AuditRequest, NcResponse, NcSettings, Verification, record_audit,
     respond, verify,
 };
 use certflow_domain::decision::DecisionSettings;
+use certflow_domain::intake::application::{LegalId, LegalIdType, StandardCode};
 use certflow_domain::people::Person;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};

@@ -12,6 +12,7 @@ mod hooks;
 mod host;
 mod http;
 mod intake;
+mod maintenance;
 mod openapi;
 mod outcome;
 mod redis;

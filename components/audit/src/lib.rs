@@ -3,7 +3,7 @@
 //! of an accepted application, surveillance and special audits of a certified one (S1; the
 //! status's table is `Status::accepts_audit`); nonconformities get their due dates (N2) and
 //! systemic flags (N1), then responses and verification. Thin: HTTP in,
-//! `certflow_domain::audit` and `certflow_domain::team` for every rule, key-value out.
+//! `certflow_domain::audit` and `certflow_domain::audit::team` for every rule, key-value out.
 //!
 //! Routes (operators):
 //! - `POST /api/applications/:id/audits` records an audit, `GET` lists them.
@@ -14,6 +14,8 @@
 //!
 //! Keys (docs/STORAGE.md): appends to and changes `audits` of `application:<id>` with
 //! compare-and-swap; reads `person:<id>` (the people register, owned by independence).
+//! A surveillance or special audit of a certified application then chains the certificate
+//! component (`http://certificate.spin.internal/internal/cycle-audit/<id>/<audit>`, S1, S3).
 
 use certflow_component::{
     Bucket, Method, Outcome, Reply, Request, Update, application_not_found, get_json, invalid,
@@ -39,7 +41,60 @@ const MAX_BODY: usize = 256 * 1024;
 
 #[http_component]
 async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
-    certflow_component::serve(incoming, out, MAX_BODY, route).await
+    let head = certflow_component::is_head(&incoming);
+    let outcome = match Request::read(incoming, MAX_BODY).await {
+        Ok(req) => match route(&req) {
+            Ok(reply) => Ok(apply_to_certificate(&req, reply).await),
+            Err(problem) => Err(problem),
+        },
+        Err(problem) => Err(problem),
+    };
+    outcome.unwrap_or_else(Reply::problem).send(head, out).await
+}
+
+/// S1, S3: a surveillance or special audit recorded on a certified application (its first
+/// reply or a replay of it) chains the certificate component, which marks the surveillance
+/// held, re-plans the next and maintains certification or requires a review (applying is
+/// idempotent). The reply shows what the certificate made of it under `certificate`, or why
+/// it was not applied under `certificate_not_applied`: the audit stays recorded, and
+/// `POST /api/certificates/sweep` applies it later.
+async fn apply_to_certificate(req: &Request, reply: Reply) -> Reply {
+    let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    let (["api", "applications", id, "audits"], Method::Post) = (segments.as_slice(), &req.method)
+    else {
+        return reply;
+    };
+    let Some(mut body) = reply.success_json() else {
+        return reply;
+    };
+    let cycle = matches!(
+        body["type"].as_str(),
+        Some("surveillance_1" | "surveillance_2" | "special")
+    );
+    let Some(audit) = body["id"].as_str().filter(|_| cycle).map(str::to_string) else {
+        return reply;
+    };
+    let path = format!("/internal/cycle-audit/{id}/{audit}");
+    match certflow_component::chain_post("certificate", &path, None).await {
+        Ok((200, answer)) => {
+            let answer: Value = serde_json::from_slice(&answer).unwrap_or_default();
+            body["certificate"] = answer;
+        }
+        // Not a certified application's cycle audit (no certificate): nothing to apply.
+        Ok((404 | 409, _)) => return reply,
+        Ok((status, answer)) => {
+            eprintln!("application {id}: {audit} not applied to the certificate ({status})");
+            body["certificate_not_applied"] = serde_json::from_slice(&answer).unwrap_or_default();
+        }
+        Err(e) => {
+            eprintln!("application {id}: certificate component not reached: {e}");
+            body["certificate_not_applied"] = json!({
+                "title": "The certificate component was not reached",
+                "detail": "the audit is recorded; POST /api/certificates/sweep applies it to the certificate",
+            });
+        }
+    }
+    reply.with_json(&body)
 }
 
 fn route(req: &Request) -> Outcome {

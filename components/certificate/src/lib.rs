@@ -6,10 +6,17 @@
 //! Routes:
 //! - `POST /internal/issue/:id`: chained by the independence component on a grant (no trigger
 //!   covers `/internal/`, so only service chaining reaches it).
+//! - `POST /internal/cycle-audit/:id/:audit`, `POST /internal/cycle-decision/:id/:decision`:
+//!   chained by the audit component after a surveillance or special audit of a certified
+//!   application, and by the independence component after a decision on one (S1, S3, X1,
+//!   X2; [`cycle`]).
 //! - Operators: `POST`/`GET /api/applications/:id/certificate` (issue, or read the issued
 //!   one), `GET /api/certificates/:number/record`, `POST /api/certificates/:number/<change>`
-//!   (`suspend`, `restore`, `withdraw`, `reduce-scope`, `revise`, `surveillance`),
-//!   `POST /api/certificates/sweep`, `GET /api/exports/certsearch`.
+//!   (`suspend`, `restore`, `withdraw`, `reduce-scope`, `revise`), the changes of the
+//!   certified client (G1: `POST`/`GET /api/certificates/:number/changes`,
+//!   `POST .../changes/:change/review`, `POST .../changes/:change/issue`),
+//!   `POST /api/certificates/sweep` (which also applies any audit or decision a failed chain
+//!   left unapplied), `GET /api/exports/certsearch`.
 //! - Public: `GET /api/certificates/:number` (C6).
 //!
 //! Every view of a certificate (the operator's reads, the replies to an issuance or a change,
@@ -29,7 +36,7 @@ use certflow_component::{
 };
 use certflow_domain::certificate::{
     self, Certificate, CertificateConfig, Grant, IssueRequest, ReasonRequest, ReduceScopeRequest,
-    ReviseRequest, SurveillanceRequest, SuspendRequest, certificate_number, certsearch_record,
+    ReviseRequest, SuspendRequest, certificate_number, certsearch_record,
 };
 use certflow_domain::decision::DecisionRecord;
 use certflow_domain::violation::Violation;
@@ -40,6 +47,8 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
+
+mod cycle;
 
 /// Largest body accepted: a revision with every site's scope is a few KiB.
 const MAX_BODY: usize = 64 * 1024;
@@ -57,6 +66,15 @@ fn route(req: &Request) -> Outcome {
     let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
     match (segments.as_slice(), &req.method) {
         (["internal", "issue", id], Method::Post) => issue(req, id, None),
+        (
+            [
+                "internal",
+                what @ ("cycle-audit" | "cycle-decision"),
+                id,
+                item,
+            ],
+            Method::Post,
+        ) => cycle::internal(id, what, item),
         (["api", "applications", id, "certificate"], Method::Post) => {
             let by = require_operator(req)?;
             certflow_component::idempotent(req, &format!("certificate:{id}"), || {
@@ -84,6 +102,21 @@ fn route(req: &Request) -> Outcome {
             ))
         }
         (["api", "certificates", _, "record"], _) => Err(method_not_allowed("GET")),
+        (["api", "certificates", number, "changes"], Method::Get) => {
+            require_operator(req)?;
+            cycle::list_changes(number)
+        }
+        (["api", "certificates", number, "changes", rest @ ..], Method::Post)
+            if rest.is_empty() || matches!(rest, [_, "review" | "issue"]) =>
+        {
+            let by = require_operator(req)?;
+            let scope = format!("certificate:{number}:changes:{}", rest.join(":"));
+            certflow_component::idempotent(req, &scope, || cycle::changes(req, number, rest, &by))
+        }
+        (["api", "certificates", _, "changes"], _) => Err(method_not_allowed("GET, POST")),
+        (["api", "certificates", _, "changes", _, "review" | "issue"], _) => {
+            Err(method_not_allowed("POST"))
+        }
         (["api", "certificates", number, change], Method::Post) => {
             let by = require_operator(req)?;
             let scope = format!("certificate:{number}:{change}");
@@ -371,36 +404,27 @@ enum Change {
     Withdraw(ReasonRequest),
     ReduceScope(ReduceScopeRequest),
     Revise(ReviseRequest),
-    Surveillance(SurveillanceRequest),
 }
 
 impl Change {
     /// The changes, as named in the path.
-    const NAMES: [&'static str; 6] = [
-        "suspend",
-        "restore",
-        "withdraw",
-        "reduce-scope",
-        "revise",
-        "surveillance",
-    ];
+    /// (A surveillance is recorded as an audit, S1: the audit component applies it.)
+    const NAMES: [&'static str; 5] = ["suspend", "restore", "withdraw", "reduce-scope", "revise"];
 
-    /// Reads the body of change `name`; a surveillance's `held_on` may not lie after `today`
-    /// (R1).
-    fn read(name: &str, body: &Value, today: NaiveDate) -> Result<Change, Problem> {
+    /// Reads the body of change `name`.
+    fn read(name: &str, body: &Value) -> Result<Change, Problem> {
         let read: Result<Change, Vec<FieldError>> = match name {
             "suspend" => SuspendRequest::from_json(body).map(Change::Suspend),
             "restore" => ReasonRequest::from_json(body).map(Change::Restore),
             "withdraw" => ReasonRequest::from_json(body).map(Change::Withdraw),
             "reduce-scope" => ReduceScopeRequest::from_json(body).map(Change::ReduceScope),
             "revise" => ReviseRequest::from_json(body).map(Change::Revise),
-            "surveillance" => SurveillanceRequest::from_json(body, today).map(Change::Surveillance),
             _ => return Err(Problem::new(404, "not-found", "Not found")),
         };
         read.map_err(|e| invalid("The change", e))
     }
 
-    /// C3, C5, R1: applies the change, or the rule it breaks.
+    /// C5, R1: applies the change, or the rule it breaks.
     fn apply(
         &self,
         c: &mut Certificate,
@@ -414,14 +438,6 @@ impl Change {
             Change::Withdraw(r) => certificate::withdraw(c, r, by, today),
             Change::ReduceScope(r) => certificate::reduce_scope(c, r, by, today),
             Change::Revise(r) => certificate::revise(c, r, by, today),
-            Change::Surveillance(r) => certificate::record_surveillance(
-                c,
-                r,
-                by,
-                today,
-                config.jurisdiction,
-                &config.certificate,
-            ),
         }
     }
 }
@@ -436,7 +452,7 @@ fn lifecycle(req: &Request, number: &str, name: &str, by: &str) -> Outcome {
     let bucket = open_store()?;
     let (_, key) = stored(&bucket, number)?;
     let today = now().date_naive();
-    let change = Change::read(name, &req.json_body()?, today)?;
+    let change = Change::read(name, &req.json_body()?)?;
     let config = config(&bucket)?;
     let changed = update_json::<Certificate, _>(&bucket, &key, false, |mut c| {
         match change.apply(&mut c, by, today, &config) {
@@ -452,8 +468,11 @@ fn lifecycle(req: &Request, number: &str, name: &str, by: &str) -> Outcome {
     Ok(Reply::json(200, &json!(changed.shown_on(today))))
 }
 
-/// POST /api/certificates/sweep (C2, C3, C5): brings every certificate up to date on today
-/// and reports what changed, each change recorded as made `by` the operator who ran it (R1).
+/// POST /api/certificates/sweep (C2, C3, C5, S3): brings every certificate up to date on
+/// today and reports what changed, each change recorded as made `by` the operator who ran it
+/// (R1); first applies to each certificate the surveillance and special audits and the
+/// decisions on them that a failed chained call left unapplied (`cycle`: [`cycle::sync`], as
+/// recorded by whoever recorded them).
 /// Idempotent: a second sweep the same day changes nothing. A certificate that cannot be read
 /// is reported, and the others are still swept.
 fn sweep(by: &str) -> Outcome {
@@ -461,6 +480,15 @@ fn sweep(by: &str) -> Outcome {
     let config = config(&bucket)?;
     let today = now().date_naive();
     let keys = keys_with_prefix(&bucket, "certificate:")?;
+    // S3 first: an audit or decision whose chained call failed is applied now (a surveillance
+    // held but not yet applied must not be marked overdue).
+    let mut readable: Vec<Certificate> = Vec::new();
+    for key in &keys {
+        if let Some(Ok(c)) = get_json::<Value>(&bucket, key)?.map(serde_json::from_value) {
+            readable.push(c);
+        }
+    }
+    let cycle = cycle::sync_all(&bucket, &readable, today);
     let mut changed = Vec::new();
     let mut unreadable = Vec::new();
     for key in &keys {
@@ -498,7 +526,7 @@ fn sweep(by: &str) -> Outcome {
     Ok(Reply::json(
         200,
         &json!({ "swept_on": today, "certificates": keys.len(), "changed": changed,
-                 "unreadable": unreadable }),
+                 "cycle": cycle, "unreadable": unreadable }),
     ))
 }
 

@@ -7,7 +7,9 @@
 //! recorded with what it relied on (D8). Thin: HTTP in, `certflow_domain::decision`, key-value
 //! out.
 //!
-//! Routes (operators): `PUT`/`GET /api/people/:id`, `POST /api/applications/:id/decision`.
+//! Routes (operators): `PUT`/`GET /api/people/:id`, `POST /api/applications/:id/decision`
+//! (on a certified application: the decision on a surveillance or special audit, S3, X1, X2,
+//! [`cycle`], chaining `http://certificate.spin.internal/internal/cycle-decision/<id>/<d>`).
 //! Keys (docs/STORAGE.md): owns `person:<id>`; sets `decision` of `application:<id>` and
 //! moves it to `decided` with compare-and-swap. A grant that carries certificate details
 //! chains the certificate component (`http://certificate.spin.internal/internal/issue/<id>`),
@@ -29,6 +31,8 @@ use serde_json::{Value, json};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
+mod cycle;
+
 /// Largest body accepted: a person with a long competence and consultancy history.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -37,7 +41,10 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
     let head = certflow_component::is_head(&incoming);
     let outcome = match Request::read(incoming, MAX_BODY).await {
         Ok(req) => match route(&req) {
-            Ok(reply) => Ok(issue_on_grant(&req, reply).await),
+            Ok(reply) => {
+                let reply = issue_on_grant(&req, reply).await;
+                Ok(cycle::apply_on_certificate(&req, reply).await)
+            }
             Err(problem) => Err(problem),
         },
         Err(problem) => Err(problem),
@@ -151,10 +158,20 @@ fn get_person(id: &str) -> Outcome {
 /// POST /api/applications/:id/decision: D1–D8 against what is stored; every failed rule in
 /// one 409; a passing decision recorded (D8) and the application `decided`. The history
 /// records `by`, the authenticated operator (R1); the decision maker named in the body is
-/// recorded as such in the decision.
+/// recorded as such in the decision. On a certified application, a decision naming one of its
+/// surveillance or special audits (`audit`) is the cycle's ([`cycle::decide`], S3, X1, X2).
 fn decide(req: &Request, id: &str, by: &str) -> Outcome {
     if !is_application_id(id) {
         return Err(application_not_found());
+    }
+    let status =
+        get_json::<ApplicationRecord<Value>>(&open_store()?, &format!("application:{id}"))?
+            .ok_or_else(application_not_found)?
+            .status;
+    // A decision naming an audit of a certified application is one of the cycle's; any
+    // other decision on it is refused below as the move it would be (certified → decided).
+    if status == Status::Certified && req.json_body()?.get("audit").is_some() {
+        return cycle::decide(req, id, by);
     }
     let request =
         DecisionRequest::from_json(&req.json_body()?).map_err(|e| invalid("The decision", e))?;

@@ -43,6 +43,7 @@ pub use shared::{dates, error, explain, formats, media, problem, settings, viola
 
 pub mod audit;
 pub mod certificate;
+pub mod cycle;
 pub mod decision;
 pub mod intake;
 pub mod people;

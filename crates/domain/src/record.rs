@@ -261,6 +261,11 @@ pub struct ApplicationRecord<A = Application> {
     /// `certificate:<number>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
+    /// The decisions on the surveillance and special audits of the certified application
+    /// (S3, X1, X2), oldest first, append-only, each a
+    /// [`CycleDecisionRecord`](crate::cycle::CycleDecisionRecord) as stored (D8).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cycle_decisions: Vec<serde_json::Value>,
 }
 
 impl<A> ApplicationRecord<A> {
@@ -299,6 +304,7 @@ impl<A> ApplicationRecord<A> {
             audits: Vec::new(),
             decision: None,
             certificate: None,
+            cycle_decisions: Vec::new(),
         }
     }
 

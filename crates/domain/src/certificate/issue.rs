@@ -256,6 +256,10 @@ pub fn issue(
             at: None,
         }],
         application_id: None,
+        review_required: None,
+        cycle_audits: Vec::new(),
+        cycle_decisions: Vec::new(),
+        changes: Vec::new(),
     })
 }
 

@@ -1,5 +1,5 @@
 //! The status lifecycle (C5, R1): suspend, restore, withdraw, reduce scope, revise, and
-//! record a surveillance audit held (C3). Each function checks the transition, changes the
+//! mark a surveillance audit held (C3, S1: from the surveillance audit recorded). Each function checks the transition, changes the
 //! certificate and appends one [`Change`] (R1), or refuses with the rule it breaks.
 //!
 //! Transitions (C5). A certificate past its expiry date counts as expired even before the
@@ -179,38 +179,6 @@ impl ReviseRequest {
     }
 }
 
-/// C3: `{"held_on": "2027-03-01"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SurveillanceRequest {
-    /// The last day of the surveillance audit: a past event, not after the day it is
-    /// recorded (R1).
-    pub held_on: NaiveDate,
-}
-
-static SURVEILLANCE: Kind = Kind::Object(&[req("held_on", DATE)]);
-
-impl SurveillanceRequest {
-    /// C3: reads the JSON body, every error at once (citing C3); a `held_on` after `today`,
-    /// the day it is recorded, is an `out_of_range` error citing R1
-    /// ([`crate::shared::dates::past_event`]).
-    pub fn from_json(
-        input: &Value,
-        today: NaiveDate,
-    ) -> Result<SurveillanceRequest, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let doc = schema::check_kind(
-            &SURVEILLANCE,
-            input,
-            "C3",
-            &crate::intake::config::IntakeConfig::default(),
-            &mut errors,
-        );
-        crate::shared::dates::check_past_events(&doc, ["/held_on"], today, "R1", &mut errors);
-        schema::typed(doc, errors, "C3")
-    }
-}
-
 impl Certificate {
     /// C5: the certificate as shown on `on`: every view (the operator's, the public one, the
     /// export) shows [`Certificate::status_on`] rather than the stored status, so a
@@ -259,7 +227,7 @@ impl Certificate {
     }
 
     /// C1: a new revision with `contents`, the current one kept and marked obsolete.
-    fn new_revision(&mut self, on: NaiveDate, contents: Contents) {
+    pub(crate) fn new_revision(&mut self, on: NaiveDate, contents: Contents) {
         for r in &mut self.revisions {
             r.obsolete = true;
         }
@@ -272,7 +240,9 @@ impl Certificate {
         });
     }
 
-    fn require(
+    /// C5: refuses unless the status on `on` (pending counting as active) is one of
+    /// `allowed`, naming `what` was asked.
+    pub(crate) fn require(
         &self,
         on: NaiveDate,
         allowed: &[CertificateStatus],
@@ -552,10 +522,11 @@ pub fn revise(
     Ok(())
 }
 
-/// C3: records the next surveillance audit as held on `held_on` and re-plans the one after
-/// it from that day (at most the gap limit later, within the next calendar year). The change
-/// is recorded on `today` (R1), the day it is recorded; `held_on` (not after `today`, checked
-/// by [`SurveillanceRequest::from_json`]) is its data.
+/// C3, S1: records the next surveillance audit as held on `held_on` (the first day of the
+/// surveillance audit recorded, [`crate::cycle::apply_cycle_audit`]) and re-plans the one
+/// after it from that day (at most the gap limit later, within the next calendar year). The
+/// change is recorded on `today` (R1), the day it is recorded; `held_on` (not after `today`:
+/// R1) is its data.
 ///
 /// A surveillance belongs to the cycle that starts with the certification decision (ISO/IEC
 /// 17021-1 9.1.3.2): `held_on` before the decision (`decided_on`), or before the last
@@ -563,13 +534,13 @@ pub fn revise(
 /// certificate, so it is a violation, a 409, not a body error).
 pub fn record_surveillance(
     certificate: &mut Certificate,
-    request: &SurveillanceRequest,
+    held_on: NaiveDate,
     by: &str,
     today: NaiveDate,
     jurisdiction: Jurisdiction,
     settings: &CertificateSettings,
 ) -> Result<(), Violation> {
-    let on = request.held_on;
+    let on = held_on;
     if on > today {
         return Err(Violation::new(
             "R1",

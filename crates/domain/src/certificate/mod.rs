@@ -38,6 +38,7 @@
 //! - "Scope reduced" is a flag next to the status (a scope-reduced certificate is active or
 //!   suspended), as C5 lists it "plus".
 
+pub mod cycle_record;
 mod issue;
 mod lifecycle;
 mod public;
@@ -52,8 +53,8 @@ pub use crate::shared::settings::{
 };
 
 pub use lifecycle::{
-    ReasonRequest, ReduceScopeRequest, ReviseRequest, SurveillanceRequest, SuspendRequest,
-    record_surveillance, reduce_scope, restore, revise, suspend, withdraw,
+    ReasonRequest, ReduceScopeRequest, ReviseRequest, SuspendRequest, record_surveillance,
+    reduce_scope, restore, revise, suspend, withdraw,
 };
 
 pub use public::{
@@ -104,6 +105,25 @@ pub struct Certificate {
     /// certificates stored before it). Not public.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_id: Option<String>,
+    /// S3: set while a cycle audit awaits a decision (a major nonconformity, a lead auditor's
+    /// recommendation other than `maintain`, a scope extension, a suspended certificate):
+    /// `{"audit": "audit-3", "since": "2027-03-02", "reasons": [{"rule", "message"}]}`.
+    /// Cleared by the decision on that audit ([`crate::cycle::apply_cycle_decision`]). Not
+    /// public.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_required: Option<cycle_record::ReviewRequired>,
+    /// S1, S3, X1, X2: the cycle audits applied to the certificate, oldest first (applying
+    /// one again changes nothing). Not public.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cycle_audits: Vec<cycle_record::AppliedAudit>,
+    /// S3, X1, X2: the cycle decisions applied to the certificate, oldest first (applying
+    /// one again changes nothing). Not public.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cycle_decisions: Vec<cycle_record::AppliedDecision>,
+    /// G1: the changes requested, oldest first, each with its review and issuance. Not
+    /// public.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<cycle_record::CertificateChange>,
 }
 
 impl Certificate {
@@ -186,6 +206,13 @@ pub enum Action {
     FlaggedForWithdrawal,
     /// Past its expiry (C2).
     Expired,
+    /// Certification maintained after a cycle audit: by the lead auditor's positive
+    /// conclusion without a major nonconformity, or by a decision (S3).
+    Maintained,
+    /// A cycle audit needs an independent decision before certification is maintained (S3).
+    ReviewRequired,
+    /// Scope extended by a decision after a scope extension audit, new revision (X1, C1).
+    ScopeExtended,
 }
 
 /// R1: one append-only change: who, when, what, why and the rule.

@@ -9,7 +9,8 @@
 //! - out: the application's contact person and everything else in it (I8); street addresses
 //!   and postcodes (the printed certificate carries them, C1; a public lookup needs only the
 //!   place); the signatory's name and who made each change (CB staff are people, C6); the
-//!   reasons of changes and suspensions (internal notes, R3); surveillance dates (the audit
+//!   reasons of changes and suspensions (internal notes, R3); a review required after a cycle
+//!   audit (S3: internal until its decision), G1 change requests; surveillance dates (the audit
 //!   programme is a record, R3).
 //!
 //! The status shown is the one on the day asked ([`Certificate::status_on`]): `pending` before
@@ -150,6 +151,9 @@ impl Certificate {
             history: self
                 .history
                 .iter()
+                // S3: a review awaiting a decision is internal until decided (R3); its
+                // outcome (maintained, suspended, ...) is public.
+                .filter(|h| h.action != Action::ReviewRequired)
                 .map(|h| PublicChange {
                     on: h.on,
                     action: h.action,

@@ -239,6 +239,179 @@ pub fn check_decision(
     let mut reasons = Vec::new();
     let dm_id = request.decision_maker.trim();
 
+    violations.extend(check_independence(
+        dm_id,
+        decision_maker,
+        client,
+        standards,
+        technical_areas,
+        audits,
+        today,
+        settings,
+    ));
+
+    let mut rules_checked = vec!["D1", "D2", "D3", "D4"];
+    if request.outcome == Outcome::Grant {
+        rules_checked.extend(["D5", "D6", "D7"]);
+        check_grant(
+            request,
+            audits,
+            today,
+            settings,
+            &mut violations,
+            &mut reasons,
+        );
+    } else if let Some(stage2) = latest_stage_2(audits)
+        && matches!(
+            stage2.recommendation,
+            Recommendation::Grant | Recommendation::GrantAfterVerification
+        )
+    {
+        reasons.push(Reason::new(
+            "D7",
+            format!(
+                "refused against the positive recommendation of audit {}",
+                stage2.id
+            ),
+        ));
+    }
+    rules_checked.push("D8");
+
+    if !violations.is_empty() {
+        return Err(violations);
+    }
+    Ok(DecisionRecord {
+        decision_maker: DecisionMaker {
+            id: dm_id.to_string(),
+            name: decision_maker.map(|p| p.name.clone()).unwrap_or_default(),
+        },
+        outcome: request.outcome,
+        justification: request.justification.clone(),
+        relied_on: audits.iter().map(summarize).collect(),
+        rules_checked: rules_checked.into_iter().map(str::to_string).collect(),
+        reasons,
+        decided_on: today,
+    })
+}
+
+/// The latest stage 2 audit, by last day.
+fn latest_stage_2(audits: &[AuditRecord]) -> Option<&AuditRecord> {
+    audits
+        .iter()
+        .filter(|a| a.audit_type == AuditType::Stage2)
+        .max_by_key(|a| a.ends_on)
+}
+
+/// D6: the last day majors of a stage 2 ending `ends_on` may be verified.
+pub fn major_verification_limit(ends_on: NaiveDate, settings: &DecisionSettings) -> NaiveDate {
+    ends_on
+        .checked_add_months(Months::new(settings.major_verification_months))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// D5–D8 for a grant.
+fn check_grant(
+    request: &DecisionRequest,
+    audits: &[AuditRecord],
+    today: NaiveDate,
+    settings: &DecisionSettings,
+    violations: &mut Vec<Violation>,
+    reasons: &mut Vec<Reason>,
+) {
+    // D5: every NC of every audit.
+    violations.extend(check_nonconformities(audits));
+
+    let Some(stage2) = latest_stage_2(audits) else {
+        violations.push(Violation::new(
+            "D8",
+            "a grant needs a stage 2 audit recorded: there is no audit information to rely on",
+        ));
+        return;
+    };
+
+    // D6: majors of the latest stage 2 verified within the limit.
+    let limit = major_verification_limit(stage2.ends_on, settings);
+    let mut majors = 0;
+    for f in stage2
+        .findings
+        .iter()
+        .filter(|f| f.finding.severity == Severity::Major)
+    {
+        majors += 1;
+        match f.accepted_verification() {
+            Some(v) if v.verified_on <= limit => {}
+            Some(v) => violations.push(Violation::new(
+                "D6",
+                format!(
+                    "major {} of audit {} was verified on {}, after {} ({} months after stage 2 ended on {}): a new stage 2 is required",
+                    f.id, stage2.id, v.verified_on, limit, settings.major_verification_months, stage2.ends_on
+                ),
+            )),
+            None if today > limit => violations.push(Violation::new(
+                "D6",
+                format!(
+                    "major {} of audit {} was not verified by {} ({} months after stage 2 ended on {}): a new stage 2 is required",
+                    f.id, stage2.id, limit, settings.major_verification_months, stage2.ends_on
+                ),
+            )),
+            None => {}
+        }
+    }
+    if majors > 0 {
+        reasons.push(Reason::new(
+            "D6",
+            format!(
+                "majors of audit {} had to be verified by {limit} ({} months after its last day)",
+                stage2.id, settings.major_verification_months
+            ),
+        ));
+    }
+
+    // D7: overturning a negative recommendation.
+    if stage2.recommendation == Recommendation::Refuse {
+        let justified = request
+            .justification
+            .as_deref()
+            .is_some_and(|j| !crate::formats::is_blank(j));
+        if justified {
+            reasons.push(Reason::new(
+                "D7",
+                format!(
+                    "granted against the negative recommendation of audit {}, with the recorded justification",
+                    stage2.id
+                ),
+            ));
+        } else {
+            violations.push(Violation::new(
+                "D7",
+                format!(
+                    "granting overturns the refuse recommendation of audit {}: record a justification",
+                    stage2.id
+                ),
+            ));
+        }
+    }
+}
+
+/// D1–D4: whether the decision maker `dm_id` (its register entry `decision_maker`, `None`
+/// when not in the register) may decide for `client` on `today`: took no part in `audits`
+/// in any role, nor verified a response to their nonconformities (D1), is competent for
+/// `standards` and `technical_areas` (D2), belongs to the CB (D3), and did not consult for the
+/// client within `settings.consultancy_years` (D4). Every broken rule, in that order. Used by
+/// the grant ([`check_decision`]) and the decisions of the cycle
+/// ([`crate::cycle::check_cycle_decision`], S3, X1, X2).
+#[allow(clippy::too_many_arguments)]
+pub fn check_independence(
+    dm_id: &str,
+    decision_maker: Option<&Person>,
+    client: &LegalId,
+    standards: &[StandardCode],
+    technical_areas: &[String],
+    audits: &[AuditRecord],
+    today: NaiveDate,
+    settings: &DecisionSettings,
+) -> Vec<Violation> {
+    let mut violations = Vec::new();
     // D1: took no part in any audit, in any role.
     for audit in audits {
         for member in audit
@@ -317,76 +490,13 @@ pub fn check_decision(
             }
         }
     }
-
-    let mut rules_checked = vec!["D1", "D2", "D3", "D4"];
-    if request.outcome == Outcome::Grant {
-        rules_checked.extend(["D5", "D6", "D7"]);
-        check_grant(
-            request,
-            audits,
-            today,
-            settings,
-            &mut violations,
-            &mut reasons,
-        );
-    } else if let Some(stage2) = latest_stage_2(audits)
-        && matches!(
-            stage2.recommendation,
-            Recommendation::Grant | Recommendation::GrantAfterVerification
-        )
-    {
-        reasons.push(Reason::new(
-            "D7",
-            format!(
-                "refused against the positive recommendation of audit {}",
-                stage2.id
-            ),
-        ));
-    }
-    rules_checked.push("D8");
-
-    if !violations.is_empty() {
-        return Err(violations);
-    }
-    Ok(DecisionRecord {
-        decision_maker: DecisionMaker {
-            id: dm_id.to_string(),
-            name: decision_maker.map(|p| p.name.clone()).unwrap_or_default(),
-        },
-        outcome: request.outcome,
-        justification: request.justification.clone(),
-        relied_on: audits.iter().map(summarize).collect(),
-        rules_checked: rules_checked.into_iter().map(str::to_string).collect(),
-        reasons,
-        decided_on: today,
-    })
+    violations
 }
 
-/// The latest stage 2 audit, by last day.
-fn latest_stage_2(audits: &[AuditRecord]) -> Option<&AuditRecord> {
-    audits
-        .iter()
-        .filter(|a| a.audit_type == AuditType::Stage2)
-        .max_by_key(|a| a.ends_on)
-}
-
-/// D6: the last day majors of a stage 2 ending `ends_on` may be verified.
-pub fn major_verification_limit(ends_on: NaiveDate, settings: &DecisionSettings) -> NaiveDate {
-    ends_on
-        .checked_add_months(Months::new(settings.major_verification_months))
-        .unwrap_or(NaiveDate::MAX)
-}
-
-/// D5–D8 for a grant.
-fn check_grant(
-    request: &DecisionRequest,
-    audits: &[AuditRecord],
-    today: NaiveDate,
-    settings: &DecisionSettings,
-    violations: &mut Vec<Violation>,
-    reasons: &mut Vec<Reason>,
-) {
-    // D5: every NC of every audit.
+/// D5: every nonconformity of `audits` closed: each major's correction and corrective action
+/// verified, each minor's corrective action plan accepted; one violation per NC that is not.
+pub fn check_nonconformities(audits: &[AuditRecord]) -> Vec<Violation> {
+    let mut violations = Vec::new();
     for audit in audits {
         for f in &audit.findings {
             let (severity, what) = match f.finding.severity {
@@ -419,75 +529,5 @@ fn check_grant(
             ));
         }
     }
-
-    let Some(stage2) = latest_stage_2(audits) else {
-        violations.push(Violation::new(
-            "D8",
-            "a grant needs a stage 2 audit recorded: there is no audit information to rely on",
-        ));
-        return;
-    };
-
-    // D6: majors of the latest stage 2 verified within the limit.
-    let limit = major_verification_limit(stage2.ends_on, settings);
-    let mut majors = 0;
-    for f in stage2
-        .findings
-        .iter()
-        .filter(|f| f.finding.severity == Severity::Major)
-    {
-        majors += 1;
-        match f.accepted_verification() {
-            Some(v) if v.verified_on <= limit => {}
-            Some(v) => violations.push(Violation::new(
-                "D6",
-                format!(
-                    "major {} of audit {} was verified on {}, after {} ({} months after stage 2 ended on {}): a new stage 2 is required",
-                    f.id, stage2.id, v.verified_on, limit, settings.major_verification_months, stage2.ends_on
-                ),
-            )),
-            None if today > limit => violations.push(Violation::new(
-                "D6",
-                format!(
-                    "major {} of audit {} was not verified by {} ({} months after stage 2 ended on {}): a new stage 2 is required",
-                    f.id, stage2.id, limit, settings.major_verification_months, stage2.ends_on
-                ),
-            )),
-            None => {}
-        }
-    }
-    if majors > 0 {
-        reasons.push(Reason::new(
-            "D6",
-            format!(
-                "majors of audit {} had to be verified by {limit} ({} months after its last day)",
-                stage2.id, settings.major_verification_months
-            ),
-        ));
-    }
-
-    // D7: overturning a negative recommendation.
-    if stage2.recommendation == Recommendation::Refuse {
-        let justified = request
-            .justification
-            .as_deref()
-            .is_some_and(|j| !crate::shared::formats::is_blank(j));
-        if justified {
-            reasons.push(Reason::new(
-                "D7",
-                format!(
-                    "granted against the negative recommendation of audit {}, with the recorded justification",
-                    stage2.id
-                ),
-            ));
-        } else {
-            violations.push(Violation::new(
-                "D7",
-                format!(
-                    "granting overturns the refuse recommendation of audit {}: record a justification",
-                    stage2.id
-                ),
-            ));
-        }
-    }
+    violations
 }

@@ -105,7 +105,8 @@ const MAX_UNKNOWN_REPORTED: usize = 20;
 /// Most sites an application may list (also the form decoder's index cap).
 pub(crate) const MAX_SITES: usize = 1000;
 
-const ADDRESS: &[Prop] = &[
+/// An address (I1), also a certified site's or organisation's in a change (G1).
+pub(crate) const ADDRESS: &[Prop] = &[
     req("street", line(200)),
     req("city", line(100)),
     opt("postcode", line(20)),

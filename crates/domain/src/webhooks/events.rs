@@ -59,6 +59,15 @@ pub enum EventType {
     /// A suspension stayed unresolved past its limit: to withdraw or reduce (C5).
     #[serde(rename = "certificate.flagged_for_withdrawal")]
     CertificateFlaggedForWithdrawal,
+    /// Certification was maintained after a cycle audit (S3).
+    #[serde(rename = "certificate.maintained")]
+    CertificateMaintained,
+    /// A cycle audit awaits an independent decision (S3).
+    #[serde(rename = "certificate.review_required")]
+    CertificateReviewRequired,
+    /// A certificate's scope was extended, new revision (X1, C1).
+    #[serde(rename = "certificate.scope_extended")]
+    CertificateScopeExtended,
     /// A surveillance audit was recorded on the certificate (C3).
     #[serde(rename = "surveillance.recorded")]
     SurveillanceRecorded,
@@ -72,7 +81,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type, in the order of the workflow.
-    pub const ALL: [EventType; 18] = [
+    pub const ALL: [EventType; 21] = [
         Self::ApplicationSubmitted,
         Self::ApplicationScreened,
         Self::ApplicationReviewed,
@@ -88,6 +97,9 @@ impl EventType {
         Self::CertificateRevised,
         Self::CertificateExpired,
         Self::CertificateFlaggedForWithdrawal,
+        Self::CertificateMaintained,
+        Self::CertificateReviewRequired,
+        Self::CertificateScopeExtended,
         Self::SurveillanceRecorded,
         Self::SurveillanceOverdue,
         Self::WebhookPing,
@@ -111,6 +123,9 @@ impl EventType {
             Self::CertificateRevised => "certificate.revised",
             Self::CertificateExpired => "certificate.expired",
             Self::CertificateFlaggedForWithdrawal => "certificate.flagged_for_withdrawal",
+            Self::CertificateMaintained => "certificate.maintained",
+            Self::CertificateReviewRequired => "certificate.review_required",
+            Self::CertificateScopeExtended => "certificate.scope_extended",
             Self::SurveillanceRecorded => "surveillance.recorded",
             Self::SurveillanceOverdue => "surveillance.overdue",
             Self::WebhookPing => "webhook.ping",
@@ -135,6 +150,9 @@ impl EventType {
             Action::SurveillanceOverdue => Self::SurveillanceOverdue,
             Action::FlaggedForWithdrawal => Self::CertificateFlaggedForWithdrawal,
             Action::Expired => Self::CertificateExpired,
+            Action::Maintained => Self::CertificateMaintained,
+            Action::ReviewRequired => Self::CertificateReviewRequired,
+            Action::ScopeExtended => Self::CertificateScopeExtended,
         }
     }
 }

@@ -6,9 +6,8 @@ use crate::common::{day, valid_application};
 use certflow_domain::Application;
 use certflow_domain::certificate::{
     Action, Certificate, CertificateSettings, Grant, IssueRequest, NumberFormat, ReasonRequest,
-    ReduceScopeRequest, ReviseRequest, SurveillanceRequest, SuspendRequest, certificate_number,
-    certsearch_record, issue, record_surveillance, reduce_scope, restore, revise, suspend, sweep,
-    withdraw,
+    ReduceScopeRequest, ReviseRequest, SuspendRequest, certificate_number, certsearch_record,
+    issue, record_surveillance, reduce_scope, restore, revise, suspend, sweep, withdraw,
 };
 use certflow_domain::decision::{DecisionMaker, DecisionRecord, Outcome};
 use certflow_domain::intake::application::{CertificateStatus, StandardCode};
@@ -239,7 +238,7 @@ fn suspension(body: Value) -> Result<SuspendRequest, String> {
     SuspendRequest::from_json(&body).map_err(|e| format!("{e:?}"))
 }
 
-fn cert() -> Result<Certificate, String> {
+pub(crate) fn cert() -> Result<Certificate, String> {
     issued(day(2026, 3, 20), "2026-04-01", Jurisdiction::Iaf)
 }
 
@@ -349,16 +348,8 @@ fn c5_withdrawn_certificate_refuses_everything() -> TestResult {
     let rev = ReviseRequest::from_json(&json!({ "reason": "x", "scope": "y" }))
         .map_err(|e| format!("{e:?}"))?;
     refused(revise(&mut c, &rev, "op", on), "C5")?;
-    let held = SurveillanceRequest { held_on: on };
     refused(
-        record_surveillance(
-            &mut c,
-            &held,
-            "op",
-            held.held_on,
-            Jurisdiction::Iaf,
-            &settings,
-        ),
+        record_surveillance(&mut c, on, "op", on, Jurisdiction::Iaf, &settings),
         "C5",
     )?;
     assert_eq!(c.history.len(), 2);
@@ -501,10 +492,9 @@ fn c1_revise_keeps_obsolete_revision_and_refuses_no_change() -> TestResult {
 fn c3_record_surveillance_replans_the_next_and_refuses_a_third() -> TestResult {
     let mut c = cert()?;
     let settings = CertificateSettings::default();
-    let held = |d| SurveillanceRequest { held_on: d };
     record_surveillance(
         &mut c,
-        &held(day(2027, 1, 15)),
+        day(2027, 1, 15),
         "op",
         day(2027, 1, 15),
         Jurisdiction::Cn,
@@ -518,7 +508,7 @@ fn c3_record_surveillance_replans_the_next_and_refuses_a_third() -> TestResult {
     );
     record_surveillance(
         &mut c,
-        &held(day(2028, 1, 10)),
+        day(2028, 1, 10),
         "op",
         day(2028, 1, 10),
         Jurisdiction::Cn,
@@ -528,7 +518,7 @@ fn c3_record_surveillance_replans_the_next_and_refuses_a_third() -> TestResult {
     refused(
         record_surveillance(
             &mut c,
-            &held(day(2028, 6, 1)),
+            day(2028, 6, 1),
             "op",
             day(2028, 6, 1),
             Jurisdiction::Cn,
@@ -554,9 +544,7 @@ fn c3_c5_restore_refused_while_surveillance_overdue() -> TestResult {
     refused(restore(&mut c, &reason("x")?, "op", day(2027, 3, 25)), "C3")?;
     record_surveillance(
         &mut c,
-        &SurveillanceRequest {
-            held_on: day(2027, 3, 26),
-        },
+        day(2027, 3, 26),
         "op",
         day(2027, 3, 26),
         Jurisdiction::Iaf,
@@ -735,15 +723,8 @@ fn c2_sweep_expires_after_last_valid_day_and_then_nothing() -> TestResult {
     let mut c = cert()?;
     let settings = CertificateSettings::default();
     for (i, d) in [day(2027, 1, 10), day(2028, 1, 10)].into_iter().enumerate() {
-        record_surveillance(
-            &mut c,
-            &SurveillanceRequest { held_on: d },
-            "op",
-            d,
-            Jurisdiction::Iaf,
-            &settings,
-        )
-        .map_err(|e| format!("{i}: {e:?}"))?;
+        record_surveillance(&mut c, d, "op", d, Jurisdiction::Iaf, &settings)
+            .map_err(|e| format!("{i}: {e:?}"))?;
     }
     // C2: the cycle runs from the decision of 2026-03-20: last valid day 2029-03-19.
     assert!(
@@ -1221,31 +1202,12 @@ fn r1_issuance_is_recorded_on_the_day_of_issue_not_the_effective_date() -> TestR
 #[test]
 fn r1_a_held_date_may_not_lie_in_the_future() -> TestResult {
     let today = decided();
-    // The issue's examples: held 2027-11-01 and 2028-10-01, recorded on 2026-11-30.
-    for held in ["2027-11-01", "2028-10-01", "2026-12-01"] {
-        let Err(errors) = SurveillanceRequest::from_json(&json!({ "held_on": held }), today) else {
-            return Err(format!("held_on {held} accepted on {today}"));
-        };
-        let got: Vec<_> = errors
-            .iter()
-            .map(|e| (e.field.as_str(), e.code, e.rule))
-            .collect();
-        assert_eq!(
-            got,
-            vec![("/held_on", certflow_domain::ErrorCode::OutOfRange, "R1")]
-        );
-    }
-    // Today itself is a past event's latest day.
-    SurveillanceRequest::from_json(&json!({ "held_on": "2026-11-30" }), today)
-        .map_err(|e| format!("{e:?}"))?;
-    // The domain refuses it too, should a caller skip the reader.
+    // A surveillance audit cannot have been held after the day it is applied.
     let mut c = issued(day(2026, 3, 20), "2026-03-20", Jurisdiction::Iaf)?;
     refused(
         record_surveillance(
             &mut c,
-            &SurveillanceRequest {
-                held_on: day(2027, 11, 1),
-            },
+            day(2027, 11, 1),
             "op",
             today,
             Jurisdiction::Iaf,
@@ -1256,9 +1218,7 @@ fn r1_a_held_date_may_not_lie_in_the_future() -> TestResult {
     // Recorded on the day it is recorded; the day held is data.
     record_surveillance(
         &mut c,
-        &SurveillanceRequest {
-            held_on: day(2026, 11, 1),
-        },
+        day(2026, 11, 1),
         "op",
         today,
         Jurisdiction::Iaf,
@@ -1339,7 +1299,6 @@ proptest! {
         let _ = ReasonRequest::from_json(&v);
         let _ = ReduceScopeRequest::from_json(&v);
         let _ = ReviseRequest::from_json(&v);
-        let _ = SurveillanceRequest::from_json(&v, NaiveDate::MAX);
     }
 }
 
@@ -1419,7 +1378,7 @@ fn c1_c3_c5_settings_checked_every_error_at_once() -> TestResult {
 fn surveillance_on(c: &mut Certificate, held_on: NaiveDate, today: NaiveDate) -> TestResult {
     record_surveillance(
         c,
-        &SurveillanceRequest { held_on },
+        held_on,
         "op",
         today,
         Jurisdiction::Iaf,
@@ -1438,7 +1397,7 @@ fn c3_a_surveillance_cannot_be_held_before_the_decision() -> TestResult {
         refused(
             record_surveillance(
                 &mut c,
-                &SurveillanceRequest { held_on: held },
+                held,
                 "op",
                 today,
                 Jurisdiction::Iaf,
@@ -1462,9 +1421,7 @@ fn c3_a_surveillance_cannot_be_held_before_the_previous_one() -> TestResult {
     refused(
         record_surveillance(
             &mut c,
-            &SurveillanceRequest {
-                held_on: day(2027, 3, 1),
-            },
+            day(2027, 3, 1),
             "op",
             day(2028, 6, 1),
             Jurisdiction::Iaf,

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 
 /// The layers in order, as `lib.rs` declares them: each may use only those before it.
-const LAYERS: [&str; 9] = [
+const LAYERS: [&str; 10] = [
     "shared",
     "intake",
     "review",
@@ -16,6 +16,7 @@ const LAYERS: [&str; 9] = [
     "audit",
     "decision",
     "certificate",
+    "cycle",
     "webhooks",
     "record",
 ];

@@ -34,10 +34,12 @@ use certflow_component::{
     invalid, is_application_id, keys_with_prefix, method_not_allowed, now, open_store,
     require_operator, set_json, store_error, update_json,
 };
+use certflow_domain::certificate::RecertificationNumbering;
 use certflow_domain::certificate::{
     self, Certificate, CertificateConfig, Grant, IssueRequest, ReasonRequest, ReduceScopeRequest,
     ReviseRequest, SuspendRequest, certificate_number, certsearch_record,
 };
+use certflow_domain::cycle::continue_cycle;
 use certflow_domain::decision::DecisionRecord;
 use certflow_domain::violation::Violation;
 use certflow_domain::{
@@ -208,6 +210,30 @@ fn issue(req: &Request, id: &str, by: Option<&str>) -> Outcome {
         get_json(&bucket, &key)?.ok_or_else(application_not_found)?;
     let by = by.map_or_else(|| decided_by(&record), str::to_string);
     let by = by.as_str();
+    let config = config(&bucket)?;
+    let mut request = request;
+    if let Some(renewing) = &record.recertification {
+        let (old, _) = stored(&bucket, &renewing.certificate)?;
+        if request
+            .previous_expiry
+            .is_some_and(|given| given != old.expires_on)
+        {
+            return Err(Problem::refused(
+                "The certificate",
+                vec![Violation::new(
+                    "S5",
+                    format!(
+                        "previous_expiry must be the renewed certificate's expiry {} (or left out)",
+                        old.expires_on
+                    ),
+                )],
+            ));
+        }
+        request.previous_expiry = Some(old.expires_on);
+        if config.certificate.recertification_numbering == RecertificationNumbering::Revision {
+            return recertify(&bucket, &record, &request, old, by, &config);
+        }
+    }
     if let Some(number) = &record.certificate
         && let Some(existing) = wait_for(&bucket, number)?
     {
@@ -220,7 +246,6 @@ fn issue(req: &Request, id: &str, by: Option<&str>) -> Outcome {
         }
         .into());
     }
-    let config = config(&bucket)?;
     let at = now();
     let mut certificate = grant_certificate(&record, &request, by, at.date_naive(), &config)?;
     certificate.number = match record.certificate {
@@ -252,6 +277,80 @@ fn issue(req: &Request, id: &str, by: Option<&str>) -> Outcome {
         certificate.number
     );
     Ok(issued(201, id, &certificate))
+}
+
+/// S5 (`recertification_numbering: revision`): the recertification decision continues the
+/// renewed certificate `old` into a new cycle, a new revision of the same number
+/// (`certflow_domain::cycle::continue_cycle`). The application is named certified first (as
+/// an issuance claims its number), then the certificate is continued by compare-and-swap; a
+/// retry after a failure between the two finds the application certified and the certificate
+/// not yet continued (its `application_id` is the old application's), and continues it.
+/// 201 when continued now, 200 when it already was.
+fn recertify(
+    bucket: &Bucket,
+    record: &ApplicationRecord<Value>,
+    request: &IssueRequest,
+    old: Certificate,
+    by: &str,
+    config: &CertificateConfig,
+) -> Outcome {
+    let id = record.id.as_str();
+    if old.application_id.as_deref() == Some(id) {
+        return Ok(issued(200, id, &old));
+    }
+    if record.certificate.is_none() && !record.status.may_become(Status::Certified) {
+        return Err(TransitionRefused {
+            current: record.status,
+            requested: Status::Certified,
+        }
+        .into());
+    }
+    let at = now();
+    let today = at.date_naive();
+    let renewed = grant_certificate(record, request, by, today, config)?;
+    let number = old.number.clone();
+    if record.certificate.is_none() {
+        let key = format!("application:{id}");
+        if let Claim::Lost(theirs) = claim(bucket, &key, number.clone(), by, at)?
+            && theirs != number
+        {
+            return Err(Problem::new(409, "conflict", "Issued concurrently")
+                .detail(format!("the application names certificate {theirs}")));
+        }
+    }
+    let (mut continued_now, mut already) = (false, false);
+    let continued =
+        update_json::<Certificate, _>(bucket, &format!("certificate:{number}"), false, |mut c| {
+            if c.application_id.as_deref() == Some(id) {
+                already = true;
+                return Update::Refuse(Problem::new(409, "conflict", "Already continued"));
+            }
+            match continue_cycle(&mut c, renewed.clone(), id, by, today) {
+                Ok(()) => {
+                    for change in &mut c.history {
+                        change.at.get_or_insert(at);
+                    }
+                    continued_now = true;
+                    Update::Store(c)
+                }
+                Err(violation) => Update::Refuse(
+                    Problem::refused("The certificate", vec![violation])
+                        .current_status(c.status_on(today).name()),
+                ),
+            }
+        });
+    let certificate = match continued {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(certificate_not_found()),
+        Err(_) if already => stored(bucket, &number)?.0,
+        Err(problem) => return Err(problem),
+    };
+    println!("application {id}: certificate {number} continued into a new cycle");
+    Ok(issued(
+        if continued_now { 201 } else { 200 },
+        id,
+        &certificate,
+    ))
 }
 
 /// Who an issuance chained by the decision records (R1): the principal that recorded the

@@ -29,6 +29,7 @@ use certflow_component::{
     constant_time_eq, get_json, idempotency_in_progress, is_application_id, is_operator,
     method_not_allowed, open_store, random_bytes, set_json, sha256_hex, store_error, unavailable,
 };
+use certflow_domain::certificate::{Certificate, CertificateConfig};
 use certflow_domain::{ApplicationRecord, FieldError, IntakeConfig, Problem};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -444,18 +445,46 @@ fn validated(
     let now = certflow_component::now();
     let accepted = certflow_domain::validate_document(value, now.date_naive(), &intake_config()?)
         .map_err(Problem::validation)?;
+    let recertification = match accepted.application["recertification_of"].as_str() {
+        Some(number) => Some(recertifying(
+            &accepted.application,
+            number,
+            now.date_naive(),
+        )?),
+        None => None,
+    };
     let token_sha256 = if id.is_empty() {
         String::new()
     } else {
         sha256_hex(current_token(secret, &id).as_bytes())
     };
-    Ok(ApplicationRecord::submitted(
-        id,
-        accepted,
-        token_sha256,
-        now,
-        by,
-    ))
+    let mut record = ApplicationRecord::submitted(id, accepted, token_sha256, now, by);
+    record.recertification = recertification;
+    Ok(record)
+}
+
+/// S4, C4: a recertification application's certificate, checked against the stored one and
+/// the CB's settings on `today` (`certflow_domain::cycle::check_recertification_application`):
+/// 422 at `/recertification_of` when it cannot be renewed; a late application is flagged.
+fn recertifying(
+    application: &Value,
+    number: &str,
+    today: chrono::NaiveDate,
+) -> Result<certflow_domain::cycle::Recertifying, Problem> {
+    let legal_id = serde_json::from_value(application["organization"]["legal_id"].clone())
+        .map_err(certflow_component::store_error)?;
+    let bucket = open_store()?;
+    let certificate: Option<Certificate> = get_json(&bucket, &format!("certificate:{number}"))?;
+    let config: CertificateConfig = get_json(&bucket, "settings")?.unwrap_or_default();
+    certflow_domain::cycle::check_recertification_application(
+        number,
+        certificate.as_ref(),
+        &legal_id,
+        today,
+        config.jurisdiction,
+        &config.certificate,
+    )
+    .map_err(|error| Problem::validation(vec![error]))
 }
 
 /// The work of the request that holds an Idempotency-Key's claim (I7): store the application

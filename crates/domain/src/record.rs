@@ -266,6 +266,10 @@ pub struct ApplicationRecord<A = Application> {
     /// [`CycleDecisionRecord`](crate::cycle::CycleDecisionRecord) as stored (D8).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cycle_decisions: Vec<serde_json::Value>,
+    /// S4: for a recertification application, the certificate it renews as checked when
+    /// it was received (late applications flagged, C4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recertification: Option<crate::cycle::Recertifying>,
 }
 
 impl<A> ApplicationRecord<A> {
@@ -305,6 +309,7 @@ impl<A> ApplicationRecord<A> {
             decision: None,
             certificate: None,
             cycle_decisions: Vec::new(),
+            recertification: None,
         }
     }
 

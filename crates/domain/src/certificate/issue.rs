@@ -118,7 +118,14 @@ pub fn issue(
         ));
     }
     let decided_on = decision.decided_on;
-    let effective_on = request.effective_on.unwrap_or(decided_on);
+    // A recertification takes effect, by default, the day after the old expiry (the old
+    // certificate stays in force until then), or on the decision when that is later (C4).
+    let effective_on = request.effective_on.unwrap_or_else(|| {
+        request
+            .previous_expiry
+            .and_then(|p| p.succ_opt())
+            .map_or(decided_on, |next| next.max(decided_on))
+    });
     if effective_on < decided_on {
         violations.push(Violation::new(
             "C2",

@@ -50,6 +50,7 @@ pub use issue::{CertifiedSite, Contents, Grant, certificate_number, issue};
 pub use crate::decision::certificate_details::{IssueRequest, Signatory, SiteScope};
 pub use crate::shared::settings::{
     AccreditationBody, CertificateSettings, CertificationBody, NumberFormat,
+    RecertificationNumbering,
 };
 
 pub use lifecycle::{
@@ -213,6 +214,9 @@ pub enum Action {
     ReviewRequired,
     /// Scope extended by a decision after a scope extension audit, new revision (X1, C1).
     ScopeExtended,
+    /// Continued into a new cycle by a recertification decision: new revision, new expiry
+    /// (S5, C1, C2).
+    Recertified,
 }
 
 /// R1: one append-only change: who, when, what, why and the rule.

@@ -20,6 +20,7 @@
 mod changes;
 mod decision;
 mod maintain;
+mod recertification;
 
 pub use crate::certificate::cycle_record::{
     AppliedAudit, AppliedDecision, CertificateChange, ChangeIssued, ChangeRequest, ChangeReview,
@@ -32,6 +33,9 @@ pub use decision::{
     check_cycle_decision,
 };
 pub use maintain::{apply_cycle_audit, review_reasons};
+pub use recertification::{
+    Recertifying, check_recertification_application, continue_cycle, last_decision_day,
+};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

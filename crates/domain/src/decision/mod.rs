@@ -294,11 +294,13 @@ pub fn check_decision(
     })
 }
 
-/// The latest stage 2 audit, by last day.
+/// The latest stage 2 audit, by last day; for a recertification application (S5) the latest
+/// recertification audit, which takes stage 2's place (an application has one kind or the
+/// other: `Status::accepts_audit`).
 fn latest_stage_2(audits: &[AuditRecord]) -> Option<&AuditRecord> {
     audits
         .iter()
-        .filter(|a| a.audit_type == AuditType::Stage2)
+        .filter(|a| matches!(a.audit_type, AuditType::Stage2 | AuditType::Recertification))
         .max_by_key(|a| a.ends_on)
 }
 
@@ -324,7 +326,7 @@ fn check_grant(
     let Some(stage2) = latest_stage_2(audits) else {
         violations.push(Violation::new(
             "D8",
-            "a grant needs a stage 2 audit recorded: there is no audit information to rely on",
+            "a grant needs a stage 2 audit (a recertification audit, for a recertification) recorded: there is no audit information to rely on",
         ));
         return;
     };

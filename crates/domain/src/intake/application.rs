@@ -40,6 +40,10 @@ pub struct Application {
     /// Present when the certificate is transferred from another CB (I1; checked under A10).
     #[serde(default)]
     pub transfer: Option<Transfer>,
+    /// S4 (docs/CYCLE.md): the number of this CB's certificate the application renews, for a
+    /// recertification; absent for an initial certification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recertification_of: Option<String>,
     /// Contract extension for I5: certificates the applicant held before, with any suspension
     /// or withdrawal.
     #[serde(default)]

@@ -274,6 +274,7 @@ pub(crate) static APPLICATION: Kind = Kind::Object(&[
             req("issuing_cb_ceased", Kind::Bool),
         ]),
     ),
+    opt("recertification_of", line(100)),
     opt(
         "previous_certifications",
         Kind::Array {

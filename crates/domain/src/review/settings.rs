@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::quantity::{AuditDays, Hours};
 use super::reader::{Known, Reader, child, field};
 use crate::shared::error::{ErrorCode, FieldError};
-use crate::shared::settings::{CertificateSettings, Jurisdiction};
+use crate::shared::settings::{CertificateSettings, Jurisdiction, RecertificationNumbering};
 
 /// The review's [cfg] values (A1, A2, A3, A5, A7, M5) and the jurisdiction.
 ///
@@ -382,6 +382,19 @@ fn read_certificate(r: &mut Reader, value: &Value, target: &mut CertificateSetti
             section.insert(key.to_owned(), Value::from(n));
         }
     }
+    if let Some(v) = field(map, "recertification_numbering") {
+        match v.as_str() {
+            Some(name) if RecertificationNumbering::NAMES.contains(&name) => {
+                section.insert("recertification_numbering".to_owned(), Value::from(name));
+            }
+            _ => r.error(
+                &child(PATH, "recertification_numbering"),
+                ErrorCode::InvalidValue,
+                "expected \"revision\" or \"new_number\"",
+                "S5",
+            ),
+        }
+    }
     if let Some(v) = field(map, "number_prefix") {
         match v.as_str() {
             Some(prefix) => {
@@ -461,7 +474,7 @@ fn read_body(
 }
 
 /// The members of the certificate section, with the rule each cites.
-const CERTIFICATE_KEYS: [Known; 10] = [
+const CERTIFICATE_KEYS: [Known; 11] = [
     ("number_prefix", "C1"),
     ("number_digits", "C1"),
     ("suspension_months", "C5"),
@@ -472,6 +485,7 @@ const CERTIFICATE_KEYS: [Known; 10] = [
     ("certification_body", "C1"),
     ("effective_within_days", "C2"),
     ("accreditation_body", "C7"),
+    ("recertification_numbering", "S5"),
 ];
 
 /// The members of `certificate.certification_body` (C1).

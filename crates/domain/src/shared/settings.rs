@@ -119,6 +119,26 @@ pub struct CertificateSettings {
     pub effective_within_days: u32,
     /// C7: the accreditation body named in the CertSearch export.
     pub accreditation_body: AccreditationBody,
+    /// S5: what a recertification issues: a new revision of the same certificate number
+    /// (`revision`, the default) or a certificate with a new number (`new_number`).
+    pub recertification_numbering: RecertificationNumbering,
+}
+
+/// S5 (docs/CYCLE.md; seed §5.6.3): how the certificate of a new cycle is numbered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecertificationNumbering {
+    /// The same number, a new revision continuing from the old expiry; the old revisions
+    /// stay, obsolete (C1).
+    #[default]
+    Revision,
+    /// A new number; the old certificate runs to its expiry.
+    NewNumber,
+}
+
+impl RecertificationNumbering {
+    /// The contract's names, in declaration order.
+    pub const NAMES: &'static [&'static str] = &["revision", "new_number"];
 }
 
 impl Default for CertificateSettings {
@@ -134,6 +154,7 @@ impl Default for CertificateSettings {
             certification_body: CertificationBody::default(),
             effective_within_days: 90,
             accreditation_body: AccreditationBody::default(),
+            recertification_numbering: RecertificationNumbering::default(),
         }
     }
 }

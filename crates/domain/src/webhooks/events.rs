@@ -68,6 +68,9 @@ pub enum EventType {
     /// A certificate's scope was extended, new revision (X1, C1).
     #[serde(rename = "certificate.scope_extended")]
     CertificateScopeExtended,
+    /// A certificate continued into a new cycle by a recertification decision (S5).
+    #[serde(rename = "certificate.recertified")]
+    CertificateRecertified,
     /// A surveillance audit was recorded on the certificate (C3).
     #[serde(rename = "surveillance.recorded")]
     SurveillanceRecorded,
@@ -81,7 +84,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every event type, in the order of the workflow.
-    pub const ALL: [EventType; 21] = [
+    pub const ALL: [EventType; 22] = [
         Self::ApplicationSubmitted,
         Self::ApplicationScreened,
         Self::ApplicationReviewed,
@@ -100,6 +103,7 @@ impl EventType {
         Self::CertificateMaintained,
         Self::CertificateReviewRequired,
         Self::CertificateScopeExtended,
+        Self::CertificateRecertified,
         Self::SurveillanceRecorded,
         Self::SurveillanceOverdue,
         Self::WebhookPing,
@@ -126,6 +130,7 @@ impl EventType {
             Self::CertificateMaintained => "certificate.maintained",
             Self::CertificateReviewRequired => "certificate.review_required",
             Self::CertificateScopeExtended => "certificate.scope_extended",
+            Self::CertificateRecertified => "certificate.recertified",
             Self::SurveillanceRecorded => "surveillance.recorded",
             Self::SurveillanceOverdue => "surveillance.overdue",
             Self::WebhookPing => "webhook.ping",
@@ -153,6 +158,7 @@ impl EventType {
             Action::Maintained => Self::CertificateMaintained,
             Action::ReviewRequired => Self::CertificateReviewRequired,
             Action::ScopeExtended => Self::CertificateScopeExtended,
+            Action::Recertified => Self::CertificateRecertified,
         }
     }
 }

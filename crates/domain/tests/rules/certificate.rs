@@ -59,7 +59,7 @@ fn request_json(effective_on: &str) -> Value {
     })
 }
 
-fn request(effective_on: &str) -> Result<IssueRequest, String> {
+pub(crate) fn request(effective_on: &str) -> Result<IssueRequest, String> {
     IssueRequest::from_json(&request_json(effective_on)).map_err(|e| format!("{e:?}"))
 }
 
@@ -71,7 +71,7 @@ fn issued(
     issued_on_request(decided, &request(effective_on)?, jurisdiction)
 }
 
-fn issued_on_request(
+pub(crate) fn issued_on_request(
     decided: NaiveDate,
     request: &IssueRequest,
     jurisdiction: Jurisdiction,

@@ -13,6 +13,7 @@ mod layers;
 mod people;
 mod programme;
 mod properties;
+mod recertification;
 mod remote_audit;
 mod review;
 mod review_properties;

@@ -52,7 +52,7 @@ const NAMES: &[&str] = &[
 ];
 
 const RULES: &[&str] = &[
-    "A1", "A2", "A3", "A5", "A7", "M5", "C1", "C2", "C3", "C4", "C5", "C7",
+    "A1", "A2", "A3", "A5", "A7", "M5", "C1", "C2", "C3", "C4", "C5", "C7", "S5",
 ];
 
 fn key() -> impl Strategy<Value = String> {

@@ -1,0 +1,223 @@
+//! Rules S4 and S5 (docs/CYCLE.md; seed §5.6.3; ISO/IEC 17021-1 9.6.3) with C2 and C4:
+//! a recertification application checked against the certificate it renews (in time, late,
+//! past the restoration window, to the day), and the new cycle continuing the certificate
+//! as a new revision.
+
+use crate::certificate::{cert, issued_on_request, request};
+use crate::common::cb::client;
+use crate::common::day;
+use certflow_domain::certificate::{Action, CertificateSettings, withdraw};
+use certflow_domain::cycle::{check_recertification_application, continue_cycle};
+use certflow_domain::intake::application::{CertificateStatus, LegalId, LegalIdType};
+use certflow_domain::review::Jurisdiction;
+use chrono::NaiveDate;
+
+type TestResult = Result<(), String>;
+
+const NUMBER: &str = "CF-2026-000042";
+
+fn check_on(
+    today: NaiveDate,
+    jurisdiction: Jurisdiction,
+) -> Result<certflow_domain::cycle::Recertifying, String> {
+    let c = cert()?;
+    check_recertification_application(
+        NUMBER,
+        Some(&c),
+        &client(),
+        today,
+        jurisdiction,
+        &CertificateSettings::default(),
+    )
+    .map_err(|e| format!("{e:?}"))
+}
+
+fn refused_with(today: NaiveDate, jurisdiction: Jurisdiction, rule: &str) -> TestResult {
+    match check_on(today, jurisdiction) {
+        Err(e) if e.contains(&format!("rule: \"{rule}\"")) && e.contains("/recertification_of") => {
+            Ok(())
+        }
+        other => Err(format!(
+            "expected a {rule} refusal on {today}, got {other:?}"
+        )),
+    }
+}
+
+#[test]
+fn s4_c4_applied_on_the_apply_by_day_is_in_time_the_day_after_is_late() -> TestResult {
+    // Decided 2026-03-20: valid to 2029-03-19 (C2), apply 3 months before [cfg] (C4).
+    let c = cert()?;
+    assert_eq!(c.expires_on, day(2029, 3, 19));
+    assert_eq!(c.recertification.apply_by, day(2028, 12, 19));
+    let in_time = check_on(day(2028, 12, 19), Jurisdiction::Iaf)?;
+    assert!(!in_time.late && in_time.reasons.is_empty(), "{in_time:?}");
+    assert_eq!(in_time.expires_on, day(2029, 3, 19));
+    let late = check_on(day(2028, 12, 20), Jurisdiction::Iaf)?;
+    assert!(late.late, "{late:?}");
+    assert_eq!(late.reasons.first().map(|r| r.rule.as_str()), Some("C4"));
+    Ok(())
+}
+
+#[test]
+fn s4_c4_iaf_restoration_window_ends_six_months_after_expiry() -> TestResult {
+    // 2029-03-19 + 6 months = 2029-09-19: the last day; the day after is refused.
+    let restorable = check_on(day(2029, 9, 19), Jurisdiction::Iaf)?;
+    assert!(
+        restorable.late && restorable.reasons.len() == 2,
+        "{restorable:?}"
+    );
+    refused_with(day(2029, 9, 20), Jurisdiction::Iaf, "C4")
+}
+
+#[test]
+fn s4_c4_cn_never_restores_an_expired_certificate() -> TestResult {
+    let on_expiry = check_on(day(2029, 3, 19), Jurisdiction::Cn)?;
+    assert!(on_expiry.late, "{on_expiry:?}");
+    refused_with(day(2029, 3, 20), Jurisdiction::Cn, "C4")
+}
+
+#[test]
+fn s4_unknown_certificate_and_another_organization_are_refused() -> TestResult {
+    let settings = CertificateSettings::default();
+    let unknown = check_recertification_application(
+        NUMBER,
+        None,
+        &client(),
+        day(2028, 12, 1),
+        Jurisdiction::Iaf,
+        &settings,
+    );
+    assert!(
+        matches!(&unknown, Err(e) if e.rule == "S4" && e.field == "/recertification_of"),
+        "{unknown:?}"
+    );
+    let c = cert()?;
+    let other = LegalId {
+        kind: LegalIdType::Uscc,
+        number: "91110000100000000X".to_string(),
+    };
+    let theirs = check_recertification_application(
+        NUMBER,
+        Some(&c),
+        &other,
+        day(2028, 12, 1),
+        Jurisdiction::Iaf,
+        &settings,
+    );
+    assert!(matches!(&theirs, Err(e) if e.rule == "S4"), "{theirs:?}");
+    Ok(())
+}
+
+#[test]
+fn s4_c5_a_withdrawn_certificate_is_not_renewed() -> TestResult {
+    let mut c = cert()?;
+    let reason = certflow_domain::certificate::ReasonRequest::from_json(
+        &serde_json::json!({ "reason": "client request" }),
+    )
+    .map_err(|e| format!("{e:?}"))?;
+    withdraw(&mut c, &reason, "op", day(2027, 1, 5)).map_err(|v| format!("{v:?}"))?;
+    let refused = check_recertification_application(
+        NUMBER,
+        Some(&c),
+        &client(),
+        day(2028, 12, 1),
+        Jurisdiction::Iaf,
+        &CertificateSettings::default(),
+    );
+    assert!(matches!(&refused, Err(e) if e.rule == "C5"), "{refused:?}");
+    Ok(())
+}
+
+#[test]
+fn s5_c1_c2_the_new_cycle_is_a_new_revision_from_the_old_expiry() -> TestResult {
+    let mut c = cert()?;
+    // Decided before the expiry; the new cycle starts the day after it (C2, C4).
+    // No effective date given: the day after the old expiry (C4).
+    let mut renewal = request("2029-03-20")?;
+    renewal.effective_on = None;
+    renewal.previous_expiry = Some(day(2029, 3, 19));
+    let renewed = issued_on_request(day(2029, 2, 1), &renewal, Jurisdiction::Iaf)?;
+    continue_cycle(&mut c, renewed, "app-2", "operator:zhao", day(2029, 2, 1))
+        .map_err(|v| format!("{v:?}"))?;
+    assert_eq!(c.number, NUMBER);
+    assert_eq!(c.revision, 2);
+    assert_eq!(c.revisions.len(), 2);
+    assert!(c.revisions[0].obsolete && !c.revisions[1].obsolete);
+    assert_eq!(c.revisions[1].effective_on, day(2029, 3, 20));
+    // Three years from the day after the old expiry: to 2032-03-19.
+    assert_eq!(c.expires_on, day(2032, 3, 19));
+    assert_eq!(c.recertification.apply_by, day(2031, 12, 19));
+    assert_eq!(c.decided_on, day(2029, 2, 1));
+    assert_eq!(c.status, CertificateStatus::Active);
+    assert_eq!(c.application_id.as_deref(), Some("app-2"));
+    assert!(c.surveillance.iter().all(|s| s.held_on.is_none()));
+    let last = c.history.last().ok_or("no history")?;
+    assert_eq!(
+        (last.action, last.rule.as_str(), last.by.as_str()),
+        (Action::Recertified, "S5", "operator:zhao")
+    );
+    Ok(())
+}
+
+#[test]
+fn s5_c4_an_expired_certificate_is_restored_within_the_window() -> TestResult {
+    let mut c = cert()?;
+    let mut renewal = request("2029-06-30")?;
+    renewal.effective_on = None;
+    renewal.previous_expiry = Some(day(2029, 3, 19));
+    // Effective on the decision (the default after the expiry). Decided 2029-06-30 (IAF, within 6 months): the cycle still runs from the old expiry.
+    let renewed = issued_on_request(day(2029, 6, 30), &renewal, Jurisdiction::Iaf)?;
+    assert_eq!(c.status_on(day(2029, 6, 30)), CertificateStatus::Expired);
+    continue_cycle(&mut c, renewed, "app-2", "op", day(2029, 6, 30))
+        .map_err(|v| format!("{v:?}"))?;
+    assert_eq!(c.status_on(day(2029, 6, 30)), CertificateStatus::Active);
+    assert_eq!(c.expires_on, day(2032, 3, 19));
+    assert_eq!(c.revisions[1].effective_on, day(2029, 6, 30));
+    let last = c.history.last().ok_or("no history")?;
+    assert!(last.reason.contains("restored"), "{}", last.reason);
+    Ok(())
+}
+
+#[test]
+fn s5_c5_a_withdrawn_certificate_is_not_continued() -> TestResult {
+    let mut c = cert()?;
+    let reason = certflow_domain::certificate::ReasonRequest::from_json(
+        &serde_json::json!({ "reason": "client request" }),
+    )
+    .map_err(|e| format!("{e:?}"))?;
+    withdraw(&mut c, &reason, "op", day(2028, 1, 5)).map_err(|v| format!("{v:?}"))?;
+    let mut renewal = request("2029-03-20")?;
+    renewal.previous_expiry = Some(day(2029, 3, 19));
+    let renewed = issued_on_request(day(2029, 2, 1), &renewal, Jurisdiction::Iaf)?;
+    let refused = continue_cycle(&mut c, renewed, "app-2", "op", day(2029, 2, 1));
+    assert!(matches!(&refused, Err(v) if v.rule == "C5"), "{refused:?}");
+    assert_eq!(c.revision, 1);
+    Ok(())
+}
+
+#[test]
+fn s5_a_cycle_continued_twice_runs_six_years_and_more() -> TestResult {
+    let mut c = cert()?;
+    for (decided, prev, effective, expires) in [
+        (
+            day(2029, 2, 1),
+            day(2029, 3, 19),
+            "2029-03-20",
+            day(2032, 3, 19),
+        ),
+        (
+            day(2032, 1, 15),
+            day(2032, 3, 19),
+            "2032-03-20",
+            day(2035, 3, 19),
+        ),
+    ] {
+        let mut renewal = request(effective)?;
+        renewal.previous_expiry = Some(prev);
+        let renewed = issued_on_request(decided, &renewal, Jurisdiction::Iaf)?;
+        continue_cycle(&mut c, renewed, "app-n", "op", decided).map_err(|v| format!("{v:?}"))?;
+        assert_eq!(c.expires_on, expires);
+    }
+    assert_eq!(c.revision, 3);
+    Ok(())
+}

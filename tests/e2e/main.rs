@@ -15,6 +15,7 @@ mod intake;
 mod maintenance;
 mod openapi;
 mod outcome;
+mod recertification;
 mod redis;
 mod replicas;
 mod review;

@@ -17,7 +17,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 /// S2: an ISMS surveillance report's checklist, every item covered.
-fn checklist() -> Value {
+pub(crate) fn checklist() -> Value {
     let items = [
         "maintenance_elements",
         "external_communication",

@@ -1,0 +1,139 @@
+//! Recertification end to end (S4, S5 of docs/CYCLE.md; seed §5.6.3; C2, C4): the real
+//! `spin.toml` certifies an application; on the last day to apply in time the client applies
+//! for recertification naming its certificate; the review accepts it, the recertification
+//! audit is held, the decision grants, and the certificate continues into a new cycle as a
+//! new revision of the same number from the day after the old expiry. The new cycle's
+//! surveillance is recorded on the new application. Then the whole cycle again, applied a
+//! day late (accepted, flagged C4): the 3-year cycle runs twice in a row.
+
+use anyhow::{Context, Result, ensure};
+use certflow_tests::each_store;
+use certflow_tests::workflow::{audit, certify, date, grant_certificate, post, register_people};
+use certflow_tests::{Host, OPERATOR, example_application, start_app, start_app_at};
+use chrono::NaiveDate;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// The operator's full certificate.
+async fn record(host: &Host, number: &str) -> Result<Value> {
+    let full = host
+        .operator(
+            Method::GET,
+            &format!("/api/certificates/{number}/record"),
+            None,
+        )
+        .await?;
+    ensure!(full.status == 200, "{}", full.body);
+    Ok(full.body)
+}
+
+/// The application document renewing certificate `number`.
+fn recertification_of(number: &str) -> Result<Value> {
+    let mut application = example_application()?;
+    application["recertification_of"] = json!(number);
+    Ok(application)
+}
+
+/// S4, S5 on `host` (its today `today`): the recertification application for `number`, its
+/// review, its recertification audit and the grant; returns the new application's id and
+/// its record.
+async fn recertify(host: &Host, number: &str, today: NaiveDate, late: bool) -> Result<String> {
+    let created = host.submit(&recertification_of(number)?, None).await?;
+    ensure!(created.status == 201, "{}", created.body);
+    let id = created.body["id"].as_str().context("id")?.to_string();
+    let read = host
+        .operator(Method::GET, &format!("/api/applications/{id}"), None)
+        .await?;
+    ensure!(read.status == 200, "{}", read.body);
+    let renewing = &read.body["recertification"];
+    ensure!(
+        renewing["certificate"] == number && renewing["late"] == late,
+        "{renewing}"
+    );
+    ensure!(date(&renewing["applied_on"])? == today, "{renewing}");
+
+    let accept =
+        json!({ "decision": "accept", "reviewer": "Wang Fang", "technical_areas": ["IAF 33"] });
+    let reviewed = post(host, &format!("/api/applications/{id}/review"), &accept).await?;
+    ensure!(reviewed.status == 200, "{}", reviewed.body);
+
+    let audits = format!("/api/applications/{id}/audits");
+    let team = [("li-na", "lead"), ("chen-jie", "auditor")];
+    // A stage 2 is not what a recertification application takes (S1's table).
+    let stage_2 = audit("stage_2", today, today, &team, json!([]));
+    let refused = post(host, &audits, &stage_2).await?;
+    ensure!(refused.status == 409, "{}", refused.body);
+    let held = post(
+        host,
+        &audits,
+        &audit("recertification", today, today, &team, json!([])),
+    )
+    .await?;
+    ensure!(held.status == 201, "{}", held.body);
+
+    let renewed = grant_certificate(host, &id).await?;
+    ensure!(renewed == number, "a revision of {number}, not {renewed}");
+    Ok(id)
+}
+
+each_store! {
+async fn s4_s5_a_certificate_renewed_twice_as_new_revisions() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start_app(state.path()).await?;
+    register_people(&host).await?;
+    let (_, number) = certify(&host, &mut Vec::new()).await?;
+    let first = record(&host, &number).await?;
+    let expires = date(&first["expires_on"])?;
+    let apply_by = date(&first["recertification"]["apply_by"])?;
+
+    // S4: a certificate that does not exist cannot be renewed: 422 at the field.
+    let unknown = host.submit(&recertification_of("CF-2099-999999")?, None).await?;
+    ensure!(unknown.status == 422, "{}", unknown.body);
+    let error = &unknown.body["errors"][0];
+    ensure!(error["field"] == "/recertification_of" && error["rule"] == "S4", "{}", unknown.body);
+    host.stop().await?;
+
+    // On the last day to apply in time (C4: 3 months before expiry).
+    let host = start_app_at(state.path(), certflow_tests::workflow::offset_to(apply_by)?).await?;
+    let renewal = recertify(&host, &number, apply_by, false).await?;
+    let second = record(&host, &number).await?;
+    ensure!(second["revision"] == 2 && second["status"] == "active", "{second}");
+    let new_start = expires.succ_opt().context("date")?;
+    ensure!(date(&second["revisions"][1]["effective_on"])? == new_start, "{second}");
+    ensure!(second["revisions"][0]["obsolete"] == true, "{second}");
+    let renewed_expiry = date(&second["expires_on"])?;
+    ensure!(renewed_expiry > expires, "{second}");
+    ensure!(second["application_id"] == renewal.as_str(), "{second}");
+    let last = second["history"].as_array().and_then(|h| h.last()).context("history")?;
+    let operator = format!("operator:{OPERATOR}");
+    ensure!(last["action"] == "recertified" && last["rule"] == "S5", "{last}");
+    ensure!(last["by"] == operator.as_str(), "{last}");
+    // The public view: the same number, still valid, the new revision.
+    let (status, public) = host.get(&format!("/api/certificates/{number}")).await?;
+    ensure!(status == 200 && public.contains("\"active\""), "{public}");
+
+    // The new cycle's first surveillance is recorded on the renewing application (S1).
+    let today = apply_by;
+    let mut surveillance = audit("surveillance_1", today, today,
+        &[("li-na", "lead"), ("chen-jie", "auditor")], json!([]));
+    surveillance["recommendation"] = json!("maintain");
+    surveillance["checklist"] = crate::maintenance::checklist();
+    let held = post(&host, &format!("/api/applications/{renewal}/audits"), &surveillance).await?;
+    ensure!(held.status == 201, "{}", held.body);
+    ensure!(held.body["certificate"]["applied"]["outcome"] == "maintained", "{}", held.body);
+    host.stop().await?;
+
+    // The second cycle, applied one day late: accepted and flagged (C4), renewed again.
+    let renewed_apply_by = date(&second["recertification"]["apply_by"])?;
+    let late_day = renewed_apply_by.succ_opt().context("date")?;
+    let host = start_app_at(state.path(), certflow_tests::workflow::offset_to(late_day)?).await?;
+    recertify(&host, &number, late_day, true).await?;
+    let third = record(&host, &number).await?;
+    ensure!(third["revision"] == 3 && third["status"] == "active", "{third}");
+    ensure!(date(&third["expires_on"])? > renewed_expiry, "{third}");
+    let actions: Vec<&str> = third["history"].as_array().context("history")?
+        .iter().filter_map(|h| h["action"].as_str()).collect();
+    ensure!(actions.iter().filter(|a| **a == "recertified").count() == 2, "{actions:?}");
+    host.stop().await
+}
+}

@@ -238,23 +238,23 @@ async fn s3_x1_x2_g1_a_certificate_maintained_suspended_restored_extended_and_ch
     let maintained = post(&host, &decision, &maintain).await?;
     ensure!(maintained.status == 201, "{}", maintained.body);
     let issued = post(&host, &format!("{changes}/{site_id}/issue"), &json!({})).await?;
-    ensure!(issued.status == 200, "{}", issued.body);
+    ensure!(issued.status == 200, "status {}: {}", issued.status, issued.body);
     ensure!(issued.body["certificate"]["revision"] == 4
         && issued.body["certificate"]["revisions"][3]["contents"]["sites"][1]["name"] == "Suzhou office",
-        "{}", issued.body);
+        "revision 4 with the new site: {}", issued.body);
     let listed = host.operator(Method::GET, &changes, None).await?;
-    ensure!(listed.status == 200 && listed.body["changes"].as_array().map(Vec::len) == Some(2), "{}", listed.body);
-    ensure!(listed.body["changes"][1]["issued"]["audit"] == audit_id.as_str(), "{}", listed.body);
+    ensure!(listed.status == 200 && listed.body["changes"].as_array().map(Vec::len) == Some(2), "listed: {}", listed.body);
+    ensure!(listed.body["changes"][1]["issued"]["audit"] == audit_id.as_str(), "listed: {}", listed.body);
 
     // C6, R3: the public history shows each outcome, never a review pending.
     let (status, text) = host.get(&format!("/api/certificates/{number}")).await?;
-    ensure!(status == 200, "{text}");
+    ensure!(status == 200, "public: {text}");
     let public: Value = serde_json::from_str(&text)?;
     let actions: Vec<&str> = public["history"].as_array().context("history")?
         .iter().filter_map(|h| h["action"].as_str()).collect();
     ensure!(actions == ["issued", "surveillance_held", "maintained", "surveillance_held", "suspended",
         "restored", "scope_extended", "revised", "maintained", "revised"], "{actions:?}");
-    ensure!(!text.contains("review_required") && !text.contains("Wang Fang"), "{text}");
+    ensure!(!text.contains("review_required") && !text.contains("Wang Fang"), "public: {text}");
 
     // Nothing is left for the sweep to apply; the decisions are on the application (D8).
     let swept = post(&host, "/api/certificates/sweep", &json!({})).await?;

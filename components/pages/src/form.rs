@@ -472,6 +472,8 @@ impl Ctx<'_> {
             (self.control("restricted_records.description", Input::Textarea, false))
         };
         let restricted = self.fieldset("restricted_records", restricted);
+        let recertification = self.control("recertification_of", Input::Text, false);
+        let recertification = self.fieldset("recertification", recertification);
         let transfer = html! {
             (self.control("transfer.previous_cb", Input::Text, false))
             (self.control("transfer.certificate_number", Input::Text, false))
@@ -500,7 +502,8 @@ impl Ctx<'_> {
         let language = self.fieldset("language", language);
         html! {
             (organization) (contact) (standards_set) (scope) (sites) (groups) (management)
-            (outsourced) (consultancy) (restricted) (transfer) (previous) (declarations) (language)
+            (outsourced) (consultancy) (restricted) (recertification) (transfer) (previous)
+            (declarations) (language)
         }
     }
 }

@@ -168,6 +168,11 @@ pub struct CertificateChange {
     pub requested_by: String,
     /// What changes.
     pub request: ChangeRequest,
+    /// How many cycle audits the certificate had applied when the change was requested: a
+    /// change that needs an audit relies only on one applied after it (G1). 0 on changes
+    /// stored before it was kept, and after a recertification cleared the applied audits.
+    #[serde(default)]
+    pub audits_applied_before: usize,
     /// The review, once made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<ChangeReview>,

@@ -157,6 +157,7 @@ pub fn request_change(
         requested_on: today,
         requested_by: by.to_string(),
         request,
+        audits_applied_before: c.cycle_audits.len(),
         review: None,
         issued: None,
     });
@@ -188,32 +189,33 @@ pub fn review_change(
     Ok(())
 }
 
-/// G1: the special audit made on or after `since` that was concluded positively, if any: a
-/// positive decision on a special audit (X1, X2), or a short-notice audit maintained by the
-/// lead auditor's positive conclusion (S3).
-fn positive_special_audit(c: &Certificate, since: NaiveDate) -> Option<String> {
-    let started_since = |audit: &str| {
-        c.cycle_audits
-            .iter()
-            .find(|a| a.audit == audit)
-            .is_none_or(|a| a.starts_on >= since)
-    };
+/// G1: the special audit made for `change` that was concluded positively, if any: one
+/// applied to the certificate after the change was requested and starting on or after its
+/// day, with a positive decision on it (X1, X2), or a short-notice audit maintained by the
+/// lead auditor's positive conclusion (S3). An audit held the same day but applied before
+/// the request was not made for it.
+fn positive_special_audit(c: &Certificate, change: &CertificateChange) -> Option<String> {
+    let since = change.requested_on;
+    let after: Vec<_> = c
+        .cycle_audits
+        .iter()
+        .skip(change.audits_applied_before)
+        .filter(|a| a.starts_on >= since)
+        .collect();
     c.cycle_decisions
         .iter()
         .find(|d| {
             d.audit_kind.is_special()
                 && d.outcome.is_positive()
                 && d.decided_on >= since
-                && started_since(&d.audit)
+                && after.iter().any(|a| a.audit == d.audit)
         })
         .map(|d| d.audit.clone())
         .or_else(|| {
-            c.cycle_audits
+            after
                 .iter()
                 .find(|a| {
-                    a.kind == CycleAuditKind::ShortNotice
-                        && a.outcome == Maintenance::Maintained
-                        && a.starts_on >= since
+                    a.kind == CycleAuditKind::ShortNotice && a.outcome == Maintenance::Maintained
                 })
                 .map(|a| a.audit.clone())
         })
@@ -248,7 +250,7 @@ pub fn issue_change(
         ));
     }
     let audit = if review.needs_audit {
-        let Some(audit) = positive_special_audit(c, change.requested_on) else {
+        let Some(audit) = positive_special_audit(c, &change) else {
             return Err(Violation::new(
                 "G1",
                 format!(

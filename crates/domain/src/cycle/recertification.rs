@@ -201,6 +201,10 @@ pub fn continue_cycle(
     old.review_required = None;
     old.cycle_audits.clear();
     old.cycle_decisions.clear();
+    // G1: a change still open relies on audits applied from now on.
+    for change in old.changes.iter_mut().filter(|ch| ch.issued.is_none()) {
+        change.audits_applied_before = 0;
+    }
     old.application_id = Some(application_id.to_string());
     let restored = if restored {
         format!(", restored after its expiry of {previous_expiry} (C4)")

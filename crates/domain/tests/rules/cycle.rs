@@ -800,6 +800,52 @@ fn g1_a_change_that_needs_an_audit_waits_for_a_special_audit_decided_after_it() 
 }
 
 #[test]
+fn g1_a_special_audit_applied_before_the_request_does_not_count_even_on_the_same_day() -> TestResult
+{
+    let mut c = cert()?;
+    let on = day(2027, 4, 1);
+    // A short-notice audit held, applied and decided on the day of the request, but before it.
+    let before = audit(
+        "audit-3",
+        "special",
+        Some("short_notice"),
+        "2027-04-01",
+        &["minor"],
+        "maintain",
+    )?;
+    apply(&mut c, &before, on)?;
+    let id = request_change(
+        &mut c,
+        change(json!({ "reason": "renamed", "organization": "Acme Payroll Co., Ltd." }))?,
+        "operator:ops",
+        on,
+    )
+    .map_err(|v| format!("{v:?}"))?;
+    review_change(&mut c, &id, review(true), "operator:ops", on).map_err(|v| format!("{v:?}"))?;
+    let refused = issue_change(&mut c, &id, "operator:ops", on);
+    assert_eq!(refused.err().map(|v| v.rule), Some("G1".to_string()));
+    // The same kind of audit applied after the request, the same day, counts (S3 maintained).
+    let after = audit(
+        "audit-4",
+        "special",
+        Some("short_notice"),
+        "2027-04-01",
+        &["minor"],
+        "maintain",
+    )?;
+    apply(&mut c, &after, on)?;
+    issue_change(&mut c, &id, "operator:ops", on).map_err(|v| format!("{v:?}"))?;
+    assert_eq!(
+        c.changes
+            .first()
+            .and_then(|ch| ch.issued.as_ref())
+            .and_then(|i| i.audit.as_deref()),
+        Some("audit-4")
+    );
+    Ok(())
+}
+
+#[test]
 fn g1_a_change_that_changes_nothing_is_refused() -> TestResult {
     let mut c = cert()?;
     let same = c

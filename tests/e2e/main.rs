@@ -12,6 +12,7 @@ mod hooks;
 mod host;
 mod http;
 mod intake;
+mod life;
 mod maintenance;
 mod openapi;
 mod outcome;

@@ -1,0 +1,252 @@
+//! Issue 15, item 9: six years in the life of one certified client, as the CB's procedure
+//! runs them (seed ZBT-TP-036 §5.2–§5.8; docs/CYCLE.md), on the real `spin.toml` with the
+//! host's clock moved ahead between the steps (`start_app_at`), the state kept.
+//!
+//! Year 0: initial certification (I1–I8, A1–A10, stage 1 and 2, D1–D8, C1–C4).
+//! Year 1: the first surveillance, positive: maintained by the lead auditor (S1, S2, S3).
+//! Year 2: the second surveillance finds a major: an independent decision suspends (S3, C5,
+//!   D1: not the lead); a short-notice follow-up audit, the majors closed, restores (X2, D5).
+//! Year 3: recertification applied for in time, audited and decided: the certificate
+//!   continues as a new revision from the old expiry (S4, S5, C2).
+//! Year 4: the new cycle's first surveillance (S1); a scope extension audit and decision
+//!   (X1, C1).
+//! Year 5: the new cycle's second surveillance.
+//! Year 6: recertified again, before the second expiry.
+
+use anyhow::{Context, Result, ensure};
+use certflow_tests::each_store;
+use certflow_tests::workflow::{certify, date, offset_to, post, register_people};
+use certflow_tests::{Host, OPERATOR, example_application, start_app, start_app_at};
+use chrono::{Months, NaiveDate};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// The host as it runs on `day` (the state in `state` kept).
+async fn on(state: &Path, day: NaiveDate) -> Result<Host> {
+    start_app_at(state, offset_to(day)?).await
+}
+
+fn months(day: NaiveDate, n: u32) -> Result<NaiveDate> {
+    day.checked_add_months(Months::new(n)).context("date")
+}
+
+const TEAM: [(&str, &str); 2] = [("li-na", "lead"), ("chen-jie", "auditor")];
+
+/// An audit of `kind` held on `day` by li-na (lead) and chen-jie, on site.
+fn held_on(kind: &str, day: NaiveDate, findings: Value, recommendation: &str) -> Value {
+    let team: Vec<Value> = TEAM
+        .iter()
+        .map(|(person, role)| json!({ "person": person, "role": role }))
+        .collect();
+    let mut body = json!({
+        "type": kind, "starts_on": day, "ends_on": day, "team": team,
+        "remote": { "used": false }, "findings": findings, "recommendation": recommendation,
+    });
+    if kind.starts_with("surveillance") {
+        body["checklist"] = crate::maintenance::checklist();
+    }
+    body
+}
+
+/// Records `body` on application `id`: 201, the audit's reply.
+async fn record_audit(host: &Host, id: &str, body: &Value) -> Result<Value> {
+    let held = post(host, &format!("/api/applications/{id}/audits"), body).await?;
+    ensure!(held.status == 201, "{}", held.body);
+    Ok(held.body)
+}
+
+/// The operator's full certificate.
+async fn certificate(host: &Host, number: &str) -> Result<Value> {
+    let full = host
+        .operator(
+            Method::GET,
+            &format!("/api/certificates/{number}/record"),
+            None,
+        )
+        .await?;
+    ensure!(full.status == 200, "{}", full.body);
+    Ok(full.body)
+}
+
+/// A decision naming `audit` on application `id` by `decision_maker`: the reply.
+async fn decide(host: &Host, id: &str, body: Value) -> Result<certflow_tests::Reply> {
+    post(host, &format!("/api/applications/{id}/decision"), &body).await
+}
+
+/// Responds to and verifies nonconformity `nc` of `audit` on `day` (D5).
+async fn close(host: &Host, id: &str, audit: &str, nc: &str, day: NaiveDate) -> Result<()> {
+    let path = format!("/api/applications/{id}/audits/{audit}/nonconformities/{nc}");
+    let response = json!({ "cause": "no owner", "correction": "rights reviewed",
+                           "corrective_action": "quarterly review assigned", "submitted_on": day });
+    let sent = post(host, &format!("{path}/response"), &response).await?;
+    ensure!(sent.status == 200, "{}", sent.body);
+    let verification = json!({ "verified_by": "li-na", "verified_on": day, "accepted": true });
+    let sent = post(host, &format!("{path}/verification"), &verification).await?;
+    ensure!(sent.status == 200, "{}", sent.body);
+    Ok(())
+}
+
+/// S4, S5: the recertification of `number` applied for (with `scope`, when the client's
+/// scope changed since the first application), reviewed, audited and granted on `day`; the
+/// renewing application's id.
+async fn recertify(
+    host: &Host,
+    number: &str,
+    day: NaiveDate,
+    scope: Option<&str>,
+) -> Result<String> {
+    let mut application = example_application()?;
+    application["recertification_of"] = json!(number);
+    if let Some(scope) = scope {
+        application["scope"] = json!(scope);
+    }
+    let created = host.submit(&application, None).await?;
+    ensure!(created.status == 201, "{}", created.body);
+    let id = created.body["id"].as_str().context("id")?.to_string();
+    let accept =
+        json!({ "decision": "accept", "reviewer": "Wang Fang", "technical_areas": ["IAF 33"] });
+    let reviewed = post(host, &format!("/api/applications/{id}/review"), &accept).await?;
+    ensure!(reviewed.status == 200, "{}", reviewed.body);
+    record_audit(
+        host,
+        &id,
+        &held_on("recertification", day, json!([]), "grant"),
+    )
+    .await?;
+    let grant = json!({ "decision_maker": "wang-fang", "outcome": "grant",
+                        "certificate": certflow_tests::workflow::certificate_details() });
+    let granted = decide(host, &id, grant).await?;
+    ensure!(granted.status == 201, "{}", granted.body);
+    ensure!(
+        granted.body["certificate"]["number"] == number,
+        "{}",
+        granted.body
+    );
+    Ok(id)
+}
+
+fn actions(certificate: &Value) -> Vec<String> {
+    certificate["history"]
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .filter_map(|e| e["action"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+each_store! {
+async fn issue15_six_years_of_one_client_as_the_procedure_runs_them() -> Result<()> {
+    let state = tempfile::tempdir()?;
+
+    // Year 0: initial certification.
+    let host = start_app(state.path()).await?;
+    register_people(&host).await?;
+    let (first_id, number) = certify(&host, &mut Vec::new()).await?;
+    let issued = certificate(&host, &number).await?;
+    let first_expiry = date(&issued["expires_on"])?;
+    let first_due = date(&issued["surveillance"][0]["due_by"])?;
+    host.stop().await?;
+
+    // Year 1: the first surveillance a month before it is due, positive: maintained (S3).
+    let day = first_due.checked_sub_months(Months::new(1)).context("date")?;
+    let host = on(state.path(), day).await?;
+    let first = record_audit(&host, &first_id, &held_on("surveillance_1", day, json!([]), "maintain")).await?;
+    ensure!(first["certificate"]["applied"]["outcome"] == "maintained", "{first}");
+    let after_first = certificate(&host, &number).await?;
+    let second_due = date(&after_first["surveillance"][1]["due_by"])?;
+    host.stop().await?;
+
+    // Year 2: the second surveillance finds a major; the lead recommends suspension.
+    let day = second_due.checked_sub_months(Months::new(1)).context("date")?;
+    let host = on(state.path(), day).await?;
+    let major = json!([{ "severity": "major", "clause": "A.5.15", "statement": "access rights not reviewed",
+                         "evidence": "no review for 14 months", "process": "access control" }]);
+    let second = record_audit(&host, &first_id, &held_on("surveillance_2", day, major, "suspend")).await?;
+    let second_id = second["id"].as_str().context("audit id")?.to_string();
+    ensure!(second["certificate"]["applied"]["outcome"] == "review_required", "{second}");
+    // D1: the lead auditor may not decide on it; an independent, competent person suspends.
+    let by_lead = decide(&host, &first_id, json!({ "decision_maker": "li-na", "audit": second_id, "outcome": "suspend" })).await?;
+    ensure!(by_lead.status == 409, "{}", by_lead.body);
+    let suspended = decide(&host, &first_id, json!({ "decision_maker": "wang-fang", "audit": second_id, "outcome": "suspend" })).await?;
+    ensure!(suspended.status == 201 && suspended.body["certificate"]["status"] == "suspended", "{}", suspended.body);
+    let (_, public) = host.get(&format!("/api/certificates/{number}")).await?;
+    ensure!(public.contains("\"suspended\""), "{public}");
+    host.stop().await?;
+
+    // A month later: the major closed, a short-notice follow-up audit, restored (X2, D5).
+    let day = months(day, 1)?;
+    let host = on(state.path(), day).await?;
+    close(&host, &first_id, &second_id, "nc-1", day).await?;
+    let mut follow_up = held_on("special", day, json!([]), "maintain");
+    follow_up["purpose"] = json!("short_notice");
+    follow_up["cause"] = json!("suspension_follow_up");
+    let follow_up = record_audit(&host, &first_id, &follow_up).await?;
+    let follow_up_id = follow_up["id"].as_str().context("audit id")?.to_string();
+    let restored = decide(&host, &first_id, json!({ "decision_maker": "wang-fang", "audit": follow_up_id, "outcome": "restore" })).await?;
+    ensure!(restored.status == 201 && restored.body["certificate"]["status"] == "active", "{}", restored.body);
+    host.stop().await?;
+
+    // Year 3: recertification, applied for on the last day in time (C4), decided the same day.
+    let apply_by = date(&issued["recertification"]["apply_by"])?;
+    let host = on(state.path(), apply_by).await?;
+    let second_cycle = recertify(&host, &number, apply_by, None).await?;
+    let renewed = certificate(&host, &number).await?;
+    ensure!(renewed["revision"] == 2 && renewed["status"] == "active", "{renewed}");
+    ensure!(date(&renewed["revisions"][1]["effective_on"])? == first_expiry.succ_opt().context("date")?, "{renewed}");
+    let second_expiry = date(&renewed["expires_on"])?;
+    ensure!(second_expiry > first_expiry, "{renewed}");
+    let new_due = date(&renewed["surveillance"][0]["due_by"])?;
+    host.stop().await?;
+
+    // Year 4: the new cycle's first surveillance, on the renewing application; then a scope
+    // extension audit and its decision (X1): a new revision with the extended scope.
+    let day = new_due.checked_sub_months(Months::new(1)).context("date")?;
+    let host = on(state.path(), day).await?;
+    let third = record_audit(&host, &second_cycle, &held_on("surveillance_1", day, json!([]), "maintain")).await?;
+    ensure!(third["certificate"]["applied"]["outcome"] == "maintained", "{third}");
+    let extended = "Design, development, operation and support of the Acme cloud payroll service";
+    let mut extension = held_on("special", day, json!([]), "grant");
+    extension["purpose"] = json!("scope_extension");
+    extension["extended_scope"] = json!(extended);
+    let extension = record_audit(&host, &second_cycle, &extension).await?;
+    let extension_id = extension["id"].as_str().context("audit id")?.to_string();
+    let extend = decide(&host, &second_cycle, json!({ "decision_maker": "wang-fang", "audit": extension_id,
+        "outcome": "extend_scope", "certificate": { "scope": extended } })).await?;
+    ensure!(extend.status == 201, "{}", extend.body);
+    ensure!(extend.body["certificate"]["revision"] == 3
+        && extend.body["certificate"]["revisions"][2]["contents"]["scope"] == extended, "{}", extend.body);
+    let after_third = certificate(&host, &number).await?;
+    let fourth_due = date(&after_third["surveillance"][1]["due_by"])?;
+    host.stop().await?;
+
+    // Year 5: the new cycle's second surveillance.
+    let day = fourth_due.checked_sub_months(Months::new(1)).context("date")?;
+    let host = on(state.path(), day).await?;
+    let fourth = record_audit(&host, &second_cycle, &held_on("surveillance_2", day, json!([]), "maintain")).await?;
+    ensure!(fourth["certificate"]["applied"]["outcome"] == "maintained", "{fourth}");
+    let late_in_cycle = certificate(&host, &number).await?;
+    host.stop().await?;
+
+    // Year 6: recertified again before the second expiry: a third cycle.
+    let apply_by = date(&late_in_cycle["recertification"]["apply_by"])?;
+    let host = on(state.path(), apply_by).await?;
+    recertify(&host, &number, apply_by, Some(extended)).await?;
+    let third_cycle = certificate(&host, &number).await?;
+    ensure!(date(&third_cycle["expires_on"])? > second_expiry, "{third_cycle}");
+    ensure!(third_cycle["revision"] == 4 && third_cycle["status"] == "active", "{third_cycle}");
+    // The third cycle certifies the extended scope the client applied with.
+    ensure!(third_cycle["revisions"][3]["contents"]["scope"] == extended, "{third_cycle}");
+    let history = actions(&third_cycle);
+    let expected = ["issued", "surveillance_held", "maintained", "surveillance_held", "review_required",
+        "suspended", "review_required", "restored", "recertified", "surveillance_held", "maintained",
+        "review_required", "scope_extended", "surveillance_held", "maintained", "recertified"];
+    ensure!(history == expected, "{history:?}");
+    let operator = format!("operator:{OPERATOR}");
+    ensure!(third_cycle["history"].as_array().context("history")?.iter().all(|h| h["by"] == operator.as_str()),
+        "every entry by the authenticated operator: {third_cycle}");
+    host.stop().await
+}
+}

@@ -137,3 +137,50 @@ async fn s4_s5_a_certificate_renewed_twice_as_new_revisions() -> Result<()> {
     host.stop().await
 }
 }
+
+each_store! {
+async fn s5_new_number_setting_issues_a_new_certificate_from_the_old_expiry() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start_app(state.path()).await?;
+    register_people(&host).await?;
+    // S5 [cfg]: an unknown numbering is refused at its field.
+    let bad = json!({ "certificate": { "recertification_numbering": "renumber" } });
+    let refused = host.operator(Method::PUT, "/api/settings", Some(&bad)).await?;
+    ensure!(refused.status == 422, "{}", refused.body);
+    let error = &refused.body["errors"][0];
+    ensure!(error["field"] == "/certificate/recertification_numbering" && error["rule"] == "S5",
+        "{}", refused.body);
+    let settings = json!({ "certificate": { "recertification_numbering": "new_number" } });
+    let put = host.operator(Method::PUT, "/api/settings", Some(&settings)).await?;
+    ensure!(put.status == 200, "{}", put.body);
+
+    let (_, number) = certify(&host, &mut Vec::new()).await?;
+    let first = record(&host, &number).await?;
+    let expires = date(&first["expires_on"])?;
+    let apply_by = date(&first["recertification"]["apply_by"])?;
+    host.stop().await?;
+
+    let host = start_app_at(state.path(), certflow_tests::workflow::offset_to(apply_by)?).await?;
+    let created = host.submit(&recertification_of(&number)?, None).await?;
+    ensure!(created.status == 201, "{}", created.body);
+    let id = created.body["id"].as_str().context("id")?.to_string();
+    let accept =
+        json!({ "decision": "accept", "reviewer": "Wang Fang", "technical_areas": ["IAF 33"] });
+    let reviewed = post(&host, &format!("/api/applications/{id}/review"), &accept).await?;
+    ensure!(reviewed.status == 200, "{}", reviewed.body);
+    let team = [("li-na", "lead"), ("chen-jie", "auditor")];
+    let held = post(&host, &format!("/api/applications/{id}/audits"),
+        &audit("recertification", apply_by, apply_by, &team, json!([]))).await?;
+    ensure!(held.status == 201, "{}", held.body);
+    let renewed = grant_certificate(&host, &id).await?;
+    ensure!(renewed != number, "a new number, not {number}");
+    let new = record(&host, &renewed).await?;
+    ensure!(new["revision"] == 1, "{new}");
+    ensure!(date(&new["revisions"][0]["effective_on"])? == expires.succ_opt().context("date")?, "{new}");
+    ensure!(date(&new["expires_on"])? > expires, "{new}");
+    // The old certificate runs to its expiry, unchanged.
+    let old = record(&host, &number).await?;
+    ensure!(old["revision"] == 1 && date(&old["expires_on"])? == expires, "{old}");
+    host.stop().await
+}
+}

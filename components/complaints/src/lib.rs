@@ -150,7 +150,9 @@ fn case_retention(bucket: &Bucket, case: &Case) -> Result<Option<NaiveDate>, Pro
         Subject::CertificationBody => None,
     };
     let expires = match number {
-        Some(n) => get_json::<Certificate>(bucket, &format!("certificate:{n}"))?.map(|c| c.expires_on),
+        Some(n) => {
+            get_json::<Certificate>(bucket, &format!("certificate:{n}"))?.map(|c| c.expires_on)
+        }
         None => None,
     };
     Ok(retention::case_retain_until(
@@ -173,11 +175,12 @@ fn parse_case(value: Value) -> Result<Case, Problem> {
 /// POST /api/complaints (P1): anyone, no account. 201 with the reference and the public
 /// view; a complaint about a certified client names a certificate that exists.
 fn lodge_complaint(req: &Request) -> Outcome {
-    let request = ComplaintRequest::from_json(&req.json_body()?)
-        .map_err(|e| invalid("The complaint", e))?;
+    let request =
+        ComplaintRequest::from_json(&req.json_body()?).map_err(|e| invalid("The complaint", e))?;
     let bucket = open_store()?;
     if let Subject::CertifiedClient { certificate } = &request.subject {
-        let found: Option<Value> = get_json(&bucket, &format!("certificate:{}", certificate.trim()))?;
+        let found: Option<Value> =
+            get_json(&bucket, &format!("certificate:{}", certificate.trim()))?;
         if found.is_none() {
             return Err(invalid(
                 "The complaint",
@@ -286,7 +289,9 @@ fn decision_maker_of(record: &ApplicationRecord<Value>, which: &str) -> Option<S
             .iter()
             .find(|d| d["id"].as_str() == Some(which))
     }?;
-    decision["decision_maker"]["id"].as_str().map(str::to_string)
+    decision["decision_maker"]["id"]
+        .as_str()
+        .map(str::to_string)
 }
 
 /// POST /api/applications/:id/appeals (P4): the client appeals a decision on its
@@ -383,8 +388,9 @@ fn context(bucket: &Bucket, case: &Case) -> Result<Context, Problem> {
             });
         }
         Subject::CertifiedClient { certificate } => {
-            let application = get_json::<Certificate>(bucket, &format!("certificate:{}", certificate.trim()))?
-                .and_then(|c| c.application_id);
+            let application =
+                get_json::<Certificate>(bucket, &format!("certificate:{}", certificate.trim()))?
+                    .and_then(|c| c.application_id);
             (application, None)
         }
         Subject::Decision {
@@ -414,7 +420,10 @@ fn context(bucket: &Bucket, case: &Case) -> Result<Context, Problem> {
         // P4: the maker of the appealed decision.
         Some(which) => {
             if let Some(maker) = decision_maker_of(&record, &which) {
-                decision_makers.push((maker, format!("decision {which} of application {}", record.id)));
+                decision_makers.push((
+                    maker,
+                    format!("decision {which} of application {}", record.id),
+                ));
             }
         }
         // A complaint about a certified client: every certification decision on its
@@ -422,13 +431,19 @@ fn context(bucket: &Bucket, case: &Case) -> Result<Context, Problem> {
         None => {
             for a in &applications {
                 if let Some(maker) = decision_maker_of(a, "certification") {
-                    decision_makers.push((maker, format!("certification decision of application {}", a.id)));
+                    decision_makers.push((
+                        maker,
+                        format!("certification decision of application {}", a.id),
+                    ));
                 }
                 for d in &a.cycle_decisions {
                     if let (Some(maker), Some(id)) =
                         (d["decision_maker"]["id"].as_str(), d["id"].as_str())
                     {
-                        decision_makers.push((maker.to_string(), format!("decision {id} of application {}", a.id)));
+                        decision_makers.push((
+                            maker.to_string(),
+                            format!("decision {id} of application {}", a.id),
+                        ));
                     }
                 }
             }
@@ -503,7 +518,10 @@ fn take_step(req: &Request, kind: CaseKind, reference: &str, step: &str, by: &st
             "The decision",
             CaseDecisionRequest::from_json(&body).map(Step::Decide),
         ),
-        "close" => ("The closing", CloseRequest::from_json(&body).map(Step::Close)),
+        "close" => (
+            "The closing",
+            CloseRequest::from_json(&body).map(Step::Close),
+        ),
         _ => (
             "The communication",
             CommunicationRequest::from_json(&body).map(Step::Communicate),
@@ -582,13 +600,16 @@ fn past_of(query: &str, today: NaiveDate) -> Result<NaiveDate, Problem> {
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
             Some(("past", value)) => {
-                past = Some(
-                    value
-                        .parse::<NaiveDate>()
-                        .map_err(|_| bad(format!("past must be a date YYYY-MM-DD, got {value:?}")))?,
-                );
+                past =
+                    Some(value.parse::<NaiveDate>().map_err(|_| {
+                        bad(format!("past must be a date YYYY-MM-DD, got {value:?}"))
+                    })?);
             }
-            _ => return Err(bad(format!("unknown query parameter {pair:?}: only past is read"))),
+            _ => {
+                return Err(bad(format!(
+                    "unknown query parameter {pair:?}: only past is read"
+                )));
+            }
         }
     }
     Ok(past.unwrap_or(today))
@@ -618,7 +639,11 @@ fn retention_list(req: &Request) -> Outcome {
                 kind: RecordKind::Certificate,
                 id: c.number.clone(),
                 retain_until: retention::certificate_retain_until(c.expires_on),
-                basis: format!("expires on {} + {} years", c.expires_on, retention::CYCLE_YEARS),
+                basis: format!(
+                    "expires on {} + {} years",
+                    c.expires_on,
+                    retention::CYCLE_YEARS
+                ),
             });
         }
     }

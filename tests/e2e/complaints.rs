@@ -230,24 +230,53 @@ async fn p1_p4_bad_input_is_a_clear_problem_never_a_500() -> Result<()> {
     unknown["complainant"]["fax"] = json!("1");
     let refused = public_post(&host, "/api/complaints", &unknown.to_string()).await?;
     ensure!(is_problem(&refused, 422), "{}", refused.body);
-    let fields: Vec<&str> = refused.body["errors"].as_array().context("errors")?
-        .iter().filter_map(|e| e["field"].as_str()).collect();
-    ensure!(fields.contains(&"/colour") && fields.contains(&"/complainant/fax"), "{fields:?}");
-    let missing = public_post(&host, "/api/complaints",
-        &json!({ "subject": { "kind": "certified_client" } }).to_string()).await?;
+    let fields: Vec<&str> = refused.body["errors"]
+        .as_array()
+        .context("errors")?
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    ensure!(
+        fields.contains(&"/colour") && fields.contains(&"/complainant/fax"),
+        "{fields:?}"
+    );
+    let missing = public_post(
+        &host,
+        "/api/complaints",
+        &json!({ "subject": { "kind": "certified_client" } }).to_string(),
+    )
+    .await?;
     ensure!(is_problem(&missing, 422), "{}", missing.body);
-    let fields: Vec<&str> = missing.body["errors"].as_array().context("errors")?
-        .iter().filter_map(|e| e["field"].as_str()).collect();
+    let fields: Vec<&str> = missing.body["errors"]
+        .as_array()
+        .context("errors")?
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
     for field in ["/complainant", "/subject/certificate", "/description"] {
         ensure!(fields.contains(&field), "{field}: {fields:?}");
     }
     // A certificate that does not exist.
-    let unknown_cert = public_post(&host, "/api/complaints", &complaint("CF-1999-000001").to_string()).await?;
-    ensure!(is_problem(&unknown_cert, 422) && unknown_cert.body["errors"][0]["field"] == "/subject/certificate",
-        "{}", unknown_cert.body);
+    let unknown_cert = public_post(
+        &host,
+        "/api/complaints",
+        &complaint("CF-1999-000001").to_string(),
+    )
+    .await?;
+    ensure!(
+        is_problem(&unknown_cert, 422)
+            && unknown_cert.body["errors"][0]["field"] == "/subject/certificate",
+        "{}",
+        unknown_cert.body
+    );
     // Another media type.
-    let form = reply(host.client.post(host.url("/api/complaints"))
-        .header("content-type", "text/plain").body("hello")).await?;
+    let form = reply(
+        host.client
+            .post(host.url("/api/complaints"))
+            .header("content-type", "text/plain")
+            .body("hello"),
+    )
+    .await?;
     ensure!(is_problem(&form, 415), "{}", form.body);
     // A complaint about the CB is fine without a certificate; an empty body for a step is {}.
     let cb = json!({ "complainant": { "name": "A", "email": "a@example.org" },
@@ -256,19 +285,40 @@ async fn p1_p4_bad_input_is_a_clear_problem_never_a_500() -> Result<()> {
     ensure!(lodged.status == 201, "{}", lodged.body);
     let reference = lodged.body["reference"].as_str().context("reference")?;
     // Unknown references and steps, wrong methods.
-    for path in ["/api/complaints/CP-1", "/api/complaints/nope", &format!("/api/appeals/{reference}")] {
+    for path in [
+        "/api/complaints/CP-1",
+        "/api/complaints/nope",
+        &format!("/api/appeals/{reference}"),
+    ] {
         let missing = public_get(&host, path).await?;
         ensure!(is_problem(&missing, 404), "{path}: {}", missing.body);
     }
-    let step = post(&host, &format!("/api/complaints/{reference}/reopen"), &json!({})).await?;
+    let step = post(
+        &host,
+        &format!("/api/complaints/{reference}/reopen"),
+        &json!({}),
+    )
+    .await?;
     ensure!(is_problem(&step, 404), "{}", step.body);
-    let put = reply(host.client.put(host.url(&format!("/api/complaints/{reference}")))).await?;
+    let put = reply(
+        host.client
+            .put(host.url(&format!("/api/complaints/{reference}"))),
+    )
+    .await?;
     ensure!(is_problem(&put, 405), "{}", put.body);
-    let bad_step = post(&host, &format!("/api/complaints/{reference}/acknowledge"),
-        &json!({ "communication": { "on": "yesterday" } })).await?;
+    let bad_step = post(
+        &host,
+        &format!("/api/complaints/{reference}/acknowledge"),
+        &json!({ "communication": { "on": "yesterday" } }),
+    )
+    .await?;
     ensure!(is_problem(&bad_step, 422), "{}", bad_step.body);
-    let wrong_token = reply(host.client.get(host.url(&format!("/api/complaints/{reference}")))
-        .bearer_auth("not-a-token")).await?;
+    let wrong_token = reply(
+        host.client
+            .get(host.url(&format!("/api/complaints/{reference}")))
+            .bearer_auth("not-a-token"),
+    )
+    .await?;
     ensure!(is_problem(&wrong_token, 401), "{}", wrong_token.body);
 
     // P4: an applicant appeals with its access token; the application has no decision yet.
@@ -278,13 +328,27 @@ async fn p1_p4_bad_input_is_a_clear_problem_never_a_500() -> Result<()> {
     let token = created.body["access_token"].as_str().context("token")?;
     let appeal = json!({ "appellant": { "name": "Li Wei", "email": "li.wei@acme.example" },
                          "decision": "certification", "grounds": "x" });
-    let send = |bearer: &str| host.client.post(host.url(&format!("/api/applications/{id}/appeals")))
-        .bearer_auth(bearer.to_string()).header("content-type", "application/json").body(appeal.to_string());
+    let send = |bearer: &str| {
+        host.client
+            .post(host.url(&format!("/api/applications/{id}/appeals")))
+            .bearer_auth(bearer.to_string())
+            .header("content-type", "application/json")
+            .body(appeal.to_string())
+    };
     let no_decision = reply(send(token)).await?;
-    ensure!(is_problem(&no_decision, 422) && rules(&no_decision.body) == ["P4"], "{}", no_decision.body);
+    ensure!(
+        is_problem(&no_decision, 422) && rules(&no_decision.body) == ["P4"],
+        "{}",
+        no_decision.body
+    );
     let stranger = reply(send("someone-elses-token")).await?;
     ensure!(is_problem(&stranger, 404), "{}", stranger.body);
-    let anonymous = public_post(&host, &format!("/api/applications/{id}/appeals"), &appeal.to_string()).await?;
+    let anonymous = public_post(
+        &host,
+        &format!("/api/applications/{id}/appeals"),
+        &appeal.to_string(),
+    )
+    .await?;
     ensure!(is_problem(&anonymous, 401), "{}", anonymous.body);
     host.stop().await
 }

@@ -595,7 +595,7 @@ fn take_step(req: &Request, kind: CaseKind, reference: &str, step: &str, by: &st
 
 /// `past=YYYY-MM-DD` of the query (today without it); 400 otherwise.
 fn past_of(query: &str, today: NaiveDate) -> Result<NaiveDate, Problem> {
-    let bad = |detail: String| Problem::new(400, "invalid-query", "Invalid query").detail(detail);
+    let bad = |detail: String| Problem::new(400, "bad-request", "Bad request").detail(detail);
     let mut past = None;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {

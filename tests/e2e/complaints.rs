@@ -197,6 +197,9 @@ async fn p1_p6_r2_a_complaint_and_an_appeal_handled_by_people_not_involved() -> 
     let certificate = host.operator(Method::GET, &format!("/api/certificates/{number}/record"), None).await?;
     let expires = date(&certificate.body["expires_on"])?;
     let kept = expires.checked_add_months(Months::new(36)).context("date")?;
+    ensure!(date(&certificate.body["retain_until"])? == kept, "{}", certificate.body);
+    let application = host.operator(Method::GET, &format!("/api/applications/{id}"), None).await?;
+    ensure!(date(&application.body["retain_until"])? == kept, "{}", application.body);
     let on_the_day = host.operator(Method::GET, &format!("/api/records/retention?past={kept}"), None).await?;
     ensure!(on_the_day.body["records"] == json!([]), "{}", on_the_day.body);
     let next = kept.checked_add_days(Days::new(1)).context("date")?;
@@ -326,6 +329,15 @@ async fn p1_p4_bad_input_is_a_clear_problem_never_a_500() -> Result<()> {
     ensure!(created.status == 201, "{}", created.body);
     let id = created.body["id"].as_str().context("id")?;
     let token = created.body["access_token"].as_str().context("token")?;
+    // R2: an open application is not yet dated.
+    let open = host
+        .operator(Method::GET, &format!("/api/applications/{id}"), None)
+        .await?;
+    ensure!(
+        open.status == 200 && open.body["retain_until"].is_null(),
+        "{}",
+        open.body
+    );
     let appeal = json!({ "appellant": { "name": "Li Wei", "email": "li.wei@acme.example" },
                          "decision": "certification", "grounds": "x" });
     let send = |bearer: &str| {
@@ -350,5 +362,33 @@ async fn p1_p4_bad_input_is_a_clear_problem_never_a_500() -> Result<()> {
     )
     .await?;
     ensure!(is_problem(&anonymous, 401), "{}", anonymous.body);
+
+    // R2: rejected today, never certified: kept until today + 3 years, listed the day after.
+    let reject = json!({ "decision": "reject", "reviewer": "Li Lei", "reasons": ["outside our accreditation"] });
+    let rejected = post(&host, &format!("/api/applications/{id}/review"), &reject).await?;
+    ensure!(rejected.status == 200, "{}", rejected.body);
+    let kept = days_ago(0)?
+        .checked_add_months(Months::new(36))
+        .context("date")?;
+    let read = host
+        .operator(Method::GET, &format!("/api/applications/{id}"), None)
+        .await?;
+    ensure!(date(&read.body["retain_until"])? == kept, "{}", read.body);
+    let next = kept.checked_add_days(Days::new(1)).context("date")?;
+    let past = host
+        .operator(
+            Method::GET,
+            &format!("/api/records/retention?past={next}"),
+            None,
+        )
+        .await?;
+    let listed = past.body["records"].as_array().context("records")?;
+    ensure!(
+        listed.iter().any(|r| r["kind"] == "application"
+            && r["id"] == id
+            && r["basis"].as_str().is_some_and(|b| b.contains("rejected"))),
+        "{}",
+        past.body
+    );
     host.stop().await
 }

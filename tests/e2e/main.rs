@@ -6,6 +6,7 @@
 
 mod browser;
 mod certificate;
+mod complaints;
 mod cycle_audits;
 mod decision;
 mod hooks;

@@ -148,17 +148,50 @@ fn typed<T: serde::de::DeserializeOwned>(stored: &[Value]) -> Result<Vec<T>, Pro
 /// N1 systemic minors, N2 due dates, R1 not before the application was submitted) and
 /// appends it; the first audit moves an accepted application to `in_audit`, and a certified
 /// one stays `certified`. Refused rules: 422 `rules-not-met`, every one at once.
+/// X2, P6: a short-notice audit caused by a complaint names a complaint about this
+/// application's certificate that was decided upheld with `short_notice_audit`
+/// (`complaint:<reference>`, the complaints component's); 422 citing X2 otherwise.
+fn complaint_cause(
+    bucket: &Bucket,
+    reference: &str,
+    certificate: Option<&str>,
+) -> Result<(), Problem> {
+    use certflow_domain::cycle::complaints::{
+        Case, CaseKind, check_short_notice_complaint, normalize_reference,
+    };
+    let refused = |found: String| {
+        Problem::unprocessable(
+            "The audit",
+            vec![certflow_domain::violation::Violation::new("X2", found)],
+        )
+    };
+    let Some(reference) = normalize_reference(CaseKind::Complaint, reference) else {
+        return Err(refused(format!(
+            "{reference} is not a complaint reference (CP- and 32 hex digits)"
+        )));
+    };
+    let Some(stored) = get_json::<Value>(bucket, &CaseKind::Complaint.key(&reference))? else {
+        return Err(refused(format!("there is no complaint {reference}")));
+    };
+    let case: Case = serde_json::from_value(stored).map_err(store_error)?;
+    check_short_notice_complaint(&case, certificate)
+        .map_err(|v| Problem::unprocessable("The audit", vec![v]))
+}
+
 fn record(req: &Request, id: &str, by: &str) -> Outcome {
     let today = now().date_naive();
     let body = req.json_body()?;
     let bucket = open_store()?;
     let key = format!("application:{id}");
     // The standards never change after intake: read once for the body's S2 check.
-    let standards = get_json::<ApplicationRecord<Value>>(&bucket, &key)?
-        .ok_or_else(application_not_found)?
-        .standard_codes();
+    let stored =
+        get_json::<ApplicationRecord<Value>>(&bucket, &key)?.ok_or_else(application_not_found)?;
+    let standards = stored.standard_codes();
     let request =
         AuditRequest::from_json(&body, today, &standards).map_err(|e| invalid("The audit", e))?;
+    if let Some(reference) = &request.complaint {
+        complaint_cause(&bucket, reference, stored.certificate.as_deref())?;
+    }
     let mut team = Vec::new();
     for member in &request.team {
         // Someone missing from the register is reported by the D4 check.

@@ -98,10 +98,12 @@ fn route(req: &Request) -> Outcome {
         (["api", "certificates", number, "record"], Method::Get) => {
             require_operator(req)?;
             let (certificate, _) = stored(&open_store()?, number)?;
-            Ok(Reply::json(
-                200,
-                &json!(certificate.shown_on(now().date_naive())),
-            ))
+            let mut view = json!(certificate.shown_on(now().date_naive()));
+            // R2: kept until its expiry plus one full cycle (never deleted automatically).
+            view["retain_until"] = json!(
+                certflow_domain::cycle::retention::certificate_retain_until(certificate.expires_on)
+            );
+            Ok(Reply::json(200, &view))
         }
         (["api", "certificates", _, "record"], _) => Err(method_not_allowed("GET")),
         (["api", "certificates", number, "changes"], Method::Get) => {

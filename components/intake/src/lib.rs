@@ -617,5 +617,30 @@ fn read(req: &Request, id: &str) -> Outcome {
         // Applicants cannot tell a wrong token from a missing application.
         return Err(not_found());
     }
+    let retain_until = retain_until(&bucket, &record)?;
+    record.insert("retain_until".into(), serde_json::json!(retain_until));
     Ok(Reply::json(200, &Value::Object(record)))
+}
+
+/// R2: until when the application is kept (`certflow_domain::cycle::retention`): by its
+/// certificate's expiry, or the day it closed uncertified, plus one full cycle; `None` (null)
+/// while it is open.
+fn retain_until(
+    bucket: &certflow_component::Bucket,
+    record: &serde_json::Map<String, Value>,
+) -> Result<Option<chrono::NaiveDate>, Problem> {
+    // The stored record without its token hash (removed before this is called).
+    let mut full = record.clone();
+    full.insert("access_token_sha256".into(), Value::String(String::new()));
+    let closed = serde_json::from_value::<ApplicationRecord<Value>>(Value::Object(full))
+        .ok()
+        .and_then(|r| r.closed_on());
+    let expires = match record.get("certificate").and_then(Value::as_str) {
+        Some(number) => get_json::<Value>(bucket, &format!("certificate:{number}"))?
+            .and_then(|c| c["expires_on"].as_str().and_then(|d| d.parse().ok())),
+        None => None,
+    };
+    Ok(certflow_domain::cycle::retention::application_retain_until(
+        expires, closed,
+    ))
 }

@@ -387,6 +387,29 @@ impl ApplicationRecord<serde_json::Value> {
         is_recertification(&self.application)
     }
 
+    /// R2: the day an application closed without a certificate: rejected by the review (A9),
+    /// or refused by the certification decision (D1–D8); the day of the history entry that
+    /// moved it there. `None` while it is open or once it is certified.
+    pub fn closed_on(&self) -> Option<chrono::NaiveDate> {
+        let closing = match self.status {
+            Status::Rejected => Status::Rejected,
+            Status::Decided
+                if self
+                    .decision
+                    .as_ref()
+                    .is_some_and(|d| d["outcome"] == "refuse") =>
+            {
+                Status::Decided
+            }
+            _ => return None,
+        };
+        self.history
+            .iter()
+            .rev()
+            .find(|h| h.status == closing)
+            .map(|h| h.at.date_naive())
+    }
+
     /// The standards applied for (D2).
     pub fn standard_codes(&self) -> Vec<crate::intake::application::StandardCode> {
         self.application["standards"]

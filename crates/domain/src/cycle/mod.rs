@@ -2,7 +2,8 @@
 //! after surveillance and special audits (S1, S3: [`apply_cycle_audit`]), the independent
 //! decisions on them (S3, X1, X2: [`check_cycle_decision`], [`apply_cycle_decision`]) and
 //! changes to the certified client (G1: [`request_change`], [`review_change`],
-//! [`issue_change`]). Pure: no I/O, no clock; every date is passed in.
+//! [`issue_change`]), complaints and appeals (P1–P6: [`complaints`]) and how long records
+//! are kept (R2: [`retention`]). Pure: no I/O, no clock; every date is passed in.
 //!
 //! Choices where the rules are silent:
 //! - S3 reads the lead auditor's recommendation and the majors of the audit itself: any major
@@ -18,9 +19,11 @@
 //!   becomes a reason of the review, so nothing is retried for ever and nothing is lost.
 
 mod changes;
+pub mod complaints;
 mod decision;
 mod maintain;
 mod recertification;
+pub mod retention;
 
 pub use crate::certificate::cycle_record::{
     AppliedAudit, AppliedDecision, CertificateChange, ChangeIssued, ChangeRequest, ChangeReview,

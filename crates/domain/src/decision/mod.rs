@@ -413,44 +413,7 @@ pub fn check_independence(
     today: NaiveDate,
     settings: &DecisionSettings,
 ) -> Vec<Violation> {
-    let mut violations = Vec::new();
-    // D1: took no part in any audit, in any role.
-    for audit in audits {
-        for member in audit
-            .team
-            .iter()
-            .filter(|m| m.person.trim().eq_ignore_ascii_case(dm_id))
-        {
-            violations.push(Violation::new(
-                "D1",
-                format!(
-                    "decision maker {dm_id} took part in audit {} ({}) as {}",
-                    audit.id,
-                    audit_type_name(audit.audit_type),
-                    crate::audit::team::role_name(member.role)
-                ),
-            ));
-        }
-    }
-
-    // D1: verifying corrections is part of the audit (17021-1 9.4.10): a verifier took part.
-    for audit in audits {
-        for f in &audit.findings {
-            let verified = f.responses.iter().filter_map(|r| r.verification.as_ref());
-            if verified
-                .into_iter()
-                .any(|v| v.verified_by.trim().eq_ignore_ascii_case(dm_id))
-            {
-                violations.push(Violation::new(
-                    "D1",
-                    format!(
-                        "decision maker {dm_id} verified the response to {} of audit {}: that is part of the audit",
-                        f.id, audit.id
-                    ),
-                ));
-            }
-        }
-    }
+    let mut violations = check_no_part_in_audits("decision maker", dm_id, audits);
 
     // D2: there must be something to be competent for.
     if standards.is_empty() {
@@ -531,5 +494,58 @@ pub fn check_nonconformities(audits: &[AuditRecord]) -> Vec<Violation> {
             ));
         }
     }
+    violations
+}
+
+/// D1: whether `person_id`, acting as `role` (e.g. "decision maker", "investigator"), took
+/// part in any of `audits` in any role, or verified a response to one of their
+/// nonconformities (17021-1 9.4.10: verifying is part of the audit); one violation per
+/// part taken. Used by [`check_independence`] and by the complaints and appeals (P3,
+/// `crate::cycle`).
+pub fn check_no_part_in_audits(
+    role: &str,
+    person_id: &str,
+    audits: &[AuditRecord],
+) -> Vec<Violation> {
+    let dm_id = person_id;
+    let mut violations = Vec::new();
+    // D1: took no part in any audit, in any role.
+    for audit in audits {
+        for member in audit
+            .team
+            .iter()
+            .filter(|m| m.person.trim().eq_ignore_ascii_case(dm_id))
+        {
+            violations.push(Violation::new(
+                "D1",
+                format!(
+                    "{role} {dm_id} took part in audit {} ({}) as {}",
+                    audit.id,
+                    audit_type_name(audit.audit_type),
+                    crate::audit::team::role_name(member.role)
+                ),
+            ));
+        }
+    }
+
+    // D1: verifying corrections is part of the audit (17021-1 9.4.10): a verifier took part.
+    for audit in audits {
+        for f in &audit.findings {
+            let verified = f.responses.iter().filter_map(|r| r.verification.as_ref());
+            if verified
+                .into_iter()
+                .any(|v| v.verified_by.trim().eq_ignore_ascii_case(dm_id))
+            {
+                violations.push(Violation::new(
+                    "D1",
+                    format!(
+                        "{role} {dm_id} verified the response to {} of audit {}: that is part of the audit",
+                        f.id, audit.id
+                    ),
+                ));
+            }
+        }
+    }
+
     violations
 }

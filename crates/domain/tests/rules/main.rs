@@ -5,6 +5,7 @@ mod common;
 
 mod audit;
 mod certificate;
+mod complaints;
 mod cycle;
 mod decision;
 mod input;

@@ -10,7 +10,11 @@
 //!   continues as a new revision from the old expiry (S4, S5, C2).
 //! Year 4: the new cycle's first surveillance (S1); a scope extension audit and decision
 //!   (X1, C1).
-//! Year 5: the new cycle's second surveillance.
+//! Year 5: the new cycle's second surveillance. A customer complains about the client without
+//!   an account (P1); an investigator and a decision maker not involved (P3: not the audit
+//!   team, not the decision makers) uphold it with a short-notice audit (P6, X2), and the
+//!   outcome is communicated (P2). The client appeals the scope extension decision (P4),
+//!   handled by people not involved and not upheld.
 //! Year 6: recertified again, before the second expiry.
 
 use anyhow::{Context, Result, ensure};
@@ -144,6 +148,9 @@ async fn issue15_six_years_of_one_client_as_the_procedure_runs_them() -> Result<
     // Year 0: initial certification.
     let host = start_app(state.path()).await?;
     register_people(&host).await?;
+    let he_ping = json!({ "name": "He Ping", "employment": { "type": "employee" } });
+    let put = host.operator(Method::PUT, "/api/people/he-ping", Some(&he_ping)).await?;
+    ensure!(put.status == 200, "{}", put.body);
     let (first_id, number) = certify(&host, &mut Vec::new()).await?;
     let issued = certificate(&host, &number).await?;
     let first_expiry = date(&issued["expires_on"])?;
@@ -227,6 +234,62 @@ async fn issue15_six_years_of_one_client_as_the_procedure_runs_them() -> Result<
     let host = on(state.path(), day).await?;
     let fourth = record_audit(&host, &second_cycle, &held_on("surveillance_2", day, json!([]), "maintain")).await?;
     ensure!(fourth["certificate"]["applied"]["outcome"] == "maintained", "{fourth}");
+
+    // P1: a complaint lodged by anyone, acknowledged with a reference.
+    let complaint = json!({
+        "complainant": { "name": "Zhou Min", "email": "zhou.min@example.org" },
+        "subject": { "kind": "certified_client", "certificate": number },
+        "description": "My payslip was visible to other customers of the payroll service." });
+    let lodged = certflow_tests::reply(host.client.post(host.url("/api/complaints"))
+        .header("content-type", "application/json").body(complaint.to_string())).await?;
+    ensure!(lodged.status == 201, "{}", lodged.body);
+    let reference = lodged.body["reference"].as_str().context("reference")?.to_string();
+    let path = format!("/api/complaints/{reference}");
+    let acknowledged = host.operator(Method::POST, &format!("{path}/acknowledge"), None).await?;
+    ensure!(acknowledged.status == 200, "{}", acknowledged.body);
+    // P3: the lead auditor of the client's audits may not investigate; an outsider does.
+    let involved = post(&host, &format!("{path}/investigate"),
+        &json!({ "investigator": "li-na", "findings": "x" })).await?;
+    ensure!(involved.status == 422, "{}", involved.body);
+    let investigated = post(&host, &format!("{path}/investigate"),
+        &json!({ "investigator": "outsider", "findings": "payslips were cached for 2 days" })).await?;
+    ensure!(investigated.status == 200, "{}", investigated.body);
+    // P3: wang-fang made the client's decisions: she may not decide; he-ping does, upheld (P6).
+    let by_maker = post(&host, &format!("{path}/decide"), &json!({ "decision_maker": "wang-fang",
+        "outcome": "upheld", "reasons": "x" })).await?;
+    ensure!(by_maker.status == 422, "{}", by_maker.body);
+    let decided = post(&host, &format!("{path}/decide"), &json!({ "decision_maker": "he-ping",
+        "outcome": "upheld", "reasons": "a breach of A.8.12", "short_notice_audit": true })).await?;
+    ensure!(decided.status == 200, "{}", decided.body);
+    // X2: the short-notice audit the complaint triggered, positive: maintained (S3).
+    let mut short_notice = held_on("special", day, json!([]), "maintain");
+    short_notice["purpose"] = json!("short_notice");
+    short_notice["cause"] = json!("complaint");
+    short_notice["complaint"] = json!(reference);
+    let checked = record_audit(&host, &second_cycle, &short_notice).await?;
+    ensure!(checked["certificate"]["applied"]["outcome"] == "maintained", "{checked}");
+    let closed = post(&host, &format!("{path}/close"), &json!({ "communication": { "on": day,
+        "summary": "told the complainant the complaint is upheld and the client audited" } })).await?;
+    ensure!(closed.status == 200 && closed.body["state"] == "closed", "{}", closed.body);
+    let (_, public) = host.get(&path).await?;
+    ensure!(!public.contains("Zhou Min") && !public.contains("zhou.min"), "P5: {public}");
+
+    // P4: the client appeals the scope extension decision; handled by people not involved.
+    let appeal = json!({ "appellant": { "name": "Li Wei", "email": "li.wei@acme.example" },
+        "decision": "decision-1", "grounds": "the extension should include the Suzhou office" });
+    let lodged = post(&host, &format!("/api/applications/{second_cycle}/appeals"), &appeal).await?;
+    ensure!(lodged.status == 201, "{}", lodged.body);
+    let appeal_path = format!("/api/appeals/{}", lodged.body["reference"].as_str().context("reference")?);
+    let ack = host.operator(Method::POST, &format!("{appeal_path}/acknowledge"), None).await?;
+    ensure!(ack.status == 200, "{}", ack.body);
+    for (step, body) in [
+        ("investigate", json!({ "investigator": "outsider", "findings": "the audit covered the head office only" })),
+        ("decide", json!({ "decision_maker": "he-ping", "outcome": "not_upheld", "reasons": "scope as audited" })),
+        ("close", json!({ "communication": { "on": day, "summary": "letter: appeal not upheld" } })),
+    ] {
+        let done = post(&host, &format!("{appeal_path}/{step}"), &body).await?;
+        ensure!(done.status == 200, "{step}: {}", done.body);
+    }
     let late_in_cycle = certificate(&host, &number).await?;
     host.stop().await?;
 
@@ -242,7 +305,8 @@ async fn issue15_six_years_of_one_client_as_the_procedure_runs_them() -> Result<
     let history = actions(&third_cycle);
     let expected = ["issued", "surveillance_held", "maintained", "surveillance_held", "review_required",
         "suspended", "review_required", "restored", "recertified", "surveillance_held", "maintained",
-        "review_required", "scope_extended", "surveillance_held", "maintained", "recertified"];
+        "review_required", "scope_extended", "surveillance_held", "maintained", "maintained",
+        "recertified"];
     ensure!(history == expected, "{history:?}");
     let operator = format!("operator:{OPERATOR}");
     ensure!(third_cycle["history"].as_array().context("history")?.iter().all(|h| h["by"] == operator.as_str()),

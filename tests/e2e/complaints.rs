@@ -211,8 +211,13 @@ async fn p1_p6_r2_a_complaint_and_an_appeal_handled_by_people_not_involved() -> 
             .with_context(|| format!("{kind} {record_id} not listed: {}", past.body))?;
         ensure!(date(&found["retain_until"])? == kept, "{found}");
     }
-    let bad = host.operator(Method::GET, "/api/records/retention?past=someday", None).await?;
-    ensure!(is_problem(&bad, 400), "{}", bad.body);
+    // The query is read as the contract writes it: once, YYYY-MM-DD, percent-decoded.
+    for query in ["past=someday", "past=2033-1-1", "past=0000-01-01", "past=2033-01-01&past=2020-01-01"] {
+        let bad = host.operator(Method::GET, &format!("/api/records/retention?{query}"), None).await?;
+        ensure!(is_problem(&bad, 400), "{query}: {}", bad.body);
+    }
+    let encoded = host.operator(Method::GET, "/api/records/retention?past=2033%2D01%2D01", None).await?;
+    ensure!(encoded.status == 200, "{}", encoded.body);
     ensure!(public_get(&host, "/api/records/retention").await?.status == 401);
     host.stop().await
 }

@@ -184,3 +184,72 @@ async fn s5_new_number_setting_issues_a_new_certificate_from_the_old_expiry() ->
     host.stop().await
 }
 }
+
+/// Submits a recertification of `number`, has it accepted and its recertification audit held
+/// on `day`; the application's id.
+async fn audited_renewal(host: &Host, number: &str, day: NaiveDate) -> Result<String> {
+    let created = host.submit(&recertification_of(number)?, None).await?;
+    ensure!(created.status == 201, "{}", created.body);
+    let id = created.body["id"].as_str().context("id")?.to_string();
+    let accept =
+        json!({ "decision": "accept", "reviewer": "Wang Fang", "technical_areas": ["IAF 33"] });
+    let reviewed = post(host, &format!("/api/applications/{id}/review"), &accept).await?;
+    ensure!(reviewed.status == 200, "{}", reviewed.body);
+    let team = [("li-na", "lead"), ("chen-jie", "auditor")];
+    let held = post(
+        host,
+        &format!("/api/applications/{id}/audits"),
+        &audit("recertification", day, day, &team, json!([])),
+    )
+    .await?;
+    ensure!(held.status == 201, "{}", held.body);
+    Ok(id)
+}
+
+each_store! {
+async fn s5_one_renewal_per_cycle_and_the_old_cycles_application_stops_changing_it() -> Result<()> {
+    let state = tempfile::tempdir()?;
+    let host = start_app(state.path()).await?;
+    register_people(&host).await?;
+    let (first_id, number) = certify(&host, &mut Vec::new()).await?;
+    let apply_by = date(&record(&host, &number).await?["recertification"]["apply_by"])?;
+    host.stop().await?;
+    let host = start_app_at(state.path(), certflow_tests::workflow::offset_to(apply_by)?).await?;
+
+    // Two applications for the same cycle: the first renews it, the second is refused (S5)
+    // and stays decided, the certificate unchanged.
+    let first = audited_renewal(&host, &number, apply_by).await?;
+    let second = audited_renewal(&host, &number, apply_by).await?;
+    ensure!(grant_certificate(&host, &first).await? == number);
+    let renewed = record(&host, &number).await?;
+    let grant = json!({ "decision_maker": "wang-fang", "outcome": "grant",
+                        "certificate": certflow_tests::workflow::certificate_details() });
+    let decided = post(&host, &format!("/api/applications/{second}/decision"), &grant).await?;
+    ensure!(decided.status == 201 && decided.body["status"] == "decided", "{}", decided.body);
+    ensure!(decided.body["certificate_not_issued"].to_string().contains("\"S5\""), "{}", decided.body);
+    let issue = certflow_tests::workflow::certificate_details();
+    let again = post(&host, &format!("/api/applications/{second}/certificate"), &issue).await?;
+    ensure!(again.status == 409, "{}", again.body);
+    let read = host.operator(Method::GET, &format!("/api/applications/{second}"), None).await?;
+    ensure!(read.body["status"] == "decided" && read.body["certificate"].is_null(), "{}", read.body);
+    // Issuing again for the first is the same certificate (200), not another cycle.
+    let same = post(&host, &format!("/api/applications/{first}/certificate"), &issue).await?;
+    ensure!(same.status == 200, "{}", same.body);
+    ensure!(record(&host, &number).await? == renewed, "the certificate changed");
+
+    // The old cycle's application no longer records audits for the certificate (S5).
+    let mut late = audit("special", apply_by, apply_by, &[("li-na", "lead")], json!([]));
+    late["purpose"] = json!("short_notice");
+    late["cause"] = json!("suspension_follow_up");
+    late["recommendation"] = json!("maintain");
+    let refused = post(&host, &format!("/api/applications/{first_id}/audits"), &late).await?;
+    ensure!(refused.status == 409 && refused.body.to_string().contains("\"S5\""), "{}", refused.body);
+    let renewing = post(&host, &format!("/api/applications/{first}/audits"), &late).await?;
+    ensure!(renewing.status == 201, "{}", renewing.body);
+
+    // Bodies the requests do not take are refused, not ignored.
+    let sweep = post(&host, "/api/certificates/sweep", &json!({ "today": "2030-01-01" })).await?;
+    ensure!(sweep.status == 422 && sweep.body["errors"][0]["field"] == "/today", "{}", sweep.body);
+    host.stop().await
+}
+}

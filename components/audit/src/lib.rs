@@ -192,6 +192,19 @@ fn record(req: &Request, id: &str, by: &str) -> Outcome {
     if let Some(reference) = &request.complaint {
         complaint_cause(&bucket, reference, stored.certificate.as_deref())?;
     }
+    // S5: a certificate continued by a recertification follows the renewing application.
+    if let Some(number) = &stored.certificate
+        && let Some(certificate) = get_json::<certflow_domain::certificate::Certificate>(
+            &bucket,
+            &format!("certificate:{number}"),
+        )?
+        && let Err(violation) =
+            certflow_domain::cycle::require_current_application(&certificate, id)
+    {
+        return Err(
+            Problem::refused("The audit", vec![violation]).current_status(stored.status.name())
+        );
+    }
     let mut team = Vec::new();
     for member in &request.team {
         // Someone missing from the register is reported by the D4 check.

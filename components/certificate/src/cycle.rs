@@ -17,7 +17,7 @@ use certflow_domain::audit::AuditRecord;
 use certflow_domain::certificate::Certificate;
 use certflow_domain::cycle::{
     ChangeRequest, ChangeReviewRequest, CycleAudit, CycleDecisionRecord, apply_cycle_audit,
-    apply_cycle_decision, issue_change, request_change, review_change,
+    apply_cycle_decision, issue_change, request_change, require_current_application, review_change,
 };
 use certflow_domain::violation::Violation;
 use certflow_domain::webhooks::EventType;
@@ -85,7 +85,8 @@ fn items(record: &ApplicationRecord<Value>) -> Result<Vec<(DateTime<Utc>, Item)>
 
 /// S1, S3, X1, X2: applies every surveillance and special audit and every cycle decision of
 /// application `id` not yet on its certificate, by compare-and-swap, on `today`. 404 for an
-/// unknown application, 409 when it has no certificate.
+/// unknown application, 409 when it has no certificate or the certificate follows another
+/// application since a recertification (S5).
 pub fn sync(bucket: &Bucket, id: &str, today: NaiveDate) -> Result<Synced, Problem> {
     let record: ApplicationRecord<Value> =
         get_json(bucket, &format!("application:{id}"))?.ok_or_else(application_not_found)?;
@@ -102,6 +103,13 @@ pub fn sync(bucket: &Bucket, id: &str, today: NaiveDate) -> Result<Synced, Probl
     let certificate = update_json::<Certificate, _>(bucket, &key, true, |mut c| {
         refused.clear();
         changed = false;
+        // S5: after a recertification the new cycle follows the renewing application only.
+        if let Err(violation) = require_current_application(&c, id) {
+            return Update::Refuse(
+                Problem::refused("The certificate", vec![violation])
+                    .current_status(c.status_on(today).name()),
+            );
+        }
         for (_, item) in &items {
             match item {
                 Item::Audit(audit, by) => {
@@ -239,6 +247,7 @@ pub fn changes(req: &Request, number: &str, rest: &[&str], by: &str) -> Outcome 
             Ok(Reply::json(200, &change_reply(&c, id, today)))
         }
         [id, "issue"] => {
+            req.no_body("The issuance", "G1")?;
             known(&bucket, &key, id)?;
             let c = change(&bucket, &key, today, |c| issue_change(c, id, by, today))?;
             println!("certificate {number}: {id} issued");

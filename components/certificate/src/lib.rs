@@ -39,7 +39,7 @@ use certflow_domain::certificate::{
     self, Certificate, CertificateConfig, Grant, IssueRequest, ReasonRequest, ReduceScopeRequest,
     ReviseRequest, SuspendRequest, certificate_number, certsearch_record,
 };
-use certflow_domain::cycle::continue_cycle;
+use certflow_domain::cycle::{claim_renewal, continue_cycle};
 use certflow_domain::decision::DecisionRecord;
 use certflow_domain::violation::Violation;
 use certflow_domain::{
@@ -90,6 +90,7 @@ fn route(req: &Request) -> Outcome {
         (["api", "applications", _, "certificate"], _) => Err(method_not_allowed("GET, POST")),
         (["api", "certificates", "sweep"], Method::Post) => {
             let by = require_operator(req)?;
+            req.no_body("The sweep", "C5")?;
             sweep(&by)
         }
         (["api", "certificates", "sweep"], _) => Err(method_not_allowed("POST")),
@@ -214,11 +215,12 @@ fn issue(req: &Request, id: &str, by: Option<&str>) -> Outcome {
     let by = by.as_str();
     let config = config(&bucket)?;
     let mut request = request;
+    // S5: the certificate a recertification renews, and the expiry it applied to renew.
+    let mut renews = None;
     if let Some(renewing) = &record.recertification {
-        let (old, _) = stored(&bucket, &renewing.certificate)?;
         if request
             .previous_expiry
-            .is_some_and(|given| given != old.expires_on)
+            .is_some_and(|given| given != renewing.expires_on)
         {
             return Err(Problem::refused(
                 "The certificate",
@@ -226,15 +228,25 @@ fn issue(req: &Request, id: &str, by: Option<&str>) -> Outcome {
                     "S5",
                     format!(
                         "previous_expiry must be the renewed certificate's expiry {} (or left out)",
-                        old.expires_on
+                        renewing.expires_on
                     ),
                 )],
             ));
         }
-        request.previous_expiry = Some(old.expires_on);
+        request.previous_expiry = Some(renewing.expires_on);
+        let (old, old_key) = stored(&bucket, &renewing.certificate)?;
         if config.certificate.recertification_numbering == RecertificationNumbering::Revision {
-            return recertify(&bucket, &record, &request, old, by, &config);
+            return recertify(
+                &bucket,
+                &record,
+                &request,
+                old,
+                renewing.expires_on,
+                by,
+                &config,
+            );
         }
+        renews = Some((old_key, renewing.expires_on));
     }
     if let Some(number) = &record.certificate
         && let Some(existing) = wait_for(&bucket, number)?
@@ -250,6 +262,19 @@ fn issue(req: &Request, id: &str, by: Option<&str>) -> Outcome {
     }
     let at = now();
     let mut certificate = grant_certificate(&record, &request, by, at.date_naive(), &config)?;
+    if let (Some((old_key, renews_expiry)), None) = (&renews, &record.certificate) {
+        // S5 (`new_number`): one renewal per cycle, claimed on the old certificate first.
+        update_json::<Certificate, _>(&bucket, old_key, false, |mut c| {
+            match claim_renewal(&mut c, *renews_expiry, id) {
+                Ok(true) => Update::Store(c),
+                Ok(false) => Update::Keep(c),
+                Err(violation) => {
+                    Update::Refuse(Problem::refused("The certificate", vec![violation]))
+                }
+            }
+        })?
+        .ok_or_else(certificate_not_found)?;
+    }
     certificate.number = match record.certificate {
         // Named by an earlier issuance that never stored it: store it under that number.
         Some(number) => number,
@@ -283,56 +308,47 @@ fn issue(req: &Request, id: &str, by: Option<&str>) -> Outcome {
 
 /// S5 (`recertification_numbering: revision`): the recertification decision continues the
 /// renewed certificate `old` into a new cycle, a new revision of the same number
-/// (`certflow_domain::cycle::continue_cycle`). The application is named certified first (as
-/// an issuance claims its number), then the certificate is continued by compare-and-swap; a
-/// retry after a failure between the two finds the application certified and the certificate
-/// not yet continued (its `application_id` is the old application's), and continues it.
-/// 201 when continued now, 200 when it already was.
+/// (`certflow_domain::cycle::continue_cycle`: one renewal of the cycle expiring on
+/// `renews_expiry`; a suspended or withdrawn certificate is refused, C5). The certificate is
+/// continued first, by compare-and-swap, then the application is named certified; a retry
+/// after a failure between the two finds the certificate following the application and
+/// names it certified. A refusal leaves the application `decided`. 201 when continued now,
+/// 200 when it already was.
 fn recertify(
     bucket: &Bucket,
     record: &ApplicationRecord<Value>,
     request: &IssueRequest,
     old: Certificate,
+    renews_expiry: NaiveDate,
     by: &str,
     config: &CertificateConfig,
 ) -> Outcome {
     let id = record.id.as_str();
-    if old.application_id.as_deref() == Some(id) {
-        return Ok(issued(200, id, &old));
-    }
-    if record.certificate.is_none() && !record.status.may_become(Status::Certified) {
-        return Err(TransitionRefused {
-            current: record.status,
-            requested: Status::Certified,
-        }
-        .into());
-    }
+    let number = old.number.clone();
+    let key = format!("application:{id}");
     let at = now();
     let today = at.date_naive();
-    let renewed = grant_certificate(record, request, by, today, config)?;
-    let number = old.number.clone();
-    if record.certificate.is_none() {
-        let key = format!("application:{id}");
-        if let Claim::Lost(theirs) = claim(bucket, &key, number.clone(), by, at)?
-            && theirs != number
-        {
-            return Err(Problem::new(409, "conflict", "Issued concurrently")
-                .detail(format!("the application names certificate {theirs}")));
-        }
-    }
-    let (mut continued_now, mut already) = (false, false);
-    let continued =
-        update_json::<Certificate, _>(bucket, &format!("certificate:{number}"), false, |mut c| {
-            if c.application_id.as_deref() == Some(id) {
-                already = true;
-                return Update::Refuse(Problem::new(409, "conflict", "Already continued"));
+    if old.application_id.as_deref() != Some(id) {
+        if !record.status.may_become(Status::Certified) {
+            return Err(TransitionRefused {
+                current: record.status,
+                requested: Status::Certified,
             }
-            match continue_cycle(&mut c, renewed.clone(), id, by, today) {
+            .into());
+        }
+        let renewed = grant_certificate(record, request, by, today, config)?;
+        let mut continued_here = false;
+        update_json::<Certificate, _>(bucket, &format!("certificate:{number}"), false, |mut c| {
+            continued_here = false;
+            if c.application_id.as_deref() == Some(id) {
+                return Update::Keep(c);
+            }
+            match continue_cycle(&mut c, renewed.clone(), renews_expiry, id, by, today) {
                 Ok(()) => {
                     for change in &mut c.history {
                         change.at.get_or_insert(at);
                     }
-                    continued_now = true;
+                    continued_here = true;
                     Update::Store(c)
                 }
                 Err(violation) => Update::Refuse(
@@ -340,19 +356,32 @@ fn recertify(
                         .current_status(c.status_on(today).name()),
                 ),
             }
-        });
-    let certificate = match continued {
-        Ok(Some(c)) => c,
-        Ok(None) => return Err(certificate_not_found()),
-        Err(_) if already => stored(bucket, &number)?.0,
-        Err(problem) => return Err(problem),
-    };
-    println!("application {id}: certificate {number} continued into a new cycle");
-    Ok(issued(
-        if continued_now { 201 } else { 200 },
-        id,
-        &certificate,
-    ))
+        })?
+        .ok_or_else(certificate_not_found)?;
+        if continued_here {
+            println!("application {id}: certificate {number} continued into a new cycle");
+        }
+    }
+    let mut created = false;
+    if record.certificate.is_none() {
+        match claim(bucket, &key, number.clone(), by, at)? {
+            Claim::Won(_) => created = true,
+            Claim::Lost(theirs) if theirs == number => {}
+            Claim::Lost(theirs) => {
+                return Err(Problem::new(409, "conflict", "Issued concurrently")
+                    .detail(format!("the application names certificate {theirs}")));
+            }
+        }
+    } else if record.certificate.as_deref() != Some(number.as_str()) {
+        return Err(
+            Problem::new(409, "conflict", "Another certificate").detail(format!(
+                "the application names certificate {}, not {number}",
+                record.certificate.as_deref().unwrap_or_default()
+            )),
+        );
+    }
+    let (certificate, _) = stored(bucket, &number)?;
+    Ok(issued(if created { 201 } else { 200 }, id, &certificate))
 }
 
 /// Who an issuance chained by the decision records (R1): the principal that recorded the

@@ -36,7 +36,7 @@ use certflow_domain::intake::application::LegalId;
 use certflow_domain::people::{Person, same_legal_id};
 use certflow_domain::violation::Violation;
 use certflow_domain::{ApplicationRecord, ErrorCode, FieldError, Problem};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
@@ -127,12 +127,6 @@ fn reference_of(kind: CaseKind, reference: &str) -> Result<String, Problem> {
 }
 
 /// A body that may be empty (`{}` then).
-fn json_or_empty(req: &Request) -> Result<Value, Problem> {
-    if req.body().iter().all(u8::is_ascii_whitespace) {
-        return Ok(json!({}));
-    }
-    req.json_body()
-}
 
 /// A fresh reference (128 random bits).
 fn new_reference(kind: CaseKind) -> Result<String, Problem> {
@@ -504,7 +498,7 @@ enum Step {
 /// `by`, the authenticated operator (R1), with compare-and-swap; 409 naming the current
 /// state for a step out of order, 422 `rules-not-met` for a person involved (P3).
 fn take_step(req: &Request, kind: CaseKind, reference: &str, step: &str, by: &str) -> Outcome {
-    let body = json_or_empty(req)?;
+    let body = req.json_body_or_empty()?;
     let (what, request) = match step {
         "acknowledge" => (
             "The acknowledgement",
@@ -544,7 +538,10 @@ fn take_step(req: &Request, kind: CaseKind, reference: &str, step: &str, by: &st
     };
     let settings = DecisionSettings::default();
     let at = now();
-    let updated = update_json::<Value, _>(&bucket, &key, false, |stored| {
+    // A communication is appended whatever the state: a concurrent writer only means
+    // trying again on the newer record; the steps depend on the state, so they are 409.
+    let retry = matches!(request, Step::Communicate(_));
+    let updated = update_json::<Value, _>(&bucket, &key, retry, |stored| {
         let mut case = match parse_case(stored) {
             Ok(case) => case,
             Err(problem) => return Update::Refuse(problem),
@@ -597,20 +594,30 @@ fn take_step(req: &Request, kind: CaseKind, reference: &str, step: &str, by: &st
 fn past_of(query: &str, today: NaiveDate) -> Result<NaiveDate, Problem> {
     let bad = |detail: String| Problem::new(400, "bad-request", "Bad request").detail(detail);
     let mut past = None;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        match pair.split_once('=') {
-            Some(("past", value)) => {
-                past =
-                    Some(value.parse::<NaiveDate>().map_err(|_| {
-                        bad(format!("past must be a date YYYY-MM-DD, got {value:?}"))
-                    })?);
-            }
-            _ => {
-                return Err(bad(format!(
-                    "unknown query parameter {pair:?}: only past is read"
-                )));
-            }
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name != "past" {
+            return Err(bad(format!(
+                "unknown query parameter {name:?}: only past is read"
+            )));
         }
+        if past.is_some() {
+            return Err(bad("past is given twice".to_string()));
+        }
+        // The contract's form exactly: four-digit year, two-digit month and day.
+        let shaped = value.len() == 10
+            && value.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
+        let day = shaped
+            .then(|| value.parse::<NaiveDate>().ok())
+            .flatten()
+            .filter(|d| d.year() >= 1)
+            .ok_or_else(|| bad(format!("past must be a date YYYY-MM-DD, got {value:?}")))?;
+        past = Some(day);
     }
     Ok(past.unwrap_or(today))
 }

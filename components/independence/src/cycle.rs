@@ -36,11 +36,19 @@ pub fn decide(req: &Request, id: &str, by: &str) -> Outcome {
     let key = format!("application:{id}");
     let current: ApplicationRecord<Value> =
         get_json(&bucket, &key)?.ok_or_else(certflow_component::application_not_found)?;
-    let certificate_status = match &current.certificate {
-        Some(number) => get_json::<Certificate>(&bucket, &format!("certificate:{number}"))?
-            .map(|c| c.status_on(today)),
+    let certificate = match &current.certificate {
+        Some(number) => get_json::<Certificate>(&bucket, &format!("certificate:{number}"))?,
         None => None,
     };
+    // S5: a certificate continued by a recertification follows the renewing application.
+    if let Some(c) = &certificate
+        && let Err(violation) = certflow_domain::cycle::require_current_application(c, id)
+    {
+        return Err(
+            Problem::refused("The decision", vec![violation]).current_status(current.status.name())
+        );
+    }
+    let certificate_status = certificate.map(|c| c.status_on(today));
     let Some(certificate_status) = certificate_status else {
         return Err(Problem::new(409, "conflict", "No certificate")
             .detail("the application is certified but its certificate is not stored yet")

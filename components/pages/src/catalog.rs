@@ -187,6 +187,15 @@ mod tests {
             for s in cert {
                 assert!(has(lang, &format!("cert_status.{s}")), "cert_status.{s}");
             }
+            // Every history action the certificate page may show (the verification page's
+            // history named `action.recertified` by its key before this test).
+            for action in certflow_domain::certificate::Action::ALL {
+                let name = serde_json::to_value(action)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                assert!(has(lang, &format!("action.{name}")), "action.{name}");
+            }
         }
     }
 }

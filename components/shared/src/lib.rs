@@ -305,6 +305,47 @@ impl Request {
         )
     }
 
+    /// The body of a request whose fields are all optional: `{}` when it is empty (or only
+    /// whitespace), else [`Request::json_body`].
+    pub fn json_body_or_empty(&self) -> Result<serde_json::Value, Problem> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(serde_json::json!({}));
+        }
+        self.json_body()
+    }
+
+    /// The body of a request that carries nothing (`POST .../issue`, the sweep): empty, or
+    /// `{}`, read as strictly as any body (415, 400); a member is a 422 `unknown_field` at its
+    /// pointer, a body that is not an object a 422 at the root, citing `rule`, every one at
+    /// once.
+    pub fn no_body(&self, what: &str, rule: &'static str) -> Result<(), Problem> {
+        let body = self.json_body_or_empty()?;
+        let errors: Vec<certflow_domain::FieldError> = match &body {
+            serde_json::Value::Object(members) => members
+                .keys()
+                .map(|name| {
+                    certflow_domain::FieldError::new(
+                        &format!("/{}", name.replace('~', "~0").replace('/', "~1")),
+                        certflow_domain::ErrorCode::UnknownField,
+                        "this request takes no fields",
+                        rule,
+                    )
+                })
+                .collect(),
+            _ => vec![certflow_domain::FieldError::new(
+                "",
+                certflow_domain::ErrorCode::InvalidType,
+                "expected an empty body or {}",
+                rule,
+            )],
+        };
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(invalid(what, errors))
+        }
+    }
+
     /// The request's body as JSON (`application/json` only: 415 otherwise, see
     /// [`Request::body_media_type`]; 400 when malformed or a member is named twice, see
     /// [`parse_json_body`]).

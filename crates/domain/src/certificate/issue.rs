@@ -267,6 +267,7 @@ pub fn issue(
         cycle_audits: Vec::new(),
         cycle_decisions: Vec::new(),
         changes: Vec::new(),
+        renewed_by: None,
     })
 }
 

@@ -125,6 +125,11 @@ pub struct Certificate {
     /// public.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<cycle_record::CertificateChange>,
+    /// S5 (`recertification_numbering: new_number`): the application whose recertification
+    /// renewed this certificate under a new number. The certificate then runs to its expiry
+    /// and is not renewed again (S4). Not public.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewed_by: Option<String>,
 }
 
 impl Certificate {
@@ -217,6 +222,26 @@ pub enum Action {
     /// Continued into a new cycle by a recertification decision: new revision, new expiry
     /// (S5, C1, C2).
     Recertified,
+}
+
+impl Action {
+    /// Every action, in declaration order (the pages name each one: `action.<name>`).
+    pub const ALL: [Action; 14] = [
+        Action::Issued,
+        Action::Suspended,
+        Action::Restored,
+        Action::Withdrawn,
+        Action::ScopeReduced,
+        Action::Revised,
+        Action::SurveillanceHeld,
+        Action::SurveillanceOverdue,
+        Action::FlaggedForWithdrawal,
+        Action::Expired,
+        Action::Maintained,
+        Action::ReviewRequired,
+        Action::ScopeExtended,
+        Action::Recertified,
+    ];
 }
 
 /// R1: one append-only change: who, when, what, why and the rule.

@@ -476,6 +476,16 @@ impl ComplaintRequest {
         let doc: ComplaintDoc = schema::typed(doc, errors, "P1")?;
         let subject = match (doc.subject.kind.as_str(), doc.subject.certificate) {
             ("certified_client", Some(certificate)) => Subject::CertifiedClient { certificate },
+            // A blank number reads as absent: still a complaint about a client, never one
+            // about the CB.
+            ("certified_client", None) => {
+                return Err(vec![FieldError::new(
+                    "/subject/certificate",
+                    ErrorCode::Required,
+                    "a complaint about a certified client names its certificate number",
+                    "P1",
+                )]);
+            }
             _ => Subject::CertificationBody,
         };
         Ok(ComplaintRequest {

@@ -37,7 +37,8 @@ pub use decision::{
 };
 pub use maintain::{apply_cycle_audit, review_reasons};
 pub use recertification::{
-    Recertifying, check_recertification_application, continue_cycle, last_decision_day,
+    Recertifying, check_recertification_application, claim_renewal, continue_cycle,
+    last_decision_day, require_current_application,
 };
 
 use chrono::NaiveDate;

@@ -40,6 +40,10 @@ pub struct Recertifying {
 
 const FIELD: &str = "/recertification_of";
 
+/// S4: how many months before the expiry a recertification may be applied for at the
+/// earliest (the cycle's last year).
+pub const EARLIEST_MONTHS: u32 = 12;
+
 fn refused(code: ErrorCode, message: String, rule: &'static str) -> FieldError {
     FieldError::new(FIELD, code, message, rule)
 }
@@ -64,6 +68,7 @@ pub fn last_decision_day(
 /// S4, C4: checks a recertification application from `client` received on `today` naming
 /// certificate `number` (`certificate`: that certificate as stored, `None` when there is
 /// none). Refused at `/recertification_of` (422) when the certificate does not exist (S4),
+/// when it is applied for before the cycle's last year ([`EARLIEST_MONTHS`] before expiry, S4),
 /// was issued to another organization (S4, I1 legal id), is withdrawn (C5: a new initial
 /// certification is needed), or can no longer be renewed: past its expiry under `cn`, past
 /// the restoration window under IAF (C4). Accepted late (after `apply_by`) with the flag and
@@ -101,6 +106,31 @@ pub fn check_recertification_application(
             ErrorCode::InvalidValue,
             format!("certificate {number} is withdrawn: apply for initial certification instead"),
             "C5",
+        ));
+    }
+    if let Some(application) = &c.renewed_by {
+        return Err(refused(
+            ErrorCode::InvalidValue,
+            format!(
+                "certificate {number} was already renewed under a new number (application {application}): renew that certificate"
+            ),
+            "S4",
+        ));
+    }
+    // S4: a recertification belongs to the cycle's last year (A8: the recertification audit
+    // in year 3); earlier, the cycle's surveillance audits are still to come.
+    let earliest = c
+        .expires_on
+        .checked_sub_months(Months::new(EARLIEST_MONTHS))
+        .unwrap_or(NaiveDate::MIN);
+    if today < earliest {
+        return Err(refused(
+            ErrorCode::OutOfRange,
+            format!(
+                "certificate {number} expires on {}: a recertification is applied for in the cycle's last year, from {earliest}",
+                c.expires_on
+            ),
+            "S4",
         ));
     }
     let last = last_decision_day(c.expires_on, jurisdiction, settings);
@@ -148,32 +178,108 @@ pub fn check_recertification_application(
     })
 }
 
+/// S5, C5: whether certificate `c` may be renewed by the recertification that applied when
+/// it expired on `renews_expiry`: not withdrawn (C5), not suspended (C5: a suspension is
+/// lifted only by `restore`, with its checks, before the new cycle is issued), not already
+/// renewed, neither continued past that expiry nor renewed under a new number (S5: one
+/// renewal per cycle).
+fn renewable(c: &Certificate, renews_expiry: NaiveDate) -> Result<(), Violation> {
+    match c.status {
+        CertificateStatus::Withdrawn => {
+            return Err(Violation::new(
+                "C5",
+                format!(
+                    "certificate {} was withdrawn: it cannot be renewed",
+                    c.number
+                ),
+            ));
+        }
+        CertificateStatus::Suspended => {
+            return Err(Violation::new(
+                "C5",
+                format!(
+                    "certificate {} is suspended: restore it (C5) before the recertification is issued",
+                    c.number
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if c.expires_on != renews_expiry {
+        return Err(Violation::new(
+            "S5",
+            format!(
+                "certificate {} was already renewed: the cycle that expired on {renews_expiry} now runs to {}",
+                c.number, c.expires_on
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// S5 (`recertification_numbering: new_number`): claims the renewal of certificate `c` (its
+/// cycle expiring on `renews_expiry`) for application `application_id`, before the new
+/// certificate is numbered: `Ok(true)` when claimed now, `Ok(false)` when this application
+/// had claimed it. Refused when another application renewed it (S5), or as [`renewable`].
+pub fn claim_renewal(
+    c: &mut Certificate,
+    renews_expiry: NaiveDate,
+    application_id: &str,
+) -> Result<bool, Violation> {
+    match &c.renewed_by {
+        Some(by) if by == application_id => return Ok(false),
+        Some(by) => {
+            return Err(Violation::new(
+                "S5",
+                format!(
+                    "certificate {} was already renewed under a new number by application {by}",
+                    c.number
+                ),
+            ));
+        }
+        None => {}
+    }
+    renewable(c, renews_expiry)?;
+    c.renewed_by = Some(application_id.to_string());
+    Ok(true)
+}
+
+/// S5: refuses a change to certificate `c` from application `application_id` when the
+/// certificate follows another application since a recertification continued it: the audits
+/// and decisions of the new cycle are the renewing application's.
+pub fn require_current_application(c: &Certificate, application_id: &str) -> Result<(), Violation> {
+    match &c.application_id {
+        Some(current) if current != application_id => Err(Violation::new(
+            "S5",
+            format!(
+                "certificate {} follows application {current} since its recertification: record the new cycle's audits and decisions there",
+                c.number
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// S5, C1, C2 (`recertification_numbering: revision`): continues certificate `old` into
 /// the new cycle of `renewed` (the certificate [`crate::certificate::issue`] gave the
-/// recertification decision, effective the day after the old expiry), issued on `today` by
-/// `by` (R1) on application `application_id`: a new revision with the renewed contents, the
-/// old ones kept, obsolete (C1); the new cycle's expiry, surveillance plan and
-/// recertification dates; the certificate active again (an expired one restored within the
-/// window, C4); history `recertified`. The cycle audits and decisions applied belong to the
-/// old cycle's application and are cleared, the review it awaited with them; the history
-/// keeps them. Refused when the certificate was withdrawn since (C5) or `renewed` does not
-/// continue `old`'s cycle (C2).
+/// recertification decision, effective by default the day after the old expiry), for the
+/// recertification application `application_id` that applied when the cycle would expire on
+/// `renews_expiry`, issued on `today` by `by` (R1): a new revision with the renewed contents,
+/// the old ones kept, obsolete (C1); the new cycle's decision day, expiry, surveillance plan
+/// and recertification dates; an expired certificate restored within the window (C4);
+/// history `recertified`. The cycle audits and decisions applied belong to the old cycle's
+/// application and are cleared, the review it awaited with them; the history keeps them.
+/// Refused ([`renewable`]): withdrawn or suspended (C5), already renewed (S5); and when
+/// `renewed` does not run past the old expiry (C2).
 pub fn continue_cycle(
     old: &mut Certificate,
     renewed: Certificate,
+    renews_expiry: NaiveDate,
     application_id: &str,
     by: &str,
     today: NaiveDate,
 ) -> Result<(), Violation> {
-    if old.status == CertificateStatus::Withdrawn {
-        return Err(Violation::new(
-            "C5",
-            format!(
-                "certificate {} was withdrawn: it cannot be renewed",
-                old.number
-            ),
-        ));
-    }
+    renewable(old, renews_expiry)?;
     if renewed.expires_on <= old.expires_on {
         return Err(Violation::new(
             "C2",
@@ -197,7 +303,6 @@ pub fn continue_cycle(
     old.surveillance = renewed.surveillance;
     old.recertification = renewed.recertification;
     old.status = CertificateStatus::Active;
-    old.suspension = None;
     old.review_required = None;
     old.cycle_audits.clear();
     old.cycle_decisions.clear();

@@ -150,6 +150,19 @@ fn p1_a_complaint_about_the_cb_names_no_certificate() -> TestResult {
 }
 
 #[test]
+fn p1_a_blank_certificate_is_required_never_a_complaint_about_the_cb() {
+    for blank in ["", "   "] {
+        let mut body = complaint_body();
+        body["subject"] = json!({ "kind": "certified_client", "certificate": blank });
+        assert_eq!(
+            fields(ComplaintRequest::from_json(&body)),
+            [("/subject/certificate".to_string(), "P1".to_string())],
+            "{blank:?}"
+        );
+    }
+}
+
+#[test]
 fn p1_every_error_at_once_missing_unknown_and_malformed_fields() {
     let body = json!({
         "complainant": { "name": "", "email": "not an email", "fax": "1" },

@@ -6,8 +6,12 @@
 use crate::certificate::{cert, issued_on_request, request};
 use crate::common::cb::client;
 use crate::common::day;
-use certflow_domain::certificate::{Action, CertificateSettings, withdraw};
-use certflow_domain::cycle::{check_recertification_application, continue_cycle};
+use certflow_domain::certificate::{
+    Action, CertificateSettings, SuspendRequest, suspend, withdraw,
+};
+use certflow_domain::cycle::{
+    check_recertification_application, claim_renewal, continue_cycle, require_current_application,
+};
 use certflow_domain::intake::application::{CertificateStatus, LegalId, LegalIdType};
 use certflow_domain::review::Jurisdiction;
 use chrono::NaiveDate;
@@ -137,8 +141,15 @@ fn s5_c1_c2_the_new_cycle_is_a_new_revision_from_the_old_expiry() -> TestResult 
     renewal.effective_on = None;
     renewal.previous_expiry = Some(day(2029, 3, 19));
     let renewed = issued_on_request(day(2029, 2, 1), &renewal, Jurisdiction::Iaf)?;
-    continue_cycle(&mut c, renewed, "app-2", "operator:zhao", day(2029, 2, 1))
-        .map_err(|v| format!("{v:?}"))?;
+    continue_cycle(
+        &mut c,
+        renewed,
+        day(2029, 3, 19),
+        "app-2",
+        "operator:zhao",
+        day(2029, 2, 1),
+    )
+    .map_err(|v| format!("{v:?}"))?;
     assert_eq!(c.number, NUMBER);
     assert_eq!(c.revision, 2);
     assert_eq!(c.revisions.len(), 2);
@@ -168,8 +179,15 @@ fn s5_c4_an_expired_certificate_is_restored_within_the_window() -> TestResult {
     // Effective on the decision (the default after the expiry). Decided 2029-06-30 (IAF, within 6 months): the cycle still runs from the old expiry.
     let renewed = issued_on_request(day(2029, 6, 30), &renewal, Jurisdiction::Iaf)?;
     assert_eq!(c.status_on(day(2029, 6, 30)), CertificateStatus::Expired);
-    continue_cycle(&mut c, renewed, "app-2", "op", day(2029, 6, 30))
-        .map_err(|v| format!("{v:?}"))?;
+    continue_cycle(
+        &mut c,
+        renewed,
+        day(2029, 3, 19),
+        "app-2",
+        "op",
+        day(2029, 6, 30),
+    )
+    .map_err(|v| format!("{v:?}"))?;
     assert_eq!(c.status_on(day(2029, 6, 30)), CertificateStatus::Active);
     assert_eq!(c.expires_on, day(2032, 3, 19));
     assert_eq!(c.revisions[1].effective_on, day(2029, 6, 30));
@@ -189,7 +207,14 @@ fn s5_c5_a_withdrawn_certificate_is_not_continued() -> TestResult {
     let mut renewal = request("2029-03-20")?;
     renewal.previous_expiry = Some(day(2029, 3, 19));
     let renewed = issued_on_request(day(2029, 2, 1), &renewal, Jurisdiction::Iaf)?;
-    let refused = continue_cycle(&mut c, renewed, "app-2", "op", day(2029, 2, 1));
+    let refused = continue_cycle(
+        &mut c,
+        renewed,
+        day(2029, 3, 19),
+        "app-2",
+        "op",
+        day(2029, 2, 1),
+    );
     assert!(matches!(&refused, Err(v) if v.rule == "C5"), "{refused:?}");
     assert_eq!(c.revision, 1);
     Ok(())
@@ -215,9 +240,120 @@ fn s5_a_cycle_continued_twice_runs_six_years_and_more() -> TestResult {
         let mut renewal = request(effective)?;
         renewal.previous_expiry = Some(prev);
         let renewed = issued_on_request(decided, &renewal, Jurisdiction::Iaf)?;
-        continue_cycle(&mut c, renewed, "app-n", "op", decided).map_err(|v| format!("{v:?}"))?;
+        continue_cycle(&mut c, renewed, prev, "app-n", "op", decided)
+            .map_err(|v| format!("{v:?}"))?;
         assert_eq!(c.expires_on, expires);
     }
     assert_eq!(c.revision, 3);
     Ok(())
+}
+
+/// The renewal decided on 2029-02-01 of `cert()` (expiring 2029-03-19).
+fn renewal() -> Result<certflow_domain::certificate::Certificate, String> {
+    let mut renewal = request("2029-03-20")?;
+    renewal.previous_expiry = Some(day(2029, 3, 19));
+    issued_on_request(day(2029, 2, 1), &renewal, Jurisdiction::Iaf)
+}
+
+#[test]
+fn s5_a_cycle_is_renewed_once_a_second_renewal_of_the_same_expiry_is_refused() -> TestResult {
+    let mut c = cert()?;
+    continue_cycle(
+        &mut c,
+        renewal()?,
+        day(2029, 3, 19),
+        "app-2",
+        "op",
+        day(2029, 2, 1),
+    )
+    .map_err(|v| format!("{v:?}"))?;
+    // A second application that applied for the same cycle: refused, nothing changed.
+    let before = c.clone();
+    let again = continue_cycle(
+        &mut c,
+        renewal()?,
+        day(2029, 3, 19),
+        "app-3",
+        "op",
+        day(2029, 2, 2),
+    );
+    assert!(matches!(&again, Err(v) if v.rule == "S5"), "{again:?}");
+    assert_eq!(c, before);
+    Ok(())
+}
+
+#[test]
+fn s5_c5_a_suspended_certificate_is_restored_before_it_is_renewed() -> TestResult {
+    let mut c = cert()?;
+    let request = SuspendRequest::from_json(&serde_json::json!({ "reason": "major open" }))
+        .map_err(|e| format!("{e:?}"))?;
+    suspend(
+        &mut c,
+        &request,
+        "op",
+        day(2028, 12, 1),
+        &CertificateSettings::default(),
+    )
+    .map_err(|v| format!("{v:?}"))?;
+    let refused = continue_cycle(
+        &mut c,
+        renewal()?,
+        day(2029, 3, 19),
+        "app-2",
+        "op",
+        day(2029, 2, 1),
+    );
+    assert!(matches!(&refused, Err(v) if v.rule == "C5"), "{refused:?}");
+    assert_eq!(c.status, CertificateStatus::Suspended);
+    assert_eq!(c.revision, 1);
+    Ok(())
+}
+
+#[test]
+fn s5_new_number_the_renewal_is_claimed_once_and_bars_another_application() -> TestResult {
+    let mut c = cert()?;
+    assert_eq!(claim_renewal(&mut c, day(2029, 3, 19), "app-2"), Ok(true));
+    // The same application again (a retried issuance): nothing to claim.
+    assert_eq!(claim_renewal(&mut c, day(2029, 3, 19), "app-2"), Ok(false));
+    let other = claim_renewal(&mut c, day(2029, 3, 19), "app-3");
+    assert!(matches!(&other, Err(v) if v.rule == "S5"), "{other:?}");
+    // S4: a renewed certificate takes no new recertification application.
+    let applied = check_recertification_application(
+        NUMBER,
+        Some(&c),
+        &client(),
+        day(2029, 1, 5),
+        Jurisdiction::Iaf,
+        &CertificateSettings::default(),
+    );
+    assert!(matches!(&applied, Err(e) if e.rule == "S4"), "{applied:?}");
+    Ok(())
+}
+
+#[test]
+fn s5_the_old_cycles_application_no_longer_changes_the_certificate() -> TestResult {
+    let mut c = cert()?;
+    c.application_id = Some("app-1".to_string());
+    require_current_application(&c, "app-1").map_err(|v| format!("{v:?}"))?;
+    continue_cycle(
+        &mut c,
+        renewal()?,
+        day(2029, 3, 19),
+        "app-2",
+        "op",
+        day(2029, 2, 1),
+    )
+    .map_err(|v| format!("{v:?}"))?;
+    let refused = require_current_application(&c, "app-1");
+    assert!(matches!(&refused, Err(v) if v.rule == "S5"), "{refused:?}");
+    require_current_application(&c, "app-2").map_err(|v| format!("{v:?}"))?;
+    Ok(())
+}
+
+#[test]
+fn s4_a_recertification_is_applied_for_in_the_cycles_last_year() -> TestResult {
+    // Expiring 2029-03-19: from 2028-03-19 (12 months before), not the day before.
+    let first_day = check_on(day(2028, 3, 19), Jurisdiction::Iaf)?;
+    assert!(!first_day.late, "{first_day:?}");
+    refused_with(day(2028, 3, 18), Jurisdiction::Iaf, "S4")
 }

@@ -56,6 +56,13 @@ async fn recertify(host: &Host, number: &str, today: NaiveDate, late: bool) -> R
         json!({ "decision": "accept", "reviewer": "Wang Fang", "technical_areas": ["IAF 33"] });
     let reviewed = post(host, &format!("/api/applications/{id}/review"), &accept).await?;
     ensure!(reviewed.status == 200, "{}", reviewed.body);
+    // The review's figures: the recertification audit time (A4), no initial programme (S5).
+    let figures = &reviewed.body["review"]["figures"];
+    ensure!(
+        figures["audit_times"]["value"]["combined"]["recertification"]["days"].is_number(),
+        "{figures}"
+    );
+    ensure!(figures["programme"].is_null(), "{figures}");
 
     let audits = format!("/api/applications/{id}/audits");
     let team = [("li-na", "lead"), ("chen-jie", "auditor")];

@@ -30,7 +30,8 @@ pub struct Figures {
     /// A6: the sites each audit of the cycle visits (empty for a single site).
     pub site_samples: Vec<Explained<SiteSample>>,
     /// A8: the audit programme (a draft from the earliest possible date until the review
-    /// gives stage 1 a date).
+    /// gives stage 1 a date); none for a recertification application, whose cycle continues
+    /// its certificate's (S5).
     pub programme: Option<Explained<Programme>>,
     /// A10: whether a transferred certificate may transfer, and by when.
     pub transfer: Option<Explained<TransferCheck>>,
@@ -85,7 +86,11 @@ pub fn figures(
             }
         }
     }
-    let programme = {
+    // S5: a recertification application continues its certificate's cycle (the new cycle
+    // runs from the old expiry); an initial programme of stage 1 and stage 2 would be false.
+    let programme = if application.recertification_of.is_some() {
+        None
+    } else {
         let programme_settings = ProgrammeSettings {
             // C3: surveillance at most 12 months apart under the `cn` jurisdiction.
             max_gap_months: match settings.jurisdiction {

@@ -6,7 +6,7 @@ use anyhow::{Context, Result, ensure};
 use certflow_tests::each_store;
 use certflow_tests::workflow::{
     accepted_application, assessment, audit, certificate_details, date, days_ago, post,
-    register_people,
+    register_people, violation_rules,
 };
 use certflow_tests::{Host, example_application, reply, start_app};
 use chrono::{Datelike, Months, Utc};
@@ -14,17 +14,6 @@ use futures::{StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-
-fn rules(problem: &Value) -> Vec<String> {
-    problem["violations"]
-        .as_array()
-        .map(|v| {
-            v.iter()
-                .filter_map(|v| v["rule"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Holds stage 2 (on site, no findings) for an accepted application.
 async fn audited(host: &Host, id: &str) -> Result<()> {
@@ -214,7 +203,7 @@ async fn c1_c7_from_submission_to_a_verified_certificate() -> Result<()> {
         "{}",
         twice.body
     );
-    ensure!(rules(&twice.body) == ["C5"], "{}", twice.body);
+    ensure!(violation_rules(&twice.body) == ["C5"], "{}", twice.body);
 
     // Restore, then reduce the scope (a new revision; the old one kept, obsolete).
     let restored = post(
@@ -376,7 +365,7 @@ async fn c1_a_grant_whose_certificate_is_refused_waits_for_the_operator() -> Res
         decided.body
     );
     ensure!(
-        rules(&decided.body["certificate_not_issued"]) == ["C1"],
+        violation_rules(&decided.body["certificate_not_issued"]) == ["C1"],
         "{}",
         decided.body
     );
@@ -661,7 +650,7 @@ async fn c2_c3_c5_c7_a_later_effective_date_neither_lengthens_the_cycle_nor_show
         decided.body
     );
     ensure!(
-        rules(&decided.body["certificate_not_issued"]) == ["C2"],
+        violation_rules(&decided.body["certificate_not_issued"]) == ["C2"],
         "{}",
         decided.body
     );

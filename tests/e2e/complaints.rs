@@ -10,7 +10,7 @@
 
 use anyhow::{Context, Result, ensure};
 use certflow_tests::each_store;
-use certflow_tests::workflow::{certify, date, days_ago, post, register_people};
+use certflow_tests::workflow::{certify, date, days_ago, post, register_people, violation_rules};
 use certflow_tests::{Host, OPERATOR, Reply, example_application, reply, start_app};
 use chrono::{Days, Months};
 use reqwest::Method;
@@ -40,17 +40,6 @@ async fn public_post(host: &Host, path: &str, body: &str) -> Result<Reply> {
 /// GETs `path` without credentials.
 async fn public_get(host: &Host, path: &str) -> Result<Reply> {
     reply(host.client.get(host.url(path))).await
-}
-
-fn rules(problem: &Value) -> Vec<String> {
-    problem["violations"]
-        .as_array()
-        .map(|v| {
-            v.iter()
-                .filter_map(|v| v["rule"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn is_problem(r: &Reply, status: u16) -> bool {
@@ -118,7 +107,7 @@ async fn p1_p6_r2_a_complaint_and_an_appeal_handled_by_people_not_involved() -> 
         let refused = post(&host, &format!("{path}/investigate"),
             &json!({ "investigator": person, "findings": "x" })).await?;
         ensure!(is_problem(&refused, 422) && refused.body["type"] == "https://certflow.dev/problems/rules-not-met"
-            && rules(&refused.body).contains(&rule.to_string()), "{person}: {}", refused.body);
+            && violation_rules(&refused.body).contains(&rule.to_string()), "{person}: {}", refused.body);
     }
     let investigated = post(&host, &format!("{path}/investigate"),
         &json!({ "investigator": "outsider", "findings": "the payslip was on the site for 3 days" })).await?;
@@ -141,7 +130,7 @@ async fn p1_p6_r2_a_complaint_and_an_appeal_handled_by_people_not_involved() -> 
         "remote": { "used": false }, "findings": [], "recommendation": "maintain" });
     let audits = format!("/api/applications/{id}/audits");
     let bogus = post(&host, &audits, &audit(&format!("CP-{}", "0".repeat(32)))).await?;
-    ensure!(is_problem(&bogus, 422) && rules(&bogus.body) == ["X2"], "{}", bogus.body);
+    ensure!(is_problem(&bogus, 422) && violation_rules(&bogus.body) == ["X2"], "{}", bogus.body);
     let held = post(&host, &audits, &audit(&reference)).await?;
     ensure!(held.status == 201 && held.body["complaint"] == reference.as_str(), "{}", held.body);
 
@@ -168,7 +157,7 @@ async fn p1_p6_r2_a_complaint_and_an_appeal_handled_by_people_not_involved() -> 
     let appeal = json!({ "appellant": { "name": "Li Wei", "email": "li.wei@acme.example" },
                          "decision": "certification", "grounds": "the scope is narrower than applied for" });
     let none = post(&host, &appeals, &json!({ "appellant": appeal["appellant"], "decision": "decision-9", "grounds": "x" })).await?;
-    ensure!(is_problem(&none, 422) && rules(&none.body) == ["P4"], "{}", none.body);
+    ensure!(is_problem(&none, 422) && violation_rules(&none.body) == ["P4"], "{}", none.body);
     let lodged = post(&host, &appeals, &appeal).await?;
     ensure!(lodged.status == 201, "{}", lodged.body);
     let appeal_ref = lodged.body["reference"].as_str().context("reference")?.to_string();
@@ -179,7 +168,7 @@ async fn p1_p6_r2_a_complaint_and_an_appeal_handled_by_people_not_involved() -> 
     ensure!(ack.status == 200 && ack.body["communications"].as_array().is_some_and(|c| c.len() == 1), "{}", ack.body);
     let maker = post(&host, &format!("{appeal_path}/investigate"),
         &json!({ "investigator": "wang-fang", "findings": "x" })).await?;
-    ensure!(is_problem(&maker, 422) && rules(&maker.body) == ["P3"], "{}", maker.body);
+    ensure!(is_problem(&maker, 422) && violation_rules(&maker.body) == ["P3"], "{}", maker.body);
     for (step, body) in [
         ("investigate", json!({ "investigator": "outsider", "findings": "the scope matches the application" })),
         ("decide", json!({ "decision_maker": "he-ping", "outcome": "not_upheld", "reasons": "scope as applied" })),
@@ -354,7 +343,7 @@ async fn p1_p4_bad_input_is_a_clear_problem_never_a_500() -> Result<()> {
     };
     let no_decision = reply(send(token)).await?;
     ensure!(
-        is_problem(&no_decision, 422) && rules(&no_decision.body) == ["P4"],
+        is_problem(&no_decision, 422) && violation_rules(&no_decision.body) == ["P4"],
         "{}",
         no_decision.body
     );

@@ -8,22 +8,11 @@ use anyhow::{Context, Result, ensure};
 use certflow_tests::each_store;
 use certflow_tests::workflow::{
     accepted_application, assessment, audit, certify, days_ago, offset_to, post, register_people,
+    surveillance_checklist, violation_rules,
 };
 use certflow_tests::{Host, start_app, start_app_at};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// The rules of a problem's violations, in order.
-fn rules(problem: &Value) -> Vec<String> {
-    problem["violations"]
-        .as_array()
-        .map(|v| {
-            v.iter()
-                .filter_map(|v| v["rule"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// The (field, rule) of a problem's field errors, in order.
 fn field_errors(problem: &Value) -> Vec<(String, String)> {
@@ -40,29 +29,6 @@ fn field_errors(problem: &Value) -> Vec<(String, String)> {
 
 fn text(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_string()
-}
-
-/// S2: the checklist of an ISMS surveillance report, every item covered.
-fn checklist() -> Value {
-    let items = [
-        "maintenance_elements",
-        "external_communication",
-        "isms_effectiveness",
-        "legal_compliance_review",
-        "control_changes_and_soa",
-        "control_implementation",
-        "complaints_records",
-        "previous_nonconformities",
-        "significant_changes",
-    ];
-    let mut list = serde_json::Map::new();
-    for item in items {
-        list.insert(
-            item.to_string(),
-            json!({ "covered": true, "note": format!("{item}: sampled, see report section 4") }),
-        );
-    }
-    Value::Object(list)
 }
 
 /// A first surveillance held today by `team`, with remote use (M3) and `maintain`.
@@ -128,7 +94,7 @@ async fn s1_s2_t1_t4_audits_on_a_certified_client() -> Result<()> {
         ("chen-jie", "evaluator"),
     ];
     let mut held = surveillance(&team)?;
-    held["checklist"] = checklist();
+    held["checklist"] = surveillance_checklist();
     let recorded = post(&host, &audits, &held).await?;
     ensure!(recorded.status == 201, "{}", recorded.body);
     ensure!(
@@ -178,9 +144,9 @@ async fn s1_s2_t1_t4_audits_on_a_certified_client() -> Result<()> {
         ("ma-jun", "technical_expert"),
         ("xu-lin", "trainee"),
     ])?;
-    bad["checklist"] = checklist();
+    bad["checklist"] = surveillance_checklist();
     let refused = post(&host, &audits, &bad).await?;
-    let mut broken = rules(&refused.body);
+    let mut broken = violation_rules(&refused.body);
     broken.dedup();
     ensure!(
         refused.status == 422
@@ -233,7 +199,7 @@ async fn m1_remote_use_before_the_assessment_that_allows_it_is_refused() -> Resu
     stage_1["remote"] = json!({ "used": true, "tools": ["Microsoft Teams"] });
     let refused = post(&host, &audits, &stage_1).await?;
     ensure!(
-        refused.status == 422 && rules(&refused.body) == ["M1"],
+        refused.status == 422 && violation_rules(&refused.body) == ["M1"],
         "{}",
         refused.body
     );

@@ -5,19 +5,10 @@
 use anyhow::{Context, ensure};
 use certflow_tests::each_store;
 use certflow_tests::start_app;
-use certflow_tests::workflow::{accepted_application, audit, days_ago, post, register_people};
+use certflow_tests::workflow::{
+    accepted_application, audit, days_ago, post, register_people, violation_rules,
+};
 use serde_json::{Value, json};
-
-fn rules(problem: &Value) -> Vec<String> {
-    problem["violations"]
-        .as_array()
-        .map(|v| {
-            v.iter()
-                .filter_map(|v| v["rule"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 each_store! {
 async fn d1_d8_from_audits_to_a_recorded_decision() -> Result<()> {
@@ -38,7 +29,7 @@ async fn d1_d8_from_audits_to_a_recorded_decision() -> Result<()> {
     );
     let refused = post(&host, &audits, &conflicted).await?;
     ensure!(
-        refused.status == 422 && rules(&refused.body) == ["D4"],
+        refused.status == 422 && violation_rules(&refused.body) == ["D4"],
         "{}",
         refused.body
     );
@@ -83,7 +74,7 @@ async fn d1_d8_from_audits_to_a_recorded_decision() -> Result<()> {
     let early = post(&host, &decision, &grant("wang-fang")).await?;
     ensure!(early.status == 409, "{}", early.body);
     ensure!(
-        rules(&early.body).iter().filter(|r| *r == "D5").count() == 2,
+        violation_rules(&early.body).iter().filter(|r| *r == "D5").count() == 2,
         "{}",
         early.body
     );
@@ -104,13 +95,13 @@ async fn d1_d8_from_audits_to_a_recorded_decision() -> Result<()> {
     // D1: the lead auditor cannot decide; D3: nor can an external person; all rules at once.
     let auditor = post(&host, &decision, &grant("li-na")).await?;
     ensure!(
-        auditor.status == 409 && rules(&auditor.body).contains(&"D1".to_string()),
+        auditor.status == 409 && violation_rules(&auditor.body).contains(&"D1".to_string()),
         "{}",
         auditor.body
     );
     let external = post(&host, &decision, &grant("outsider")).await?;
     ensure!(
-        external.status == 409 && rules(&external.body) == ["D3"],
+        external.status == 409 && violation_rules(&external.body) == ["D3"],
         "{}",
         external.body
     );

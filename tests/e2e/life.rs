@@ -19,7 +19,10 @@
 
 use anyhow::{Context, Result, ensure};
 use certflow_tests::each_store;
-use certflow_tests::workflow::{certify, date, offset_to, post, register_people};
+use certflow_tests::workflow::{
+    certificate_details, certificate_record, certify, close_nonconformity, date, offset_to, post,
+    record_audit, register_people, surveillance_checklist,
+};
 use certflow_tests::{Host, OPERATOR, example_application, start_app, start_app_at};
 use chrono::{Months, NaiveDate};
 use reqwest::Method;
@@ -48,47 +51,14 @@ fn held_on(kind: &str, day: NaiveDate, findings: Value, recommendation: &str) ->
         "remote": { "used": false }, "findings": findings, "recommendation": recommendation,
     });
     if kind.starts_with("surveillance") {
-        body["checklist"] = crate::maintenance::checklist();
+        body["checklist"] = surveillance_checklist();
     }
     body
-}
-
-/// Records `body` on application `id`: 201, the audit's reply.
-async fn record_audit(host: &Host, id: &str, body: &Value) -> Result<Value> {
-    let held = post(host, &format!("/api/applications/{id}/audits"), body).await?;
-    ensure!(held.status == 201, "{}", held.body);
-    Ok(held.body)
-}
-
-/// The operator's full certificate.
-async fn certificate(host: &Host, number: &str) -> Result<Value> {
-    let full = host
-        .operator(
-            Method::GET,
-            &format!("/api/certificates/{number}/record"),
-            None,
-        )
-        .await?;
-    ensure!(full.status == 200, "{}", full.body);
-    Ok(full.body)
 }
 
 /// A decision naming `audit` on application `id` by `decision_maker`: the reply.
 async fn decide(host: &Host, id: &str, body: Value) -> Result<certflow_tests::Reply> {
     post(host, &format!("/api/applications/{id}/decision"), &body).await
-}
-
-/// Responds to and verifies nonconformity `nc` of `audit` on `day` (D5).
-async fn close(host: &Host, id: &str, audit: &str, nc: &str, day: NaiveDate) -> Result<()> {
-    let path = format!("/api/applications/{id}/audits/{audit}/nonconformities/{nc}");
-    let response = json!({ "cause": "no owner", "correction": "rights reviewed",
-                           "corrective_action": "quarterly review assigned", "submitted_on": day });
-    let sent = post(host, &format!("{path}/response"), &response).await?;
-    ensure!(sent.status == 200, "{}", sent.body);
-    let verification = json!({ "verified_by": "li-na", "verified_on": day, "accepted": true });
-    let sent = post(host, &format!("{path}/verification"), &verification).await?;
-    ensure!(sent.status == 200, "{}", sent.body);
-    Ok(())
 }
 
 /// S4, S5: the recertification of `number` applied for (with `scope`, when the client's
@@ -119,7 +89,7 @@ async fn recertify(
     )
     .await?;
     let grant = json!({ "decision_maker": "wang-fang", "outcome": "grant",
-                        "certificate": certflow_tests::workflow::certificate_details() });
+                        "certificate": certificate_details() });
     let granted = decide(host, &id, grant).await?;
     ensure!(granted.status == 201, "{}", granted.body);
     ensure!(
@@ -152,7 +122,7 @@ async fn issue15_six_years_of_one_client_as_the_procedure_runs_them() -> Result<
     let put = host.operator(Method::PUT, "/api/people/he-ping", Some(&he_ping)).await?;
     ensure!(put.status == 200, "{}", put.body);
     let (first_id, number) = certify(&host, &mut Vec::new()).await?;
-    let issued = certificate(&host, &number).await?;
+    let issued = certificate_record(&host, &number).await?;
     let first_expiry = date(&issued["expires_on"])?;
     let first_due = date(&issued["surveillance"][0]["due_by"])?;
     host.stop().await?;
@@ -162,7 +132,7 @@ async fn issue15_six_years_of_one_client_as_the_procedure_runs_them() -> Result<
     let host = on(state.path(), day).await?;
     let first = record_audit(&host, &first_id, &held_on("surveillance_1", day, json!([]), "maintain")).await?;
     ensure!(first["certificate"]["applied"]["outcome"] == "maintained", "{first}");
-    let after_first = certificate(&host, &number).await?;
+    let after_first = certificate_record(&host, &number).await?;
     let second_due = date(&after_first["surveillance"][1]["due_by"])?;
     host.stop().await?;
 
@@ -186,7 +156,7 @@ async fn issue15_six_years_of_one_client_as_the_procedure_runs_them() -> Result<
     // A month later: the major closed, a short-notice follow-up audit, restored (X2, D5).
     let day = months(day, 1)?;
     let host = on(state.path(), day).await?;
-    close(&host, &first_id, &second_id, "nc-1", day).await?;
+    close_nonconformity(&host, &first_id, &second_id, "nc-1", day).await?;
     let mut follow_up = held_on("special", day, json!([]), "maintain");
     follow_up["purpose"] = json!("short_notice");
     follow_up["cause"] = json!("suspension_follow_up");
@@ -200,7 +170,7 @@ async fn issue15_six_years_of_one_client_as_the_procedure_runs_them() -> Result<
     let apply_by = date(&issued["recertification"]["apply_by"])?;
     let host = on(state.path(), apply_by).await?;
     let second_cycle = recertify(&host, &number, apply_by, None).await?;
-    let renewed = certificate(&host, &number).await?;
+    let renewed = certificate_record(&host, &number).await?;
     ensure!(renewed["revision"] == 2 && renewed["status"] == "active", "{renewed}");
     ensure!(date(&renewed["revisions"][1]["effective_on"])? == first_expiry.succ_opt().context("date")?, "{renewed}");
     let second_expiry = date(&renewed["expires_on"])?;
@@ -225,7 +195,7 @@ async fn issue15_six_years_of_one_client_as_the_procedure_runs_them() -> Result<
     ensure!(extend.status == 201, "{}", extend.body);
     ensure!(extend.body["certificate"]["revision"] == 3
         && extend.body["certificate"]["revisions"][2]["contents"]["scope"] == extended, "{}", extend.body);
-    let after_third = certificate(&host, &number).await?;
+    let after_third = certificate_record(&host, &number).await?;
     let fourth_due = date(&after_third["surveillance"][1]["due_by"])?;
     host.stop().await?;
 
@@ -290,14 +260,14 @@ async fn issue15_six_years_of_one_client_as_the_procedure_runs_them() -> Result<
         let done = post(&host, &format!("{appeal_path}/{step}"), &body).await?;
         ensure!(done.status == 200, "{step}: {}", done.body);
     }
-    let late_in_cycle = certificate(&host, &number).await?;
+    let late_in_cycle = certificate_record(&host, &number).await?;
     host.stop().await?;
 
     // Year 6: recertified again before the second expiry: a third cycle.
     let apply_by = date(&late_in_cycle["recertification"]["apply_by"])?;
     let host = on(state.path(), apply_by).await?;
     recertify(&host, &number, apply_by, Some(extended)).await?;
-    let third_cycle = certificate(&host, &number).await?;
+    let third_cycle = certificate_record(&host, &number).await?;
     ensure!(date(&third_cycle["expires_on"])? > second_expiry, "{third_cycle}");
     ensure!(third_cycle["revision"] == 4 && third_cycle["status"] == "active", "{third_cycle}");
     // The third cycle certifies the extended scope the client applied with.

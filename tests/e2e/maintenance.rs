@@ -11,33 +11,13 @@
 use anyhow::{Context, Result, ensure};
 use certflow_domain::review::programme::next_surveillance_due;
 use certflow_tests::each_store;
-use certflow_tests::workflow::{certify, date, days_ago, post, register_people};
-use certflow_tests::{Host, OPERATOR, start_app};
+use certflow_tests::workflow::{
+    certificate_record, certify, close_nonconformity, date, days_ago, post, record_audit,
+    register_people, surveillance_checklist, violation_rules,
+};
+use certflow_tests::{OPERATOR, start_app};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// S2: an ISMS surveillance report's checklist, every item covered.
-pub(crate) fn checklist() -> Value {
-    let items = [
-        "maintenance_elements",
-        "external_communication",
-        "isms_effectiveness",
-        "legal_compliance_review",
-        "control_changes_and_soa",
-        "control_implementation",
-        "complaints_records",
-        "previous_nonconformities",
-        "significant_changes",
-    ];
-    let mut list = serde_json::Map::new();
-    for item in items {
-        list.insert(
-            item.to_string(),
-            json!({ "covered": true, "note": "seen in the audit" }),
-        );
-    }
-    Value::Object(list)
-}
 
 /// A major nonconformity as the team reports it.
 fn major() -> Value {
@@ -55,32 +35,12 @@ fn cycle_audit(kind: &str, findings: Value, recommendation: &str, extra: Value) 
         "remote": { "used": false }, "findings": findings, "recommendation": recommendation,
     });
     if kind.starts_with("surveillance") {
-        body["checklist"] = checklist();
+        body["checklist"] = surveillance_checklist();
     }
     if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
         body.extend(extra.clone());
     }
     Ok(body)
-}
-
-/// Records `body` on application `id`; the audit's reply (201 checked).
-async fn record_audit(host: &Host, id: &str, body: &Value) -> Result<Value> {
-    let held = post(host, &format!("/api/applications/{id}/audits"), body).await?;
-    ensure!(held.status == 201, "{}", held.body);
-    Ok(held.body)
-}
-
-/// The operator's full certificate.
-async fn record(host: &Host, number: &str) -> Result<Value> {
-    let full = host
-        .operator(
-            Method::GET,
-            &format!("/api/certificates/{number}/record"),
-            None,
-        )
-        .await?;
-    ensure!(full.status == 200, "{}", full.body);
-    Ok(full.body)
 }
 
 /// The action of the certificate's last history entry.
@@ -90,31 +50,6 @@ fn last_action(certificate: &Value) -> &str {
         .and_then(|h| h.last())
         .and_then(|h| h["action"].as_str())
         .unwrap_or_default()
-}
-
-fn rules(problem: &Value) -> Vec<String> {
-    problem["violations"]
-        .as_array()
-        .map(|v| {
-            v.iter()
-                .filter_map(|v| v["rule"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Responds to and verifies (accepted, by the lead) nonconformity `nc` of `audit`, today.
-async fn close(host: &Host, id: &str, audit: &str, nc: &str) -> Result<()> {
-    let today = days_ago(0)?;
-    let path = format!("/api/applications/{id}/audits/{audit}/nonconformities/{nc}");
-    let response = json!({ "cause": "no owner", "correction": "rights reviewed",
-                           "corrective_action": "quarterly review assigned", "submitted_on": today });
-    let sent = post(host, &format!("{path}/response"), &response).await?;
-    ensure!(sent.status == 200, "{}", sent.body);
-    let verification = json!({ "verified_by": "li-na", "verified_on": today, "accepted": true });
-    let sent = post(host, &format!("{path}/verification"), &verification).await?;
-    ensure!(sent.status == 200, "{}", sent.body);
-    Ok(())
 }
 
 each_store! {
@@ -132,7 +67,7 @@ async fn s3_x1_x2_g1_a_certificate_maintained_suspended_restored_extended_and_ch
                          "evidence": "last test 14 months ago", "process": "operations" }]);
     let first = record_audit(&host, &id, &cycle_audit("surveillance_1", minor, "maintain", json!({}))?).await?;
     ensure!(first["certificate"]["applied"]["outcome"] == "maintained", "{first}");
-    let full = record(&host, &number).await?;
+    let full = certificate_record(&host, &number).await?;
     ensure!(date(&full["surveillance"][0]["held_on"])? == today, "{full}");
     let next = next_surveillance_due(today, 15).context("next due")?;
     let expires = date(&full["expires_on"])?;
@@ -144,14 +79,14 @@ async fn s3_x1_x2_g1_a_certificate_maintained_suspended_restored_extended_and_ch
     let second = record_audit(&host, &id, &cycle_audit("surveillance_2", json!([major()]), "suspend", json!({}))?).await?;
     let second_id = second["id"].as_str().context("audit id")?.to_string();
     ensure!(second["certificate"]["applied"]["outcome"] == "review_required", "{second}");
-    let full = record(&host, &number).await?;
+    let full = certificate_record(&host, &number).await?;
     ensure!(full["review_required"]["audit"] == second_id.as_str(), "{full}");
     ensure!(full["status"] == "active", "{full}");
 
     // D1: the lead of that audit cannot decide on it.
     let by_lead = json!({ "decision_maker": "li-na", "audit": second_id, "outcome": "suspend" });
     let refused = post(&host, &decision, &by_lead).await?;
-    ensure!(refused.status == 409 && rules(&refused.body).contains(&"D1".to_string()), "{}", refused.body);
+    ensure!(refused.status == 409 && violation_rules(&refused.body).contains(&"D1".to_string()), "{}", refused.body);
 
     // An independent, competent person decides: suspended (C5), the review cleared.
     let suspend = json!({ "decision_maker": "wang-fang", "audit": second_id, "outcome": "suspend" });
@@ -160,7 +95,7 @@ async fn s3_x1_x2_g1_a_certificate_maintained_suspended_restored_extended_and_ch
     ensure!(suspended.body["cycle_decision"]["outcome"] == "suspend", "{}", suspended.body);
     ensure!(suspended.body["certificate"]["status"] == "suspended", "{}", suspended.body);
     ensure!(suspended.body["certificate"]["review_required"].is_null(), "{}", suspended.body);
-    let full = record(&host, &number).await?;
+    let full = certificate_record(&host, &number).await?;
     let last = full["history"].as_array().and_then(|h| h.last()).context("history")?;
     let operator = format!("operator:{OPERATOR}");
     ensure!(last["action"] == "suspended" && last["by"] == operator.as_str(), "{last}");
@@ -194,7 +129,7 @@ async fn s3_x1_x2_g1_a_certificate_maintained_suspended_restored_extended_and_ch
     ensure!(last_action(certificate) == "scope_extended", "{certificate}");
     // S3: one decision per audit.
     let again = post(&host, &decision, &extend).await?;
-    ensure!(again.status == 409 && rules(&again.body) == ["S3"], "{}", again.body);
+    ensure!(again.status == 409 && violation_rules(&again.body) == ["S3"], "{}", again.body);
 
     // G1: a change that needs no audit is issued at once as a new revision.
     let changes = format!("/api/certificates/{number}/changes");
@@ -203,7 +138,7 @@ async fn s3_x1_x2_g1_a_certificate_maintained_suspended_restored_extended_and_ch
     ensure!(requested.status == 201, "{}", requested.body);
     let rename_id = requested.body["change"]["id"].as_str().context("change id")?.to_string();
     let not_reviewed = post(&host, &format!("{changes}/{rename_id}/issue"), &json!({})).await?;
-    ensure!(not_reviewed.status == 409 && rules(&not_reviewed.body) == ["G1"], "{}", not_reviewed.body);
+    ensure!(not_reviewed.status == 409 && violation_rules(&not_reviewed.body) == ["G1"], "{}", not_reviewed.body);
     let review = json!({ "needs_audit": false, "reason": "a renaming; the business registration shows it" });
     let reviewed = post(&host, &format!("{changes}/{rename_id}/review"), &review).await?;
     ensure!(reviewed.status == 200, "{}", reviewed.body);
@@ -224,7 +159,7 @@ async fn s3_x1_x2_g1_a_certificate_maintained_suspended_restored_extended_and_ch
     let reviewed = post(&host, &format!("{changes}/{site_id}/review"), &review).await?;
     ensure!(reviewed.status == 200, "{}", reviewed.body);
     let early = post(&host, &format!("{changes}/{site_id}/issue"), &json!({})).await?;
-    ensure!(early.status == 409 && rules(&early.body) == ["G1"], "{}", early.body);
+    ensure!(early.status == 409 && violation_rules(&early.body) == ["G1"], "{}", early.body);
     let audit = record_audit(&host, &id, &cycle_audit("special", json!([major()]), "maintain",
         json!({ "purpose": "short_notice", "cause": "change" }))?).await?;
     let audit_id = audit["id"].as_str().context("audit id")?.to_string();
@@ -233,8 +168,8 @@ async fn s3_x1_x2_g1_a_certificate_maintained_suspended_restored_extended_and_ch
     // D5: maintaining needs the major's correction and corrective action verified.
     let maintain = json!({ "decision_maker": "wang-fang", "audit": audit_id, "outcome": "maintain" });
     let unverified = post(&host, &decision, &maintain).await?;
-    ensure!(unverified.status == 409 && rules(&unverified.body) == ["D5"], "{}", unverified.body);
-    close(&host, &id, &audit_id, "nc-1").await?;
+    ensure!(unverified.status == 409 && violation_rules(&unverified.body) == ["D5"], "{}", unverified.body);
+    close_nonconformity(&host, &id, &audit_id, "nc-1", days_ago(0)?).await?;
     let maintained = post(&host, &decision, &maintain).await?;
     ensure!(maintained.status == 201, "{}", maintained.body);
     let issued = post(&host, &format!("{changes}/{site_id}/issue"), &json!({})).await?;

@@ -8,24 +8,14 @@
 
 use anyhow::{Context, Result, ensure};
 use certflow_tests::each_store;
-use certflow_tests::workflow::{audit, certify, date, grant_certificate, post, register_people};
+use certflow_tests::workflow::{
+    audit, certificate_details, certificate_record, certify, date, grant_certificate, post,
+    register_people, surveillance_checklist,
+};
 use certflow_tests::{Host, OPERATOR, example_application, start_app, start_app_at};
 use chrono::NaiveDate;
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// The operator's full certificate.
-async fn record(host: &Host, number: &str) -> Result<Value> {
-    let full = host
-        .operator(
-            Method::GET,
-            &format!("/api/certificates/{number}/record"),
-            None,
-        )
-        .await?;
-    ensure!(full.status == 200, "{}", full.body);
-    Ok(full.body)
-}
 
 /// The application document renewing certificate `number`.
 fn recertification_of(number: &str) -> Result<Value> {
@@ -89,7 +79,7 @@ async fn s4_s5_a_certificate_renewed_twice_as_new_revisions() -> Result<()> {
     let host = start_app(state.path()).await?;
     register_people(&host).await?;
     let (_, number) = certify(&host, &mut Vec::new()).await?;
-    let first = record(&host, &number).await?;
+    let first = certificate_record(&host, &number).await?;
     let expires = date(&first["expires_on"])?;
     let apply_by = date(&first["recertification"]["apply_by"])?;
 
@@ -103,7 +93,7 @@ async fn s4_s5_a_certificate_renewed_twice_as_new_revisions() -> Result<()> {
     // On the last day to apply in time (C4: 3 months before expiry).
     let host = start_app_at(state.path(), certflow_tests::workflow::offset_to(apply_by)?).await?;
     let renewal = recertify(&host, &number, apply_by, false).await?;
-    let second = record(&host, &number).await?;
+    let second = certificate_record(&host, &number).await?;
     ensure!(second["revision"] == 2 && second["status"] == "active", "{second}");
     let new_start = expires.succ_opt().context("date")?;
     ensure!(date(&second["revisions"][1]["effective_on"])? == new_start, "{second}");
@@ -124,7 +114,7 @@ async fn s4_s5_a_certificate_renewed_twice_as_new_revisions() -> Result<()> {
     let mut surveillance = audit("surveillance_1", today, today,
         &[("li-na", "lead"), ("chen-jie", "auditor")], json!([]));
     surveillance["recommendation"] = json!("maintain");
-    surveillance["checklist"] = crate::maintenance::checklist();
+    surveillance["checklist"] = surveillance_checklist();
     let held = post(&host, &format!("/api/applications/{renewal}/audits"), &surveillance).await?;
     ensure!(held.status == 201, "{}", held.body);
     ensure!(held.body["certificate"]["applied"]["outcome"] == "maintained", "{}", held.body);
@@ -135,7 +125,7 @@ async fn s4_s5_a_certificate_renewed_twice_as_new_revisions() -> Result<()> {
     let late_day = renewed_apply_by.succ_opt().context("date")?;
     let host = start_app_at(state.path(), certflow_tests::workflow::offset_to(late_day)?).await?;
     recertify(&host, &number, late_day, true).await?;
-    let third = record(&host, &number).await?;
+    let third = certificate_record(&host, &number).await?;
     ensure!(third["revision"] == 3 && third["status"] == "active", "{third}");
     ensure!(date(&third["expires_on"])? > renewed_expiry, "{third}");
     let actions: Vec<&str> = third["history"].as_array().context("history")?
@@ -162,7 +152,7 @@ async fn s5_new_number_setting_issues_a_new_certificate_from_the_old_expiry() ->
     ensure!(put.status == 200, "{}", put.body);
 
     let (_, number) = certify(&host, &mut Vec::new()).await?;
-    let first = record(&host, &number).await?;
+    let first = certificate_record(&host, &number).await?;
     let expires = date(&first["expires_on"])?;
     let apply_by = date(&first["recertification"]["apply_by"])?;
     host.stop().await?;
@@ -181,12 +171,12 @@ async fn s5_new_number_setting_issues_a_new_certificate_from_the_old_expiry() ->
     ensure!(held.status == 201, "{}", held.body);
     let renewed = grant_certificate(&host, &id).await?;
     ensure!(renewed != number, "a new number, not {number}");
-    let new = record(&host, &renewed).await?;
+    let new = certificate_record(&host, &renewed).await?;
     ensure!(new["revision"] == 1, "{new}");
     ensure!(date(&new["revisions"][0]["effective_on"])? == expires.succ_opt().context("date")?, "{new}");
     ensure!(date(&new["expires_on"])? > expires, "{new}");
     // The old certificate runs to its expiry, unchanged.
-    let old = record(&host, &number).await?;
+    let old = certificate_record(&host, &number).await?;
     ensure!(old["revision"] == 1 && date(&old["expires_on"])? == expires, "{old}");
     host.stop().await
 }
@@ -219,7 +209,7 @@ async fn s5_one_renewal_per_cycle_and_the_old_cycles_application_stops_changing_
     let host = start_app(state.path()).await?;
     register_people(&host).await?;
     let (first_id, number) = certify(&host, &mut Vec::new()).await?;
-    let apply_by = date(&record(&host, &number).await?["recertification"]["apply_by"])?;
+    let apply_by = date(&certificate_record(&host, &number).await?["recertification"]["apply_by"])?;
     host.stop().await?;
     let host = start_app_at(state.path(), certflow_tests::workflow::offset_to(apply_by)?).await?;
 
@@ -228,13 +218,13 @@ async fn s5_one_renewal_per_cycle_and_the_old_cycles_application_stops_changing_
     let first = audited_renewal(&host, &number, apply_by).await?;
     let second = audited_renewal(&host, &number, apply_by).await?;
     ensure!(grant_certificate(&host, &first).await? == number);
-    let renewed = record(&host, &number).await?;
+    let renewed = certificate_record(&host, &number).await?;
     let grant = json!({ "decision_maker": "wang-fang", "outcome": "grant",
-                        "certificate": certflow_tests::workflow::certificate_details() });
+                        "certificate": certificate_details() });
     let decided = post(&host, &format!("/api/applications/{second}/decision"), &grant).await?;
     ensure!(decided.status == 201 && decided.body["status"] == "decided", "{}", decided.body);
     ensure!(decided.body["certificate_not_issued"].to_string().contains("\"S5\""), "{}", decided.body);
-    let issue = certflow_tests::workflow::certificate_details();
+    let issue = certificate_details();
     let again = post(&host, &format!("/api/applications/{second}/certificate"), &issue).await?;
     ensure!(again.status == 409, "{}", again.body);
     let read = host.operator(Method::GET, &format!("/api/applications/{second}"), None).await?;
@@ -242,7 +232,7 @@ async fn s5_one_renewal_per_cycle_and_the_old_cycles_application_stops_changing_
     // Issuing again for the first is the same certificate (200), not another cycle.
     let same = post(&host, &format!("/api/applications/{first}/certificate"), &issue).await?;
     ensure!(same.status == 200, "{}", same.body);
-    ensure!(record(&host, &number).await? == renewed, "the certificate changed");
+    ensure!(certificate_record(&host, &number).await? == renewed, "the certificate changed");
 
     // The old cycle's application no longer records audits for the certificate (S5).
     let mut late = audit("special", apply_by, apply_by, &[("li-na", "lead")], json!([]));

@@ -5,25 +5,14 @@
 
 use anyhow::{Context, Result, ensure};
 use certflow_tests::each_store;
-use certflow_tests::workflow::{after, certify, date, offset_to, register_people};
+use certflow_tests::workflow::{
+    after, certificate_record, certify, date, offset_to, register_people,
+};
 use certflow_tests::{Host, OPERATOR, start_app, start_app_at};
 use chrono::NaiveDate;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::Path;
-
-/// The operator's full certificate (surveillance, expiry, suspension, history).
-async fn record(host: &Host, number: &str) -> Result<Value> {
-    let full = host
-        .operator(
-            Method::GET,
-            &format!("/api/certificates/{number}/record"),
-            None,
-        )
-        .await?;
-    ensure!(full.status == 200, "{}", full.body);
-    Ok(full.body)
-}
 
 /// The public status of `number` (no credentials).
 async fn public_status(host: &Host, number: &str) -> Result<String> {
@@ -46,7 +35,7 @@ async fn issued_today(state: &Path, cn: bool) -> Result<(String, Value)> {
     }
     register_people(&host).await?;
     let (_, number) = certify(&host, &mut Vec::new()).await?;
-    let full = record(&host, &number).await?;
+    let full = certificate_record(&host, &number).await?;
     ensure!(full["status"] == "active", "{full}");
     let surveillance = full["surveillance"].as_array().context("surveillance")?;
     ensure!(
@@ -125,7 +114,7 @@ async fn c2_c3_c5_sweep_on_later_days_iaf() -> Result<()> {
     ensure!(public_status(&host, &number).await? == "active");
     let actions = sweep_twice(&host, day, &number).await?;
     ensure!(actions == ["surveillance_overdue"], "on {day}: {actions:?}");
-    let full = record(&host, &number).await?;
+    let full = certificate_record(&host, &number).await?;
     ensure!(
         full["status"] == "active"
             && full["surveillance"][0]["overdue"] == true
@@ -147,7 +136,7 @@ async fn c2_c3_c5_sweep_on_later_days_iaf() -> Result<()> {
     ensure!(public_status(&host, &number).await? == "expired");
     let actions = sweep_twice(&host, day, &number).await?;
     ensure!(actions == ["expired"], "on {day}: {actions:?}");
-    let full = record(&host, &number).await?;
+    let full = certificate_record(&host, &number).await?;
     ensure!(full["status"] == "expired", "{full}");
     ensure!(
         last_actions(&full, 2)? == ["surveillance_overdue", "expired"],
@@ -174,7 +163,7 @@ async fn c3_c5_cn_suspends_an_overdue_certificate() -> Result<()> {
         actions == ["surveillance_overdue", "suspended"],
         "on {day}: {actions:?}"
     );
-    let full = record(&host, &number).await?;
+    let full = certificate_record(&host, &number).await?;
     ensure!(
         full["status"] == "suspended"
             && full["surveillance"][0]["overdue"] == true
@@ -205,7 +194,7 @@ async fn c3_c5_cn_suspends_an_overdue_certificate() -> Result<()> {
     }
     expected.push("flagged_for_withdrawal");
     ensure!(actions == expected, "on {day}: {actions:?}");
-    let full = record(&host, &number).await?;
+    let full = certificate_record(&host, &number).await?;
     ensure!(
         full["status"] == "suspended"
             && date(&full["suspension"]["flagged_for_withdrawal_on"])? == day,
@@ -221,7 +210,7 @@ async fn c3_c5_cn_suspends_an_overdue_certificate() -> Result<()> {
     ensure!(public_status(&host, &number).await? == "expired");
     let actions = sweep_twice(&host, day, &number).await?;
     ensure!(actions == ["expired"], "on {day}: {actions:?}");
-    let full = record(&host, &number).await?;
+    let full = certificate_record(&host, &number).await?;
     ensure!(
         full["status"] == "expired" && last_actions(&full, 1)? == ["expired"],
         "{full}"

@@ -255,3 +255,81 @@ pub fn notes_with(record: &Value, needle: &str) -> usize {
             .count()
     })
 }
+
+/// The operator's full certificate `number` (`GET /api/certificates/:number/record`, which
+/// must answer 200): surveillance plan, expiry, suspension, history, cycle records.
+pub async fn certificate_record(host: &Host, number: &str) -> Result<Value> {
+    let full = host
+        .operator(
+            Method::GET,
+            &format!("/api/certificates/{number}/record"),
+            None,
+        )
+        .await?;
+    ensure!(full.status == 200, "{}", full.body);
+    Ok(full.body)
+}
+
+/// Records audit `body` on application `id` (which must answer 201); the audit's reply.
+pub async fn record_audit(host: &Host, id: &str, body: &Value) -> Result<Value> {
+    let held = post(host, &format!("/api/applications/{id}/audits"), body).await?;
+    ensure!(held.status == 201, "{}", held.body);
+    Ok(held.body)
+}
+
+/// D5: responds to and verifies (accepted, by li-na) nonconformity `nc` of `audit` on
+/// application `id`, both on `day`.
+pub async fn close_nonconformity(
+    host: &Host,
+    id: &str,
+    audit: &str,
+    nc: &str,
+    day: NaiveDate,
+) -> Result<()> {
+    let path = format!("/api/applications/{id}/audits/{audit}/nonconformities/{nc}");
+    let response = json!({ "cause": "no owner", "correction": "rights reviewed",
+                           "corrective_action": "quarterly review assigned", "submitted_on": day });
+    let sent = post(host, &format!("{path}/response"), &response).await?;
+    ensure!(sent.status == 200, "{}", sent.body);
+    let verification = json!({ "verified_by": "li-na", "verified_on": day, "accepted": true });
+    let sent = post(host, &format!("{path}/verification"), &verification).await?;
+    ensure!(sent.status == 200, "{}", sent.body);
+    Ok(())
+}
+
+/// S2: the checklist of an ISMS surveillance report, every item covered.
+pub fn surveillance_checklist() -> Value {
+    let items = [
+        "maintenance_elements",
+        "external_communication",
+        "isms_effectiveness",
+        "legal_compliance_review",
+        "control_changes_and_soa",
+        "control_implementation",
+        "complaints_records",
+        "previous_nonconformities",
+        "significant_changes",
+    ];
+    let list = items
+        .iter()
+        .map(|item| {
+            (
+                item.to_string(),
+                json!({ "covered": true, "note": format!("{item}: sampled, see report section 4") }),
+            )
+        })
+        .collect();
+    Value::Object(list)
+}
+
+/// The rules of a `rules-not-met` problem's violations, in order.
+pub fn violation_rules(problem: &Value) -> Vec<String> {
+    problem["violations"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(|v| v["rule"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -126,8 +126,6 @@ fn reference_of(kind: CaseKind, reference: &str) -> Result<String, Problem> {
     complaints::normalize_reference(kind, reference).ok_or_else(|| case_not_found(kind))
 }
 
-/// A body that may be empty (`{}` then).
-
 /// A fresh reference (128 random bits).
 fn new_reference(kind: CaseKind) -> Result<String, Problem> {
     Ok(complaints::reference_from(kind, &random_bytes::<16>()?))

@@ -325,7 +325,7 @@ impl Request {
                 .keys()
                 .map(|name| {
                     certflow_domain::FieldError::new(
-                        &format!("/{}", name.replace('~', "~0").replace('/', "~1")),
+                        format!("/{}", name.replace('~', "~0").replace('/', "~1")),
                         certflow_domain::ErrorCode::UnknownField,
                         "this request takes no fields",
                         rule,

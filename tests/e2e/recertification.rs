@@ -108,6 +108,12 @@ async fn s4_s5_a_certificate_renewed_twice_as_new_revisions() -> Result<()> {
     // The public view: the same number, still valid, the new revision.
     let (status, public) = host.get(&format!("/api/certificates/{number}")).await?;
     ensure!(status == 200 && public.contains("\"active\""), "{public}");
+    // C6: until the new cycle begins, the revision in force is shown, the renewal named.
+    let public: Value = serde_json::from_str(&public)?;
+    ensure!(public["revision"] == 1 && public["next_revision"]["revision"] == 2, "{public}");
+    ensure!(date(&public["next_revision"]["effective_on"])? == new_start, "{public}");
+    let (status, page) = host.get(&format!("/certificates/{number}?lang=en")).await?;
+    ensure!(status == 200 && page.contains("certificate-next-revision"), "{page}");
 
     // The new cycle's first surveillance is recorded on the renewing application (S1).
     let today = apply_by;

@@ -312,6 +312,14 @@ pub fn certificate(lang: Lang, view: &Value) -> Page {
                     dt { (t(lang, "cert.granted_on")) } dd { (s("granted_on")) }
                     dt { (t(lang, "cert.effective_on")) } dd { (s("effective_on")) }
                     dt { (t(lang, "cert.expires_on")) } dd { (s("expires_on")) }
+                    @if let Some(next) = view["next_revision"].as_object() {
+                        dt { (t(lang, "cert.next_revision")) }
+                        dd id="certificate-next-revision" {
+                            (next.get("revision").and_then(|r| r.as_u64()).unwrap_or_default()) ", "
+                            (t(lang, "cert.effective_on")) " "
+                            (next.get("effective_on").and_then(|d| d.as_str()).unwrap_or_default())
+                        }
+                    }
                     @if view["scope_reduced"].as_bool() == Some(true) { dt { (t(lang, "cert.scope_reduced")) } dd { "✓" } }
                 }
                 h2 { (t(lang, "section.sites")) }

@@ -13,6 +13,9 @@
 //!   audit (S3: internal until its decision), G1 change requests; surveillance dates (the audit
 //!   programme is a record, R3).
 //!
+//! The revision shown is the one in force on the day asked: a recertification's new revision
+//! (S5) is named `next_revision` until it takes effect.
+//!
 //! The status shown is the one on the day asked ([`Certificate::status_on`]): `pending` before
 //! the effective date, `expired` after the expiry even before the daily [`super::sweep`] marks
 //! it.
@@ -60,12 +63,21 @@ pub struct PublicChange {
     pub rule: String,
 }
 
+/// C6, S5: a revision issued but not yet in effect (a recertification's new cycle).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextRevision {
+    /// Its number (C1).
+    pub revision: u32,
+    /// The day it takes effect.
+    pub effective_on: NaiveDate,
+}
+
 /// C6: the public verification view of a certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicCertificate {
     /// The certificate number.
     pub number: String,
-    /// The current revision (C1).
+    /// The revision in force on the day asked (C1): the latest one effective by then.
     pub revision: u32,
     /// The certified organisation's legal name.
     pub organization: String,
@@ -86,8 +98,12 @@ pub struct PublicCertificate {
     pub signatory_role: String,
     /// First granted.
     pub granted_on: NaiveDate,
-    /// The current revision's effective date.
+    /// The shown revision's effective date.
     pub effective_on: NaiveDate,
+    /// S5: a later revision already issued that takes effect after the day asked (a
+    /// recertification decided before the old expiry); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_revision: Option<NextRevision>,
     /// The last valid day.
     pub expires_on: NaiveDate,
     /// The status on the day asked (C5): `pending` before the effective date, `expired`
@@ -104,11 +120,25 @@ impl Certificate {
     /// docs). A certificate past its expiry shows as expired even before the sweep marks it
     /// ([`Certificate::status_on`]).
     pub fn public_view(&self, today: NaiveDate) -> PublicCertificate {
-        let current = self.revisions.last();
+        // S5: a renewal's new revision is issued on the decision and takes effect the day
+        // after the old expiry; until then the revision in force is the one shown.
+        let last = self.revisions.last();
+        let current = self
+            .revisions
+            .iter()
+            .rev()
+            .find(|r| r.effective_on <= today)
+            .or(last);
+        let next_revision = last
+            .filter(|r| r.effective_on > today && current.is_some_and(|c| c.revision != r.revision))
+            .map(|r| NextRevision {
+                revision: r.revision,
+                effective_on: r.effective_on,
+            });
         let contents = current.map(|r| &r.contents);
         PublicCertificate {
             number: self.number.clone(),
-            revision: self.revision,
+            revision: current.map_or(self.revision, |r| r.revision),
             organization: contents.map(|c| c.organization.clone()).unwrap_or_default(),
             organization_place: Place {
                 city: contents
@@ -145,6 +175,7 @@ impl Certificate {
                 .unwrap_or_default(),
             granted_on: self.granted_on,
             effective_on: current.map_or(self.granted_on, |r| r.effective_on),
+            next_revision,
             expires_on: self.expires_on,
             status: self.status_on(today),
             scope_reduced: self.scope_reduced,

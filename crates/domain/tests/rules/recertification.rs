@@ -357,3 +357,27 @@ fn s4_a_recertification_is_applied_for_in_the_cycles_last_year() -> TestResult {
     assert!(!first_day.late, "{first_day:?}");
     refused_with(day(2028, 3, 18), Jurisdiction::Iaf, "S4")
 }
+
+#[test]
+fn s5_c6_the_public_view_shows_the_revision_in_force_and_names_the_next() -> TestResult {
+    let mut c = cert()?;
+    continue_cycle(
+        &mut c,
+        renewal()?,
+        day(2029, 3, 19),
+        "app-2",
+        "op",
+        day(2029, 2, 1),
+    )
+    .map_err(|v| format!("{v:?}"))?;
+    let before = c.public_view(day(2029, 3, 19));
+    assert_eq!(before.revision, 1);
+    assert_eq!(before.status, CertificateStatus::Active);
+    let next = before.next_revision.ok_or("the renewal is not named")?;
+    assert_eq!((next.revision, next.effective_on), (2, day(2029, 3, 20)));
+    let after = c.public_view(day(2029, 3, 20));
+    assert_eq!((after.revision, after.effective_on), (2, day(2029, 3, 20)));
+    assert_eq!(after.next_revision, None);
+    assert_eq!(after.expires_on, day(2032, 3, 19));
+    Ok(())
+}

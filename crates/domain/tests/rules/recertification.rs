@@ -6,11 +6,13 @@
 use crate::certificate::{cert, issued_on_request, request};
 use crate::common::cb::client;
 use crate::common::day;
+use certflow_domain::FieldError;
 use certflow_domain::certificate::{
-    Action, CertificateSettings, SuspendRequest, suspend, withdraw,
+    Action, Certificate, CertificateSettings, ReasonRequest, SuspendRequest, suspend, withdraw,
 };
 use certflow_domain::cycle::{
-    check_recertification_application, claim_renewal, continue_cycle, require_current_application,
+    Recertifying, check_recertification_application, claim_renewal, continue_cycle,
+    require_current_application,
 };
 use certflow_domain::intake::application::{CertificateStatus, LegalId, LegalIdType};
 use certflow_domain::review::Jurisdiction;
@@ -20,20 +22,35 @@ type TestResult = Result<(), String>;
 
 const NUMBER: &str = "CF-2026-000042";
 
-fn check_on(
+/// S4: the intake check of a recertification of `certificate` (None: no such certificate)
+/// by `client` on `today`, under the default settings.
+fn check(
+    certificate: Option<&Certificate>,
+    client: &LegalId,
     today: NaiveDate,
     jurisdiction: Jurisdiction,
-) -> Result<certflow_domain::cycle::Recertifying, String> {
-    let c = cert()?;
+) -> Result<Recertifying, FieldError> {
     check_recertification_application(
         NUMBER,
-        Some(&c),
-        &client(),
+        certificate,
+        client,
         today,
         jurisdiction,
         &CertificateSettings::default(),
     )
-    .map_err(|e| format!("{e:?}"))
+}
+
+fn check_on(today: NaiveDate, jurisdiction: Jurisdiction) -> Result<Recertifying, String> {
+    check(Some(&cert()?), &client(), today, jurisdiction).map_err(|e| format!("{e:?}"))
+}
+
+/// `cert()` withdrawn on `on` (C5).
+fn withdrawn_on(on: NaiveDate) -> Result<Certificate, String> {
+    let mut c = cert()?;
+    let reason = ReasonRequest::from_json(&serde_json::json!({ "reason": "client request" }))
+        .map_err(|e| format!("{e:?}"))?;
+    withdraw(&mut c, &reason, "op", on).map_err(|v| format!("{v:?}"))?;
+    Ok(c)
 }
 
 fn refused_with(today: NaiveDate, jurisdiction: Jurisdiction, rule: &str) -> TestResult {
@@ -82,15 +99,7 @@ fn s4_c4_cn_never_restores_an_expired_certificate() -> TestResult {
 
 #[test]
 fn s4_unknown_certificate_and_another_organization_are_refused() -> TestResult {
-    let settings = CertificateSettings::default();
-    let unknown = check_recertification_application(
-        NUMBER,
-        None,
-        &client(),
-        day(2028, 12, 1),
-        Jurisdiction::Iaf,
-        &settings,
-    );
+    let unknown = check(None, &client(), day(2028, 12, 1), Jurisdiction::Iaf);
     assert!(
         matches!(&unknown, Err(e) if e.rule == "S4" && e.field == "/recertification_of"),
         "{unknown:?}"
@@ -100,34 +109,15 @@ fn s4_unknown_certificate_and_another_organization_are_refused() -> TestResult {
         kind: LegalIdType::Uscc,
         number: "91110000100000000X".to_string(),
     };
-    let theirs = check_recertification_application(
-        NUMBER,
-        Some(&c),
-        &other,
-        day(2028, 12, 1),
-        Jurisdiction::Iaf,
-        &settings,
-    );
+    let theirs = check(Some(&c), &other, day(2028, 12, 1), Jurisdiction::Iaf);
     assert!(matches!(&theirs, Err(e) if e.rule == "S4"), "{theirs:?}");
     Ok(())
 }
 
 #[test]
 fn s4_c5_a_withdrawn_certificate_is_not_renewed() -> TestResult {
-    let mut c = cert()?;
-    let reason = certflow_domain::certificate::ReasonRequest::from_json(
-        &serde_json::json!({ "reason": "client request" }),
-    )
-    .map_err(|e| format!("{e:?}"))?;
-    withdraw(&mut c, &reason, "op", day(2027, 1, 5)).map_err(|v| format!("{v:?}"))?;
-    let refused = check_recertification_application(
-        NUMBER,
-        Some(&c),
-        &client(),
-        day(2028, 12, 1),
-        Jurisdiction::Iaf,
-        &CertificateSettings::default(),
-    );
+    let c = withdrawn_on(day(2027, 1, 5))?;
+    let refused = check(Some(&c), &client(), day(2028, 12, 1), Jurisdiction::Iaf);
     assert!(matches!(&refused, Err(e) if e.rule == "C5"), "{refused:?}");
     Ok(())
 }
@@ -198,18 +188,10 @@ fn s5_c4_an_expired_certificate_is_restored_within_the_window() -> TestResult {
 
 #[test]
 fn s5_c5_a_withdrawn_certificate_is_not_continued() -> TestResult {
-    let mut c = cert()?;
-    let reason = certflow_domain::certificate::ReasonRequest::from_json(
-        &serde_json::json!({ "reason": "client request" }),
-    )
-    .map_err(|e| format!("{e:?}"))?;
-    withdraw(&mut c, &reason, "op", day(2028, 1, 5)).map_err(|v| format!("{v:?}"))?;
-    let mut renewal = request("2029-03-20")?;
-    renewal.previous_expiry = Some(day(2029, 3, 19));
-    let renewed = issued_on_request(day(2029, 2, 1), &renewal, Jurisdiction::Iaf)?;
+    let mut c = withdrawn_on(day(2028, 1, 5))?;
     let refused = continue_cycle(
         &mut c,
-        renewed,
+        renewal()?,
         day(2029, 3, 19),
         "app-2",
         "op",
@@ -249,7 +231,7 @@ fn s5_a_cycle_continued_twice_runs_six_years_and_more() -> TestResult {
 }
 
 /// The renewal decided on 2029-02-01 of `cert()` (expiring 2029-03-19).
-fn renewal() -> Result<certflow_domain::certificate::Certificate, String> {
+fn renewal() -> Result<Certificate, String> {
     let mut renewal = request("2029-03-20")?;
     renewal.previous_expiry = Some(day(2029, 3, 19));
     issued_on_request(day(2029, 2, 1), &renewal, Jurisdiction::Iaf)
@@ -318,14 +300,7 @@ fn s5_new_number_the_renewal_is_claimed_once_and_bars_another_application() -> T
     let other = claim_renewal(&mut c, day(2029, 3, 19), "app-3");
     assert!(matches!(&other, Err(v) if v.rule == "S5"), "{other:?}");
     // S4: a renewed certificate takes no new recertification application.
-    let applied = check_recertification_application(
-        NUMBER,
-        Some(&c),
-        &client(),
-        day(2029, 1, 5),
-        Jurisdiction::Iaf,
-        &CertificateSettings::default(),
-    );
+    let applied = check(Some(&c), &client(), day(2029, 1, 5), Jurisdiction::Iaf);
     assert!(matches!(&applied, Err(e) if e.rule == "S4"), "{applied:?}");
     Ok(())
 }

@@ -9,6 +9,7 @@ mod certificate;
 mod complaints;
 mod cycle_audits;
 mod decision;
+mod front;
 mod hooks;
 mod host;
 mod http;

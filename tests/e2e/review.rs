@@ -420,8 +420,9 @@ async fn a6_multi_site_samples_are_drawn_at_screening_and_repeated_by_the_review
 }
 
 each_store! {
-async fn a1_without_review_an_application_waits_in_submitted() -> Result<()> {
+async fn a1_when_screening_fails_an_application_waits_in_submitted() -> Result<()> {
     build_app_components()?;
+    certflow_tests::build_test_components()?;
     let state = tempfile::tempdir()?;
     let host = Host::start(&scenario("intake-alone"), state.path(), &Start::default()).await?;
     let created = host.submit(&example_application()?, None).await?;

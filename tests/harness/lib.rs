@@ -313,6 +313,10 @@ pub struct Start {
     pub runtime_config: Option<PathBuf>,
     /// The fault switch. `None`: the current test's store's.
     pub kv_faults: Option<KvFaults>,
+    /// The front door's limits. `None`: the defaults (`certflow up`'s).
+    pub front: Option<spin_host::front::FrontLimits>,
+    /// The instance pool. `None`: Spin's 1,000.
+    pub max_instances: Option<u32>,
 }
 
 /// A host serving one manifest, with a client pointed at it.
@@ -348,6 +352,10 @@ impl Host {
             runtime_config,
             build: false,
             request_timeout: start.request_timeout.unwrap_or(Duration::from_secs(30)),
+            front: start.front.unwrap_or_default(),
+            max_instances: start
+                .max_instances
+                .unwrap_or(spin_host::up::DEFAULT_MAX_INSTANCES),
             variables: start.variables.clone(),
             clock_offset: start.clock_offset,
             kv_faults: start

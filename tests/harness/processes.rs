@@ -41,6 +41,8 @@ pub async fn serve_if_asked() -> Result<()> {
         runtime_config: Some(PathBuf::from(runtime_config)),
         build: false,
         request_timeout: Duration::from_secs(30),
+        front: Default::default(),
+        max_instances: spin_host::up::DEFAULT_MAX_INSTANCES,
         variables,
         clock_offset: Duration::ZERO,
         kv_faults: Default::default(),

@@ -270,8 +270,13 @@ impl Request {
             let mut stream = incoming.into_body_stream();
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| {
-                    Problem::new(400, "malformed-body", "The body could not be read")
-                        .detail(format!("{e:?}"))
+                    // The stream error is the host's (a resource handle, hyper's words): it
+                    // goes to the log, and the client is told what it can fix.
+                    eprintln!("request body not read: {e:?}");
+                    Problem::new(400, "malformed-body", "The body could not be read").detail(
+                        "the body ended before its declared length, or its chunked framing \
+                         is broken (RFC 9112 §6, §7.1)",
+                    )
                 })?;
                 if body.len() + chunk.len() > max_body {
                     return Err(too_large());

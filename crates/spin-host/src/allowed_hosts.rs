@@ -434,6 +434,15 @@ pub fn service_chaining_target(url: &Url) -> Option<&str> {
     (rest == SERVICE_CHAINING_DOMAIN).then_some(first)
 }
 
+/// Whether a `Host` header value (`host[:port]`) names a service-chaining address
+/// (`<component>.spin.internal`), as Spin's `is_service_chaining_host` decides it (case
+/// sensitive, one label before the domain). Spin strips such a `Host` from inbound requests.
+pub fn is_service_chaining_host(host: &str) -> bool {
+    let (host, _) = host.rsplit_once(':').unwrap_or((host, ""));
+    host.split_once('.')
+        .is_some_and(|(_, rest)| rest == SERVICE_CHAINING_DOMAIN)
+}
+
 /// `"<scheme>://<host>[:<port>]"` as Spin's disallowed-host handler formats it (the port
 /// only when explicit and not the scheme default).
 pub fn host_pattern(url: &Url) -> String {
@@ -651,6 +660,15 @@ mod tests {
         assert!(!none.uses_service_chaining());
         assert!(!AllowedHosts::default().allows_component_chaining("backend"));
         assert!(!specific.allows_component_chaining("bad id/with slash"));
+    }
+
+    #[test]
+    fn service_chaining_host_as_spin_decides_it() {
+        assert!(is_service_chaining_host("back.spin.internal"));
+        assert!(is_service_chaining_host("back.spin.internal:80"));
+        assert!(!is_service_chaining_host("a.b.spin.internal"));
+        assert!(!is_service_chaining_host("spin.internal"));
+        assert!(!is_service_chaining_host("localhost:3000"));
     }
 
     #[test]

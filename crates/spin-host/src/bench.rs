@@ -53,6 +53,8 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
         runtime_config: None,
         build: opts.build,
         request_timeout: Duration::from_secs(30),
+        front: Default::default(),
+        max_instances: crate::up::DEFAULT_MAX_INSTANCES,
         variables: Default::default(),
         clock_offset: Duration::ZERO,
         kv_faults: Default::default(),
@@ -71,9 +73,14 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::server::serve(app, listener, async {
-        let _ = stop_rx.await;
-    }));
+    let server = tokio::spawn(crate::server::serve(
+        app,
+        listener,
+        Default::default(),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
 
     let failures = Arc::new(AtomicU64::new(0));
     let measuring_from = Instant::now() + opts.warmup;

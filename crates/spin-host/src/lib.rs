@@ -6,10 +6,12 @@
 pub mod allowed_hosts;
 pub mod bench;
 pub mod builder;
+pub mod front;
 pub mod host_api;
 pub mod kv;
 pub mod logging;
 pub mod manifest;
+pub mod problem;
 pub mod routes;
 pub mod runtime;
 pub mod server;

@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use spin_host::bench::{self, BenchOptions};
+use spin_host::front::FrontLimits;
 use spin_host::up::{self, UpOptions};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,6 +48,20 @@ enum Command {
         /// Set an application variable (`name=value`); wins over `SPIN_VARIABLE_<NAME>`.
         #[arg(long = "variable", value_parser = parse_variable)]
         variables: Vec<(String, String)>,
+        /// Seconds a request head may take to arrive; then a 408 and the connection closes.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        header_read_timeout: u64,
+        /// Seconds a request body may go without a byte while the component waits; then a
+        /// 408, the component is stopped and the connection closes.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        body_read_timeout: u64,
+        /// Seconds a kept-alive connection may sit idle between requests before it is closed.
+        #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+        keep_alive_timeout: u64,
+        /// Connections served at once; more wait in the listen queue. Keep it under half the
+        /// instance pool (`SPIN_WASMTIME_INSTANCE_COUNT`, 1,000): a request may chain.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+        max_connections: u64,
     },
     /// Measure requests/s and latency of one route with concurrent keep-alive clients.
     Bench {
@@ -100,6 +115,10 @@ fn main() -> Result<()> {
                 no_build,
                 request_timeout,
                 variables,
+                header_read_timeout,
+                body_read_timeout,
+                keep_alive_timeout,
+                max_connections,
             } => {
                 up::up(UpOptions {
                     manifest: up::manifest_path(from.as_deref()),
@@ -108,6 +127,13 @@ fn main() -> Result<()> {
                     runtime_config: runtime_config_file,
                     build: !no_build,
                     request_timeout: Duration::from_secs(request_timeout),
+                    front: FrontLimits {
+                        header_read_timeout: Duration::from_secs(header_read_timeout),
+                        body_read_timeout: Duration::from_secs(body_read_timeout),
+                        keep_alive_timeout: Duration::from_secs(keep_alive_timeout),
+                        max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+                    },
+                    max_instances: up::max_instances_from_env(),
                     variables: variables.into_iter().collect(),
                     clock_offset: Duration::ZERO,
                     kv_faults: Default::default(),

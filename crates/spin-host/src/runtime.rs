@@ -5,7 +5,7 @@
 use crate::allowed_hosts::AllowedHosts;
 use crate::kv::KvStore;
 use crate::routes::{RouteMatch, Router};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
@@ -102,10 +102,11 @@ impl WasiHttpView for InstanceState {
     }
 }
 
-/// Builds the engine: pooling allocator with Spin's default limits, epoch interruption for
-/// request timeouts. Falls back to on-demand allocation where the pool's virtual memory
+/// Builds the engine: pooling allocator with Spin's default limits for `max_instances`
+/// component instances at once (Spin: `SPIN_WASMTIME_INSTANCE_COUNT`, 1,000), epoch
+/// interruption for request timeouts. Falls back to on-demand allocation where the pool's virtual memory
 /// reservation is refused (some containers cap it).
-pub fn new_engine() -> Result<Engine> {
+pub fn new_engine(max_instances: u32) -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
@@ -115,16 +116,16 @@ pub fn new_engine() -> Result<Engine> {
     }
     let mut pooling = PoolingAllocationConfig::default();
     pooling
-        .total_component_instances(1_000)
+        .total_component_instances(max_instances)
         .max_component_instance_size(10 << 20)
         .max_core_instances_per_component(200)
         .max_tables_per_component(20)
         .table_elements(30_000)
         .max_memories_per_component(32)
-        .total_memories(1_000)
-        .total_tables(2_000)
-        .total_core_instances(10_000)
-        .total_stacks(1_000)
+        .total_memories(max_instances)
+        .total_tables(2 * max_instances)
+        .total_core_instances(10 * max_instances)
+        .total_stacks(max_instances)
         .max_memory_size(1 << 30)
         .linear_memory_keep_resident(2 << 20)
         .table_keep_resident(1 << 19);
@@ -266,7 +267,11 @@ impl App {
         }
     }
 
-    fn new_store(self: &Arc<Self>, component: &LoadedComponent) -> Result<Store<InstanceState>> {
+    fn new_store(
+        self: &Arc<Self>,
+        component: &LoadedComponent,
+        trap: Trap,
+    ) -> Result<Store<InstanceState>> {
         let info = &component.info;
         let mut wasi = WasiCtx::builder();
         wasi.stdout(crate::logging::ComponentOutput::stdout(&info.id))
@@ -292,6 +297,7 @@ impl App {
             hooks: OutboundHooks {
                 app: self.clone(),
                 component: info.clone(),
+                trap,
             },
             component: info.clone(),
             key_value: self.key_value.clone(),
@@ -316,7 +322,8 @@ impl App {
             .ok_or_else(|| anyhow!("no component `{component_id}`"))?;
         let started = std::time::Instant::now();
         for _ in 0..count {
-            let mut store = self.new_store(component)?;
+            let (trap, _trapped) = tokio::sync::mpsc::unbounded_channel();
+            let mut store = self.new_store(component, trap)?;
             component.pre.instantiate_async(&mut store).await?;
         }
         Ok(started.elapsed() / count.max(1))
@@ -343,12 +350,13 @@ impl App {
             Scheme::Https => "https",
             _ => "http",
         };
+        // Spin (`prepare_request_headers`) takes spin-full-url's host from `Host` alone,
+        // `localhost` without one: a chained request has none (Spin removes it).
         let host = request
             .headers()
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
             .map(str::to_string)
-            .or_else(|| request.uri().authority().map(|a| a.to_string()))
             .unwrap_or_else(|| "localhost".to_string());
         let path_and_query = request
             .uri()
@@ -377,7 +385,8 @@ impl App {
             *request.uri_mut() = uri;
         }
 
-        let mut store = self.new_store(component)?;
+        let (trap_tx, mut trapped) = tokio::sync::mpsc::unbounded_channel();
+        let mut store = self.new_store(component, trap_tx)?;
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let req = store
             .data_mut()
@@ -386,7 +395,10 @@ impl App {
         let out = store.data_mut().http().new_response_outparam(sender)?;
         let pre = component.pre.clone();
         let id = component.info.id.clone();
-        let task = tokio::task::spawn(async move {
+        // Stopped on a trap or at the request timeout. When this future is dropped (the
+        // client went away, the body-read timeout) the guest runs on, as on Spin: what it
+        // was doing is finished, not cut off.
+        let mut task = tokio::task::spawn(async move {
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy
                 .wasi_http_incoming_handler()
@@ -394,13 +406,28 @@ impl App {
                 .await
         });
         let timeout = self.request_timeout;
-        let response = tokio::time::timeout(timeout, receiver).await;
+        let response = tokio::select! {
+            response = tokio::time::timeout(timeout, receiver) => response,
+            Some(trap) = trapped.recv() => {
+                task.abort();
+                return Err(trap.context(format!("component `{id}` trapped")));
+            }
+        };
         match response {
             Ok(Ok(Ok(resp))) => {
                 // The guest may still be writing the body: report a failure after the
-                // response started rather than dropping it silently.
+                // response started rather than dropping it silently, and stop the guest on
+                // a trap (the body then ends early, as on Spin).
                 tokio::spawn(async move {
-                    match task.await {
+                    let finished = tokio::select! {
+                        finished = &mut task => finished,
+                        Some(trap) = trapped.recv() => {
+                            task.abort();
+                            tracing::warn!("component `{id}` trapped after starting its response: {trap:#}");
+                            return;
+                        }
+                    };
+                    match finished {
                         Ok(Ok(())) => {}
                         Ok(Err(e)) => tracing::warn!(
                             "component `{id}` failed after starting its response: {:#}",
@@ -424,21 +451,37 @@ impl App {
             }
             Err(_) => {
                 task.abort();
-                bail!(
-                    "component `{id}` gave no response within {}s",
-                    timeout.as_secs()
-                )
+                Err(anyhow::Error::new(NoResponseInTime(timeout))
+                    .context(format!("component `{id}` was stopped")))
             }
         }
     }
 }
+
+/// A request's component gave no response within the request timeout.
+#[derive(Debug)]
+pub struct NoResponseInTime(pub Duration);
+
+impl std::fmt::Display for NoResponseInTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no response within {}s", self.0.as_secs_f64())
+    }
+}
+
+impl std::error::Error for NoResponseInTime {}
 
 /// The wasi:http hooks of one instance: enforces `allowed_outbound_hosts` and serves
 /// `http://<component>.spin.internal` in process.
 struct OutboundHooks {
     app: Arc<App>,
     component: Arc<ComponentInfo>,
+    trap: Trap,
 }
+
+/// Where a host call that must trap its instance reports it: the instance is stopped at
+/// once and its request fails, as a wasmtime trap would (wasmtime-wasi-http 48's hooks can
+/// only hand the guest an error code).
+type Trap = tokio::sync::mpsc::UnboundedSender<anyhow::Error>;
 
 /// Spin's client address for chained requests.
 const CHAINED_CLIENT_ADDR: SocketAddr =
@@ -465,32 +508,42 @@ impl WasiHttpHooks for OutboundHooks {
             return denied(&url);
         }
         if let Some(target) = crate::allowed_hosts::service_chaining_target(&url) {
+            let mut request = request;
+            // Spin removes `Host` from every outbound request before its chaining
+            // interceptor (factor-outbound-http `prepare_request`).
+            request.headers_mut().remove(http::header::HOST);
             if !self.app.components.contains_key(target) {
-                tracing::warn!(
-                    "component `{}` chained to `{target}`, which this application does not run",
-                    self.component.id
-                );
-                return Box::new(async { Err(wasmtime_wasi_http::Error::DestinationNotFound) });
+                // Spin 4.0.2 (trigger-http `outbound_http.rs`): an unknown routing
+                // destination is `HttpError::trap`, so the caller traps and its own request
+                // fails with a 500.
+                let _ = self.trap.send(anyhow!(
+                    "chained to `{target}.spin.internal`, but the application has no component `{target}`"
+                ));
+                return Box::new(std::future::pending());
             }
             let app = self.app.clone();
             let route = RouteMatch::synthetic(target, url.path());
             return Box::new(async move {
-                match app
+                let resp = match app
                     .handle(&route, request, Scheme::Http, CHAINED_CLIENT_ADDR)
                     .await
                 {
-                    Ok(resp) => {
-                        let resp = resp.map(|b| b.boxed_unsync());
-                        let io: Box<dyn Future<Output = _> + Send> = Box::new(async { Ok(()) });
-                        Ok((resp, io))
-                    }
+                    Ok(resp) => resp.map(|b| b.boxed_unsync()),
                     Err(e) => {
+                        // Spin answers a chained request whose component fails as it answers
+                        // any request: a 500 with an empty body (`internal_error(None, ..)`).
                         tracing::error!("chained request failed: {e:#}");
-                        Err(wasmtime_wasi_http::Error::InternalError(Some(format!(
-                            "chained component failed: {e}"
-                        ))))
+                        let mut resp = http::Response::new(
+                            http_body_util::Empty::<Bytes>::new()
+                                .map_err(|never| match never {})
+                                .boxed_unsync(),
+                        );
+                        *resp.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                        resp
                     }
-                }
+                };
+                let io: Box<dyn Future<Output = _> + Send> = Box::new(async { Ok(()) });
+                Ok((resp, io))
             });
         }
         Box::new(async move {

@@ -2,6 +2,7 @@
 //! Every start-up error names the manifest file, the component and the key at fault.
 
 use crate::allowed_hosts::AllowedHosts;
+use crate::front::FrontLimits;
 use crate::kv::redis::RedisStore;
 use crate::kv::{FaultCounters, KvDatabase, KvFaults, KvStore};
 use crate::manifest::{FileMount, KvBackend, Manifest, Route, RuntimeConfig};
@@ -23,6 +24,12 @@ pub struct UpOptions {
     pub runtime_config: Option<PathBuf>,
     pub build: bool,
     pub request_timeout: Duration,
+    /// The front door's timeouts and connection cap ([`FrontLimits`]).
+    pub front: FrontLimits,
+    /// Component instances at once (the pooling allocator's size): 1,000, or
+    /// `SPIN_WASMTIME_INSTANCE_COUNT` as Spin reads it ([`max_instances_from_env`]). When all
+    /// are in use a request gets a 503.
+    pub max_instances: u32,
     /// `--variable name=value`: values that win over `SPIN_VARIABLE_*` (as in `spin up`).
     pub variables: BTreeMap<String, String>,
     /// Test only: how far ahead of real time the guests' wall clock runs (`Duration::ZERO`,
@@ -37,6 +44,18 @@ pub struct UpOptions {
     /// Redis (see [`KvFaults`]); the default, no fault, everywhere but tests. Deliberately no
     /// CLI flag or environment variable.
     pub kv_faults: KvFaults,
+}
+
+/// Spin's default pool size.
+pub const DEFAULT_MAX_INSTANCES: u32 = 1_000;
+
+/// The pool size as Spin reads it: `SPIN_WASMTIME_INSTANCE_COUNT`, else 1,000.
+pub fn max_instances_from_env() -> u32 {
+    std::env::var("SPIN_WASMTIME_INSTANCE_COUNT")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(DEFAULT_MAX_INSTANCES)
 }
 
 /// Finds `spin.toml`: `--from` may name the file or its folder.
@@ -108,7 +127,7 @@ pub fn load(opts: &UpOptions) -> Result<Arc<App>> {
         }
     }
 
-    let engine = crate::runtime::new_engine()?;
+    let engine = crate::runtime::new_engine(opts.max_instances)?;
     crate::runtime::start_epoch_ticker(&engine)?;
     let linker = crate::runtime::new_linker(&engine)?;
     let cache_dir = state_dir.join("component-cache");
@@ -261,7 +280,7 @@ pub async fn up(opts: UpOptions) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", opts.listen))?;
     let addr = listener.local_addr()?;
     print_routes(&app, addr);
-    crate::server::serve(app, listener, crate::server::shutdown_signal()).await
+    crate::server::serve(app, listener, opts.front, crate::server::shutdown_signal()).await
 }
 
 /// A host serving in this process, for tests and benchmarks.
@@ -279,7 +298,7 @@ impl RunningHost {
             .with_context(|| format!("cannot listen on {}", opts.listen))?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(crate::server::serve(app, listener, async {
+        let task = tokio::spawn(crate::server::serve(app, listener, opts.front, async {
             let _ = stopped.await;
         }));
         Ok(RunningHost {

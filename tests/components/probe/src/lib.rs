@@ -31,6 +31,10 @@ fn query_param(req: &Request, name: &str) -> Option<String> {
 
 #[http_component]
 async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
+    // A stand-in for a component that fails on every request (`environment` in a scenario).
+    if std::env::var("PROBE_ALWAYS_TRAP").is_ok() {
+        panic!("the probe is set to trap on every request");
+    }
     // The path this component sees (spin-path-info is relative to its route).
     let path = req.path().to_string();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -213,11 +217,15 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
             Err(e) => text(403, format!("{e:?}")),
         },
         ("chain", _) => {
-            // /chain/<component>/<path...> -> http://<component>.spin.internal/<path...>
+            // /chain/<component>/<path...>?<query> ->
+            // http://<component>.spin.internal/<path...>?<query>
             let mut parts = key.splitn(2, '/');
             let target = parts.next().unwrap_or_default();
             let rest = parts.next().unwrap_or_default();
-            let url = format!("http://{target}.spin.internal/{rest}");
+            let url = match req.query() {
+                "" => format!("http://{target}.spin.internal/{rest}"),
+                query => format!("http://{target}.spin.internal/{rest}?{query}"),
+            };
             match spin_sdk::http::send::<_, Response>(Request::get(&url)).await {
                 Ok(resp) => Response::builder()
                     .status(*resp.status())

@@ -31,8 +31,9 @@ pub enum HostProblem {
     /// 400 `malformed-request`: a `Transfer-Encoding` whose last coding is not `chunked`, or
     /// any in HTTP/1.0 (RFC 9112 §6.1, §6.3 item 4).
     InvalidTransferEncoding,
-    /// 400 `malformed-request`: no `Host`, more than one, or one that is not an authority or
-    /// disagrees with an absolute request target (RFC 9112 §3.2).
+    /// 400 `malformed-request`: no `Host` (and no absolute target), more than one, or one
+    /// that is not an authority or disagrees with an absolute request target (RFC 9112 §3.2;
+    /// Spin serves no request without an authority, HTTP/1.0 included).
     InvalidHost,
     /// 400 `malformed-request`: `Host` names a service-chaining address
     /// (`*.spin.internal`), which only components may call (Spin strips it, then has none).
@@ -95,7 +96,7 @@ impl HostProblem {
                 "Transfer-Encoding must end with `chunked`, and HTTP/1.0 requests may not use it (RFC 9112 §6.1)"
             }
             InvalidHost => {
-                "an HTTP/1.1 request needs exactly one Host header naming the server, matching an absolute request target (RFC 9112 §3.2)"
+                "a request needs exactly one Host header naming the server, matching an absolute request target (RFC 9112 §3.2)"
             }
             InternalHost => {
                 "the Host header names an address only the application's components may call"

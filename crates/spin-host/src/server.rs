@@ -53,10 +53,10 @@ fn plain(status: http::StatusCode, text: &'static str) -> http::Response<HyperOu
     resp
 }
 
-/// The request's `Host` as Spin reads it, or why it cannot be served: RFC 9112 §3.2 (one
-/// `Host`, naming an authority, matching an absolute target; required in HTTP/1.1) and Spin's
-/// rule that `*.spin.internal` is for components only (Spin strips such a `Host`, then fails
-/// the request for want of one).
+/// Whether the request's `Host` can be served, or why not: RFC 9112 §3.2 (one `Host`, naming
+/// an authority, matching an absolute target) and Spin's `set_req_uri` (an authority from
+/// `Host` or the target, in HTTP/1.0 too), with Spin's rule that `*.spin.internal` is for
+/// components only (Spin strips such a `Host`, then fails the request for want of one).
 fn check_host<B>(req: &http::Request<B>) -> Result<(), HostProblem> {
     let mut hosts = req.headers().get_all(http::header::HOST).iter();
     let (host, more) = (hosts.next(), hosts.next());
@@ -64,11 +64,12 @@ fn check_host<B>(req: &http::Request<B>) -> Result<(), HostProblem> {
         return Err(HostProblem::InvalidHost);
     }
     let Some(host) = host else {
-        let needs_host = req.version() == http::Version::HTTP_11 && req.uri().authority().is_none();
-        return if needs_host {
-            Err(HostProblem::InvalidHost)
-        } else {
-            Ok(())
+        // HTTP/1.0 may omit Host (RFC 9112 §3.2), but Spin serves no request without an
+        // authority (trigger-http `set_req_uri`: "no 'Host' header present in request"), so
+        // neither does this host: what it serves, Spin must serve too.
+        return match req.uri().authority() {
+            Some(_) => Ok(()),
+            None => Err(HostProblem::InvalidHost),
         };
     };
     let host = host.to_str().map_err(|_| HostProblem::InvalidHost)?;

@@ -599,3 +599,34 @@ async fn spin_4_0_2_chaining_to_a_component_the_app_lacks_fails_the_inbound_requ
     ensure!(status == 200, "{status}");
     host.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_instance_in_use_is_a_503_problem_with_retry_after() -> Result<()> {
+    // A pool of one instance, held by a request that sleeps: the next is told to come back.
+    let (_state, host) = start(
+        "kv",
+        &Start {
+            max_instances: Some(1),
+            ..Start::default()
+        },
+    )
+    .await?;
+    let target = addr(&host);
+    let sleeper = tokio::spawn({
+        let target = target.clone();
+        async move { exchange(&target, b"GET /sleep/3000 HTTP/1.1\r\nHost: a\r\n\r\n").await }
+    });
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let reply = exchange(&target, b"GET /headers HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await?
+        .context("no reply")?;
+    ensure!(reply.status == 503, "{reply:?}");
+    reply.problem("unavailable")?;
+    ensure!(reply.header("retry-after") == Some("1"), "{reply:?}");
+    let slept = sleeper.await??.context("the sleeper got no reply")?;
+    ensure!(slept.status == 200, "{slept:?}");
+    // The instance is back: served again.
+    let (status, _) = host.get("/headers").await?;
+    ensure!(status == 200, "{status}");
+    host.stop().await
+}

@@ -209,7 +209,13 @@ async fn handle(
         .then(|| conn.take_refusal())
         .flatten();
     let (component, resp) = if let Some(problem) = refused {
-        ("-".to_string(), problem.response())
+        // The stand-in's method and path are the gate's, not the client's.
+        tracing::info!(
+            "request head refused ({problem:?}) {} {:.2}ms",
+            problem.parts().0,
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        return Ok(tracked(problem.response(), in_flight));
     } else if let Err(problem) = check_host(&req) {
         ("-".to_string(), problem.response())
     } else if path.starts_with(crate::routes::WELL_KNOWN_PREFIX) {
@@ -262,13 +268,21 @@ async fn handle(
         resp.status().as_u16(),
         started.elapsed().as_secs_f64() * 1000.0
     );
-    Ok(resp.map(|inner| {
+    Ok(tracked(resp, in_flight))
+}
+
+/// `resp` with its body [`Tracked`]: the request ends when hyper has taken the body.
+fn tracked(
+    resp: http::Response<HyperOutgoingBody>,
+    in_flight: InFlight,
+) -> http::Response<HyperOutgoingBody> {
+    resp.map(|inner| {
         Tracked {
             inner,
             _in_flight: in_flight,
         }
         .boxed_unsync()
-    }))
+    })
 }
 
 /// The body-read timeout fired.

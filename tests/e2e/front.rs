@@ -189,6 +189,7 @@ fn short_limits(max_connections: usize) -> FrontLimits {
         header_read_timeout: Duration::from_secs(1),
         body_read_timeout: Duration::from_secs(1),
         keep_alive_timeout: Duration::from_secs(1),
+        write_timeout: Duration::from_secs(1),
         max_connections,
     }
 }
@@ -437,6 +438,21 @@ async fn keep_alive_timeout_an_idle_connection_is_closed_without_a_reply() -> Re
         .await
         .context("the idle connection was kept open")??;
     ensure!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
+    // After a request with a body too, chunked or not, whose reply ends the request while
+    // hyper is not reading.
+    for request in [
+        &b"POST /echo-body HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"[..],
+        &b"PUT /kv/k HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"[..],
+    ] {
+        let mut stream = TcpStream::connect(addr(&host)).await?;
+        stream.write_all(request).await?;
+        let reply = read_reply(&mut stream).await?.context("no reply")?;
+        ensure!(reply.status == 200, "{reply:?}");
+        let mut rest = Vec::new();
+        tokio::time::timeout(PATIENCE, stream.read_to_end(&mut rest))
+            .await
+            .context("the idle connection was kept open after a request with a body")??;
+    }
     // A connection that never sends a byte is closed the same way.
     let mut silent = TcpStream::connect(addr(&host)).await?;
     let mut rest = Vec::new();
@@ -628,5 +644,123 @@ async fn every_instance_in_use_is_a_503_problem_with_retry_after() -> Result<()>
     // The instance is back: served again.
     let (status, _) = host.get("/headers").await?;
     ensure!(status == 200, "{status}");
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hyper_a_bare_lf_after_the_last_chunk_is_a_trailer_and_the_connection_still_ends()
+-> Result<()> {
+    // hyper reads `\nX: y\r\n` as a trailer and `\r\n` as the end of the body; the gate
+    // follows it there, so nothing is mistaken for a head and the idle connection ends.
+    let (_state, host) = start(
+        "kv",
+        &Start {
+            front: Some(short_limits(100)),
+            ..Start::default()
+        },
+    )
+    .await?;
+    let mut stream = TcpStream::connect(addr(&host)).await?;
+    stream
+        .write_all(b"POST /echo-body HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\nX: y\r\n\r\n")
+        .await?;
+    let reply = read_reply(&mut stream).await?.context("no reply")?;
+    ensure!(reply.status == 200 && reply.body == "abc", "{reply:?}");
+    ensure!(closed(&mut stream).await?, "the connection stayed open");
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_timeout_clients_that_never_read_their_replies_do_not_lock_out_others() -> Result<()>
+{
+    // Two connections allowed; both taken by clients that pipeline requests and never read.
+    let (_state, host) = start(
+        "kv",
+        &Start {
+            front: Some(short_limits(2)),
+            ..Start::default()
+        },
+    )
+    .await?;
+    let target = addr(&host);
+    let mut hogs = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(&target).await?;
+        let many = b"GET /headers HTTP/1.1\r\nHost: a\r\n\r\n".repeat(20_000);
+        hogs.push(tokio::spawn(async move {
+            // The write stalls once the server stops reading; the server then ends the
+            // connection, which ends the write with an error.
+            let _ = stream.write_all(&many).await;
+            stream
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let reply = exchange(&target, b"GET /kv/none HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await?
+        .context("no reply")?;
+    ensure!(reply.status == 404, "{reply:?}");
+    for hog in hogs {
+        hog.abort();
+    }
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn components_that_compute_without_pause_do_not_stall_the_host() -> Result<()> {
+    // More spinning components than worker threads: each yields at every epoch tick, so
+    // the health check is answered while they run, and they are still stopped at the
+    // request timeout.
+    let (_state, host) = start(
+        "kv",
+        &Start {
+            request_timeout: Some(Duration::from_secs(8)),
+            ..Start::default()
+        },
+    )
+    .await?;
+    let target = addr(&host);
+    let mut spinners = Vec::new();
+    for _ in 0..3 {
+        let target = target.clone();
+        spinners.push(tokio::spawn(async move {
+            exchange(&target, b"GET /spin-forever HTTP/1.1\r\nHost: a\r\n\r\n").await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let health = tokio::time::timeout(
+        Duration::from_secs(5),
+        exchange(
+            &target,
+            b"GET /.well-known/spin/health HTTP/1.1\r\nHost: a\r\n\r\n",
+        ),
+    )
+    .await
+    .context("the health check waited for the spinning components")??
+    .context("no reply")?;
+    ensure!(health.status == 200 && health.body == "OK", "{health:?}");
+    for spinner in spinners {
+        let reply = spinner.await??.context("a spinner got no reply")?;
+        ensure!(reply.status == 500, "{reply:?}");
+        reply.problem("handler-timeout")?;
+    }
+    host.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_shuts_down_its_sending_side_still_gets_its_reply() -> Result<()> {
+    let (_state, host) = start("kv", &Start::default()).await?;
+    for request in [
+        &b"GET /kv/none HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+        &b"GET /nowhere/.well-known/x HTTP/1.1\r\n\r\n"[..],
+    ] {
+        let mut stream = TcpStream::connect(addr(&host)).await?;
+        stream.write_all(request).await?;
+        stream.shutdown().await?;
+        let reply = tokio::time::timeout(PATIENCE, read_reply(&mut stream))
+            .await
+            .context("no reply in time")??
+            .context("closed without a reply")?;
+        ensure!(matches!(reply.status, 404 | 400), "{reply:?}");
+    }
     host.stop().await
 }

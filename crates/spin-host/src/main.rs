@@ -58,6 +58,9 @@ enum Command {
         /// Seconds a kept-alive connection may sit idle between requests before it is closed.
         #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
         keep_alive_timeout: u64,
+        /// Seconds a reply may wait for the client to read it before the connection ends.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        write_timeout: u64,
         /// Connections served at once; more wait in the listen queue. Keep it under half the
         /// instance pool (`SPIN_WASMTIME_INSTANCE_COUNT`, 1,000): a request may chain.
         #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
@@ -118,6 +121,7 @@ fn main() -> Result<()> {
                 header_read_timeout,
                 body_read_timeout,
                 keep_alive_timeout,
+                write_timeout,
                 max_connections,
             } => {
                 up::up(UpOptions {
@@ -131,6 +135,7 @@ fn main() -> Result<()> {
                         header_read_timeout: Duration::from_secs(header_read_timeout),
                         body_read_timeout: Duration::from_secs(body_read_timeout),
                         keep_alive_timeout: Duration::from_secs(keep_alive_timeout),
+                        write_timeout: Duration::from_secs(write_timeout),
                         max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
                     },
                     max_instances: up::max_instances_from_env(),

@@ -25,7 +25,8 @@ use wasmtime_wasi_http::{
     RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
 };
 
-/// How often the epoch ticks; a request's deadline is counted in ticks.
+/// How often the epoch ticks: a running guest yields to the runtime at each tick, and is
+/// stopped at the first tick past its request's deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Everything a request needs about its component, fixed at start-up.
@@ -303,9 +304,17 @@ impl App {
             key_value: self.key_value.clone(),
         };
         let mut store = Store::new(&self.engine, state);
-        let ticks = (self.request_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
+        // Every epoch tick the guest yields to the runtime (so a component that computes
+        // without pause cannot hold a worker thread and stall other requests, the accept loop
+        // and the front door's timers), and past the request timeout it traps.
+        let deadline = std::time::Instant::now() + self.request_timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if std::time::Instant::now() >= deadline {
+                return Err(wasmtime::Trap::Interrupt.into());
+            }
+            Ok(wasmtime::UpdateDeadline::Yield(1))
+        });
         Ok(store)
     }
 

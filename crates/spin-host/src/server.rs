@@ -337,8 +337,11 @@ pub async fn serve(
         let service = hyper::service::service_fn(move |req| {
             handle(app.clone(), conn.clone(), limits, req, client_addr)
         });
+        // half_close: a client that sends its request and shuts down its sending side (as
+        // `nc -N` and some proxies do) still gets the reply.
         let served = http1::Builder::new()
             .keep_alive(true)
+            .half_close(true)
             .serve_connection(TokioIo::new(gate), service);
         let served = graceful.watch(served);
         tokio::spawn(async move {

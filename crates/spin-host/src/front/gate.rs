@@ -36,11 +36,11 @@ enum ReadState {
     Body(u64),
     /// A chunked body to pass.
     Chunked(ChunkedBody),
-    /// Framing the gate cannot follow (hyper will fail the body): pass everything.
-    Through,
-    /// A head was refused and its stand-in handed over: nothing more is read, and no end
-    /// is reported either (hyper would drop the reply on a read end, `half_close(false)`);
-    /// the reply's `connection: close` ends the connection.
+    /// Framing hyper fails (and then closes the connection): the bytes pass, no more heads
+    /// are looked for, and the connection ends once its request is answered.
+    Draining,
+    /// A head was refused and its stand-in handed over: nothing more is read; the reply's
+    /// `connection: close` ends the connection (or the deadline does).
     Refused,
     /// Idle past the timeout: the end is reported and hyper closes the connection.
     Closed,
@@ -53,8 +53,10 @@ pub struct Gate<S> {
     state: ReadState,
     /// Bytes read from the client that are not checked yet (a head in progress).
     unchecked: Vec<u8>,
-    /// Whether `unchecked` holds a complete line (the request line), checked once.
+    /// Whether the request line has ended and was checked (once per head).
     request_line_checked: bool,
+    /// Whether the head in progress has a byte other than the blank lines before it.
+    head_has_content: bool,
     /// Checked bytes for hyper, from `ready_at`.
     ready: Vec<u8>,
     ready_at: usize,
@@ -64,8 +66,14 @@ pub struct Gate<S> {
     first_request: bool,
     timer: Pin<Box<tokio::time::Sleep>>,
     timer_deadline: Option<Instant>,
+    /// When the state last changed (a body's, a refusal's or a drain's deadline counts from
+    /// it, or from the end of the request in flight, whichever is later).
+    state_since: Instant,
     /// The client closed its side.
     eof: bool,
+    /// Since when a write has been waiting for the client to read.
+    write_blocked_since: Option<Instant>,
+    write_timer: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl<S> Gate<S> {
@@ -77,14 +85,23 @@ impl<S> Gate<S> {
             state: ReadState::Head,
             unchecked: Vec::new(),
             request_line_checked: false,
+            head_has_content: false,
             ready: Vec::new(),
             ready_at: 0,
             head_started: None,
             first_request: true,
             timer: Box::pin(tokio::time::sleep(limits.header_read_timeout)),
             timer_deadline: None,
+            state_since: Instant::now(),
             eof: false,
+            write_blocked_since: None,
+            write_timer: Box::pin(tokio::time::sleep(limits.write_timeout)),
         }
+    }
+
+    fn set_state(&mut self, state: ReadState) {
+        self.state = state;
+        self.state_since = Instant::now();
     }
 
     /// Passes `len` bytes of `unchecked` on to hyper.
@@ -108,7 +125,7 @@ impl<S> Gate<S> {
             )
             .as_bytes(),
         );
-        self.state = ReadState::Refused;
+        self.set_state(ReadState::Refused);
     }
 
     /// Moves what can be checked from `unchecked` to `ready`, following each message.
@@ -119,7 +136,7 @@ impl<S> Gate<S> {
                     self.unchecked.clear();
                     return;
                 }
-                ReadState::Through => {
+                ReadState::Draining => {
                     let len = self.unchecked.len();
                     self.pass(len);
                     return;
@@ -130,7 +147,7 @@ impl<S> Gate<S> {
                         .min(self.unchecked.len());
                     *remaining -= take as u64;
                     if *remaining == 0 {
-                        self.state = ReadState::Head;
+                        self.set_state(ReadState::Head);
                     }
                     self.pass(take);
                     if self.unchecked.is_empty() {
@@ -148,11 +165,12 @@ impl<S> Gate<S> {
                             return;
                         }
                         Step::Ended(len) => {
-                            self.state = ReadState::Head;
+                            self.set_state(ReadState::Head);
                             self.pass(len);
                         }
                         Step::Broken => {
-                            self.state = ReadState::Through;
+                            tracing::debug!("broken chunked framing: draining the connection");
+                            self.set_state(ReadState::Draining);
                         }
                     }
                 }
@@ -170,22 +188,28 @@ impl<S> Gate<S> {
                     // are searched: a head is read in linear time however it is split.
                     let added_from = self.unchecked.len().saturating_sub(added);
                     let from = added_from.saturating_sub(3);
-                    let ended = ends_head(&self.unchecked[from..]);
-                    let line_done =
-                        !self.request_line_checked && self.unchecked[added_from..].contains(&b'\n');
+                    let new = &self.unchecked[added_from..];
+                    // Blank lines before a request line are skipped (RFC 9112 §2.2).
+                    let content_from = new.iter().position(|b| !matches!(b, b'\r' | b'\n'));
+                    let line_done = !self.request_line_checked
+                        && (self.head_has_content || content_from.is_some())
+                        && new[content_from.unwrap_or(0)..].contains(&b'\n');
+                    self.head_has_content |= content_from.is_some();
+                    let ended = self.head_has_content && ends_head(&self.unchecked[from..]);
                     if !(ended || line_done || self.unchecked.len() >= MAX_HEAD_BYTES) {
                         return;
                     }
-                    self.request_line_checked = true;
+                    self.request_line_checked |= line_done;
                     match head::scan(&self.unchecked) {
                         Ok(Some(head)) => {
-                            self.state = match head.framing {
+                            self.set_state(match head.framing {
                                 Framing::Length(0) => ReadState::Head,
                                 Framing::Length(len) => ReadState::Body(len),
                                 Framing::Chunked => ReadState::Chunked(ChunkedBody::default()),
-                            };
+                            });
                             self.head_started = None;
                             self.request_line_checked = false;
+                            self.head_has_content = false;
                             self.first_request = false;
                             self.pass(head.len);
                         }
@@ -200,14 +224,27 @@ impl<S> Gate<S> {
         }
     }
 
-    /// When the head in progress (or the next one) must have arrived; `None` while a
-    /// request is in flight (the component is working; hyper may read ahead).
-    fn head_deadline(&self) -> Option<Instant> {
+    /// When the connection must have made progress, in the state it is in; `None` while a
+    /// request is in flight (the component is working, hyper may read ahead; the body-read
+    /// and request timeouts apply then).
+    fn deadline(&self) -> Option<Instant> {
         let idle_since = self.conn.idle_since()?;
-        Some(match self.head_started {
-            Some(started) => started.max(idle_since) + self.limits.header_read_timeout,
-            None if self.first_request => idle_since + self.limits.header_read_timeout,
-            None => idle_since + self.limits.keep_alive_timeout,
+        let since = self.state_since.max(idle_since);
+        Some(match (&self.state, self.head_started) {
+            (ReadState::Head, Some(started)) => {
+                started.max(idle_since) + self.limits.header_read_timeout
+            }
+            (ReadState::Head, None) if self.first_request => {
+                idle_since + self.limits.header_read_timeout
+            }
+            (ReadState::Head, None) => idle_since + self.limits.keep_alive_timeout,
+            // A body nobody is reading (its request answered without it).
+            (ReadState::Body(_) | ReadState::Chunked(_), _) => {
+                since + self.limits.body_read_timeout
+            }
+            (ReadState::Draining | ReadState::Refused | ReadState::Closed, _) => {
+                since + self.limits.header_read_timeout
+            }
         })
     }
 }
@@ -231,15 +268,28 @@ impl<S: AsyncRead + Unpin> AsyncRead for Gate<S> {
                 this.ready_at += len;
                 return Poll::Ready(Ok(()));
             }
-            if matches!(this.state, ReadState::Refused) {
-                return Poll::Pending;
-            }
             if this.eof || matches!(this.state, ReadState::Closed) {
                 return Poll::Ready(Ok(()));
             }
+            if matches!(this.state, ReadState::Draining)
+                && this
+                    .conn
+                    .idle_since()
+                    .is_some_and(|idle| idle > this.state_since)
+            {
+                // The request whose body broke is answered: hyper would not read on.
+                this.set_state(ReadState::Closed);
+                continue;
+            }
             let mut scratch = [0u8; 8192];
             let mut read = ReadBuf::new(&mut scratch);
-            match Pin::new(&mut this.io).poll_read(cx, &mut read) {
+            let polled = if matches!(this.state, ReadState::Refused) {
+                // Nothing more is read after a refusal, only waited out.
+                Poll::Pending
+            } else {
+                Pin::new(&mut this.io).poll_read(cx, &mut read)
+            };
+            match polled {
                 Poll::Ready(Ok(())) => {
                     let filled = read.filled();
                     if filled.is_empty() {
@@ -252,10 +302,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Gate<S> {
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => {
-                    if !matches!(this.state, ReadState::Head) {
-                        return Poll::Pending;
-                    }
-                    let Some(deadline) = this.head_deadline() else {
+                    // Woken when the request in flight ends, to apply the idle deadlines.
+                    this.conn.wake_on_idle(cx.waker());
+                    let Some(deadline) = this.deadline() else {
                         return Poll::Pending;
                     };
                     if this.timer_deadline != Some(deadline) {
@@ -265,16 +314,46 @@ impl<S: AsyncRead + Unpin> AsyncRead for Gate<S> {
                     if this.timer.as_mut().poll(cx).is_pending() {
                         return Poll::Pending;
                     }
-                    if this.head_started.is_some() {
+                    if matches!(this.state, ReadState::Head) && this.head_started.is_some() {
                         this.refuse(HostProblem::HeadTimeout);
                     } else {
-                        // Idle between requests (or silent since the accept): close quietly.
-                        tracing::debug!("closing an idle connection");
-                        this.state = ReadState::Closed;
+                        // Idle between requests, silent since the accept, a body nobody
+                        // reads, or a refused or broken connection not closed by its reply:
+                        // end it quietly.
+                        tracing::debug!("closing a connection past its deadline");
+                        this.set_state(ReadState::Closed);
                     }
                 }
             }
         }
+    }
+}
+
+impl<S> Gate<S> {
+    /// A write's outcome, with the write timeout: a client that does not read its replies
+    /// for [`FrontLimits::write_timeout`] has its connection ended.
+    fn timed_write<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.write_blocked_since = None;
+            return polled;
+        }
+        let since = *self.write_blocked_since.get_or_insert_with(Instant::now);
+        let deadline = since + self.limits.write_timeout;
+        if self.write_timer.deadline() != deadline.into() {
+            self.write_timer.as_mut().reset(deadline.into());
+        }
+        if self.write_timer.as_mut().poll(cx).is_ready() {
+            tracing::debug!("the client did not read its reply in time; closing");
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client did not read its reply within the write timeout",
+            )));
+        }
+        Poll::Pending
     }
 }
 
@@ -284,7 +363,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Gate<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.timed_write(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -292,7 +372,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Gate<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.timed_write(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -300,11 +381,13 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Gate<S> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+        let polled = Pin::new(&mut self.io).poll_flush(cx);
+        self.timed_write(cx, polled)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
+        let polled = Pin::new(&mut self.io).poll_shutdown(cx);
+        self.timed_write(cx, polled)
     }
 }
 
@@ -390,6 +473,32 @@ mod tests {
                 && stand_in.ends_with("\r\n\r\n"),
             "{stand_in:?}"
         );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn rfc9112_2_2_blank_lines_before_a_bad_request_line_do_not_delay_its_refusal()
+    -> Result<()> {
+        // Read a byte at a time, with no blank line after it: the request line alone decides.
+        let (seen, refusal) = through_pipe(1, &[b"\r\n\r\n", b"GET /a b HTTP/1.1\r\n"]).await?;
+        ensure!(
+            refusal == Some(HostProblem::MalformedRequestLine),
+            "{refusal:?}"
+        );
+        ensure!(String::from_utf8_lossy(&seen).contains(refusal_marker()));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn hyper_after_a_chunk_size_with_many_leading_zeros_the_next_head_is_still_checked()
+    -> Result<()> {
+        let mut stream =
+            b"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        stream.extend(b"0".repeat(17_000));
+        stream
+            .extend_from_slice(b"3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n");
+        let (_, refusal) = through_gate(&[&stream]).await?;
+        ensure!(refusal == Some(HostProblem::MalformedHeader), "{refusal:?}");
         Ok(())
     }
 

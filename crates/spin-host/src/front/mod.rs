@@ -22,6 +22,7 @@ pub mod head;
 use crate::problem::HostProblem;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 /// The front door's limits. [`Default`] gives the documented defaults (also `certflow up`'s).
@@ -36,6 +37,9 @@ pub struct FrontLimits {
     /// How long a kept-alive connection may sit idle between requests: 15 s. Past it, the
     /// connection is closed without a reply (RFC 9112 §9.8).
     pub keep_alive_timeout: Duration,
+    /// How long a reply may wait for the client to read it: 10 s. Past it, the connection
+    /// is ended (a client that sends requests but never reads would otherwise hold it).
+    pub write_timeout: Duration,
     /// Connections served at once: 500. Each in-flight request holds one component instance
     /// (and one more per chained call), out of a pool of 1,000; more connections wait in the
     /// listen queue until one closes.
@@ -48,6 +52,7 @@ impl Default for FrontLimits {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(15),
+            write_timeout: Duration::from_secs(10),
             max_connections: 500,
         }
     }
@@ -62,6 +67,9 @@ pub struct Connection {
     idle_since: Mutex<Instant>,
     /// The head the gate refused; the service answers it.
     refusal: Mutex<Option<HostProblem>>,
+    /// The gate's task, woken when the request in flight ends so that its idle deadlines
+    /// start (hyper may not read again by itself).
+    idle_waker: Mutex<Option<Waker>>,
 }
 
 impl Connection {
@@ -70,6 +78,15 @@ impl Connection {
             in_flight: AtomicUsize::new(0),
             idle_since: Mutex::new(Instant::now()),
             refusal: Mutex::new(None),
+            idle_waker: Mutex::new(None),
+        }
+    }
+
+    /// Wakes `waker` when the request in flight ends.
+    pub fn wake_on_idle(&self, waker: &Waker) {
+        let mut slot = self.idle_waker.lock().unwrap_or_else(|p| p.into_inner());
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
         }
     }
 
@@ -114,5 +131,14 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         *self.0.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let waker = self
+            .0
+            .idle_waker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 }

@@ -194,6 +194,18 @@ fn short_limits(max_connections: usize) -> FrontLimits {
     }
 }
 
+/// The probe app (`kv`) with [`short_limits`].
+async fn start_limited(max_connections: usize) -> Result<(tempfile::TempDir, Host)> {
+    start(
+        "kv",
+        &Start {
+            front: Some(short_limits(max_connections)),
+            ..Start::default()
+        },
+    )
+    .await
+}
+
 /// A bare hyper HTTP/1 server answering 200 to every request it accepts: the oracle for what
 /// hyper (and so Spin) refuses, and with which status.
 async fn bare_hyper() -> Result<String> {
@@ -396,14 +408,7 @@ async fn rfc9112_7_1_a_broken_chunk_size_is_a_problem_that_names_no_internal_val
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn header_read_timeout_a_slow_head_gets_a_408_problem_and_the_connection_closes() -> Result<()>
 {
-    let (_state, host) = start(
-        "kv",
-        &Start {
-            front: Some(short_limits(100)),
-            ..Start::default()
-        },
-    )
-    .await?;
+    let (_state, host) = start_limited(100).await?;
     let mut stream = TcpStream::connect(addr(&host)).await?;
     stream.write_all(b"GET /headers HTTP/1.1\r\nHo").await?;
     let reply = tokio::time::timeout(PATIENCE, read_reply(&mut stream))
@@ -418,14 +423,7 @@ async fn header_read_timeout_a_slow_head_gets_a_408_problem_and_the_connection_c
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_alive_timeout_an_idle_connection_is_closed_without_a_reply() -> Result<()> {
-    let (_state, host) = start(
-        "kv",
-        &Start {
-            front: Some(short_limits(100)),
-            ..Start::default()
-        },
-    )
-    .await?;
+    let (_state, host) = start_limited(100).await?;
     let mut stream = TcpStream::connect(addr(&host)).await?;
     stream
         .write_all(b"GET /kv/none HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -652,14 +650,7 @@ async fn hyper_a_bare_lf_after_the_last_chunk_is_a_trailer_and_the_connection_st
 -> Result<()> {
     // hyper reads `\nX: y\r\n` as a trailer and `\r\n` as the end of the body; the gate
     // follows it there, so nothing is mistaken for a head and the idle connection ends.
-    let (_state, host) = start(
-        "kv",
-        &Start {
-            front: Some(short_limits(100)),
-            ..Start::default()
-        },
-    )
-    .await?;
+    let (_state, host) = start_limited(100).await?;
     let mut stream = TcpStream::connect(addr(&host)).await?;
     stream
         .write_all(b"POST /echo-body HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\nX: y\r\n\r\n")
@@ -674,14 +665,7 @@ async fn hyper_a_bare_lf_after_the_last_chunk_is_a_trailer_and_the_connection_st
 async fn write_timeout_clients_that_never_read_their_replies_do_not_lock_out_others() -> Result<()>
 {
     // Two connections allowed; both taken by clients that pipeline requests and never read.
-    let (_state, host) = start(
-        "kv",
-        &Start {
-            front: Some(short_limits(2)),
-            ..Start::default()
-        },
-    )
-    .await?;
+    let (_state, host) = start_limited(2).await?;
     let target = addr(&host);
     let mut hogs = Vec::new();
     for _ in 0..2 {

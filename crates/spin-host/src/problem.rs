@@ -191,6 +191,24 @@ mod tests {
     ];
 
     #[test]
+    fn rfc9457_the_host_s_types_and_titles_are_in_the_app_s_catalog() -> Result<()> {
+        // One set of types for clients: the components' catalog, which the OpenAPI
+        // document publishes as `ProblemType`, lists the host's too, with the same titles.
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../components/shared/i18n/problems.json");
+        let catalog: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+        for problem in ALL {
+            let (_, slug, title) = problem.parts();
+            let entry = &catalog[format!("{TYPE_BASE}{slug}")];
+            ensure!(
+                entry["en"] == title,
+                "{slug}: catalog has {entry}, host says {title:?}"
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
     fn rfc9457_every_host_reply_is_a_problem_document_with_a_stable_type() -> Result<()> {
         for problem in ALL {
             let resp = problem.response();

@@ -217,6 +217,7 @@ async fn handle(
         );
         return Ok(tracked(problem.response(), in_flight));
     } else if let Err(problem) = check_host(&req) {
+        tracing::info!("{method} {path}: refused ({problem:?})");
         ("-".to_string(), problem.response())
     } else if path.starts_with(crate::routes::WELL_KNOWN_PREFIX) {
         // Spin answers these itself, before routing.

@@ -20,8 +20,8 @@
 use anyhow::{Context, Result, ensure};
 use certflow_tests::each_store;
 use certflow_tests::workflow::{
-    certificate_details, certificate_record, certify, close_nonconformity, date, offset_to, post,
-    record_audit, register_people, surveillance_checklist,
+    accepted, certificate_details, certificate_record, certify, close_nonconformity, date,
+    offset_to, post, record_audit, register_people, surveillance_checklist,
 };
 use certflow_tests::{Host, OPERATOR, example_application, start_app, start_app_at};
 use chrono::{Months, NaiveDate};
@@ -75,13 +75,7 @@ async fn recertify(
     if let Some(scope) = scope {
         application["scope"] = json!(scope);
     }
-    let created = host.submit(&application, None).await?;
-    ensure!(created.status == 201, "{}", created.body);
-    let id = created.body["id"].as_str().context("id")?.to_string();
-    let accept =
-        json!({ "decision": "accept", "reviewer": "Wang Fang", "technical_areas": ["IAF 33"] });
-    let reviewed = post(host, &format!("/api/applications/{id}/review"), &accept).await?;
-    ensure!(reviewed.status == 200, "{}", reviewed.body);
+    let id = accepted(host, &application).await?;
     record_audit(
         host,
         &id,

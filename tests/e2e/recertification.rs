@@ -9,8 +9,8 @@
 use anyhow::{Context, Result, ensure};
 use certflow_tests::each_store;
 use certflow_tests::workflow::{
-    audit, certificate_details, certificate_record, certify, date, grant_certificate, post,
-    register_people, surveillance_checklist,
+    accepted, audit, certificate_details, certificate_record, certify, date, grant_certificate,
+    post, register_people, surveillance_checklist,
 };
 use certflow_tests::{Host, OPERATOR, example_application, start_app, start_app_at};
 use chrono::NaiveDate;
@@ -191,13 +191,7 @@ async fn s5_new_number_setting_issues_a_new_certificate_from_the_old_expiry() ->
 /// Submits a recertification of `number`, has it accepted and its recertification audit held
 /// on `day`; the application's id.
 async fn audited_renewal(host: &Host, number: &str, day: NaiveDate) -> Result<String> {
-    let created = host.submit(&recertification_of(number)?, None).await?;
-    ensure!(created.status == 201, "{}", created.body);
-    let id = created.body["id"].as_str().context("id")?.to_string();
-    let accept =
-        json!({ "decision": "accept", "reviewer": "Wang Fang", "technical_areas": ["IAF 33"] });
-    let reviewed = post(host, &format!("/api/applications/{id}/review"), &accept).await?;
-    ensure!(reviewed.status == 200, "{}", reviewed.body);
+    let id = accepted(host, &recertification_of(number)?).await?;
     let team = [("li-na", "lead"), ("chen-jie", "auditor")];
     let held = post(
         host,

@@ -157,7 +157,12 @@ pub async fn post(host: &Host, path: &str, body: &Value) -> Result<Reply> {
 
 /// Submits the example application and has it accepted by the review (A9); returns its id.
 pub async fn accepted_application(host: &Host) -> Result<String> {
-    let created = host.submit(&example_application()?, None).await?;
+    accepted(host, &example_application()?).await
+}
+
+/// Submits `application` and has it accepted by the review (A9); returns its id.
+pub async fn accepted(host: &Host, application: &Value) -> Result<String> {
+    let created = host.submit(application, None).await?;
     ensure!(created.status == 201, "{}", created.body);
     let id = created.body["id"].as_str().context("id")?.to_string();
     let accept =
